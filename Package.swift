@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+//
+// Ferry's targets, bottom to top (no arrow points back up):
+//
+//   DynamoModel        exact DynamoDB values, DynamoDB JSON, item size — no dependencies
+//   CZlib              the system zlib, for streaming gunzip/gzip
+//   ExportReader       manifests, export sources, gunzip → lines → records, checksums
+//   ExportGenerator    realistic export chains + expected table states (tests, benchmarks, demo)
+//   ferry              the CLI: one small file per subcommand
+//   ferry-exportgen    developer tool: writes a generated chain to a directory
+//   ferry-bench        benchmarks (numbers only; no assertions, changes nothing)
+import PackageDescription
+
+let package = Package(
+    name: "Ferry",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ferry", targets: ["ferry"]),
+        .executable(name: "ferry-exportgen", targets: ["ferry-exportgen"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    ],
+    targets: [
+        .target(name: "DynamoModel"),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "ExportReader",
+            dependencies: ["DynamoModel", "CZlib", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "ExportGenerator",
+            dependencies: ["DynamoModel", "ExportReader", "CZlib", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .executableTarget(
+            name: "ferry",
+            dependencies: ["DynamoModel", "ExportReader", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "ferry-exportgen",
+            dependencies: ["ExportGenerator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "ferry-bench",
+            dependencies: ["DynamoModel", "ExportReader", "ExportGenerator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .target(name: "FerryTestSupport", dependencies: ["DynamoModel", "ExportReader", "ExportGenerator"], path: "Tests/FerryTestSupport"),
+        .testTarget(name: "DynamoModelTests", dependencies: ["DynamoModel"]),
+        .testTarget(name: "ExportReaderTests", dependencies: ["ExportReader", "FerryTestSupport"]),
+        .testTarget(name: "ExportGeneratorTests", dependencies: ["ExportGenerator", "ExportReader", "FerryTestSupport"]),
+    ]
+)

@@ -1,0 +1,135 @@
+import Crypto
+import DynamoModel
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Turns the compressed bytes of one data file into records: MD5 of the .gz bytes → gunzip → lines → records.
+///
+/// Pure and push-driven (no I/O): feed chunks in order, then `finish()`. Memory is bounded by the chunk size plus
+/// the longest line, whatever the file's size. Every error names the file and, for records, the line and column.
+public final class DataFileDecoder {
+    public let fileKey: String
+    public let kind: ExportKind
+    /// base64 MD5 from `manifest-files.json`; nil skips the check.
+    public let expectedMD5: String?
+
+    private let inflater = GzipInflater()
+    private var md5 = Insecure.MD5()
+    /// Decompressed bytes not yet split into lines: `buffer[lineStart..<filled]`.
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var lineStart = 0
+    private var filled = 0
+    public private(set) var lineNumber = 0
+    public private(set) var recordCount: Int64 = 0
+    public private(set) var compressedBytes: Int64 = 0
+    public private(set) var decompressedBytes: Int64 = 0
+
+    public init(fileKey: String, kind: ExportKind, expectedMD5: String?, bufferSize: Int = 256 << 10) {
+        self.fileKey = fileKey
+        self.kind = kind
+        self.expectedMD5 = expectedMD5
+        buffer = .allocate(byteCount: max(bufferSize, 4096), alignment: 16)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Feeds the next compressed chunk; calls `emit` for each complete record it finishes.
+    public func feed(_ chunk: UnsafeRawBufferPointer, emit: (ExportRecord) throws -> Void) throws {
+        md5.update(bufferPointer: chunk)
+        compressedBytes += Int64(chunk.count)
+        var input = chunk
+        while !input.isEmpty {
+            makeRoom()
+            let result: (consumed: Int, produced: Int)
+            do {
+                result = try inflater.inflate(input, into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+            } catch .corrupt(let reason) {
+                throw ExportReaderError.gzip(key: fileKey, reason: "corrupt gzip data (\(reason))")
+            } catch {
+                throw ExportReaderError.gzip(key: fileKey, reason: "unexpected bytes after the end of the gzip stream")
+            }
+            input = UnsafeRawBufferPointer(rebasing: input[result.consumed...])
+            filled += result.produced
+            decompressedBytes += Int64(result.produced)
+            try splitLines(final: false, emit: emit)
+            if result.consumed == 0 && result.produced == 0 { break }
+        }
+    }
+
+    /// Ends the file: the last line, gzip completeness, item count and MD5. Returns the number of records.
+    @discardableResult
+    public func finish(expectedItemCount: Int64? = nil, emit: (ExportRecord) throws -> Void) throws -> Int64 {
+        guard inflater.sawInput else { throw ExportReaderError.gzip(key: fileKey, reason: "empty file (not even a gzip header)") }
+        guard inflater.isAtMemberEnd else {
+            throw ExportReaderError.gzip(key: fileKey, reason: "truncated gzip stream (the file ends before the compressed data does)")
+        }
+        try splitLines(final: true, emit: emit)
+        if let expectedMD5 {
+            let actual = Base64.encode(Array(md5.finalize()))
+            if let expected = Base64Digest(expectedMD5), Base64.encode(expected.bytes) != actual {
+                throw ExportReaderError.checksumMismatch(key: fileKey, expected: expectedMD5, actual: actual, checkedAgainst: "manifest-files.json")
+            }
+        }
+        if let expectedItemCount, expectedItemCount != recordCount {
+            throw ExportReaderError.itemCountMismatch(key: fileKey, manifest: expectedItemCount, actual: recordCount)
+        }
+        return recordCount
+    }
+
+    /// Keeps at least 64 KB free at the end of the buffer: moves the partial line to the front, or grows the
+    /// buffer when one line is longer than it (items can be 400 KB, more as JSON).
+    private func makeRoom() {
+        guard buffer.count - filled < 64 << 10 else { return }
+        let pending = filled - lineStart
+        if lineStart > 0 {
+            if pending > 0, let base = buffer.baseAddress { memmove(base, base + lineStart, pending) }
+            lineStart = 0
+            filled = pending
+        }
+        if buffer.count - filled < 64 << 10 {
+            let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 16)
+            if pending > 0 { bigger.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[0..<pending])) }
+            buffer.deallocate()
+            buffer = bigger
+        }
+    }
+
+    private func splitLines(final: Bool, emit: (ExportRecord) throws -> Void) throws {
+        guard let base = buffer.baseAddress else { return }
+        while lineStart < filled {
+            let start = base + lineStart
+            let end: Int
+            if let newline = memchr(start, 0x0A, filled - lineStart) {
+                end = start.distance(to: UnsafeMutableRawPointer(newline)) + lineStart
+            } else if final {
+                end = filled
+            } else {
+                return
+            }
+            lineNumber += 1
+            let line = UnsafeBufferPointer(start: (base + lineStart).assumingMemoryBound(to: UInt8.self), count: end - lineStart)
+            lineStart = min(end + 1, filled)
+            if end == filled { lineStart = filled }
+            try parseLine(line, emit: emit)
+        }
+    }
+
+    private func parseLine(_ line: UnsafeBufferPointer<UInt8>, emit: (ExportRecord) throws -> Void) throws {
+        var trimmed = line
+        if let last = trimmed.last, last == 0x0D { trimmed = UnsafeBufferPointer(rebasing: trimmed.dropLast()) }
+        // Blank lines carry nothing; they still count for line numbers.
+        if trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+        let body: ExportRecord.Body
+        do {
+            body = try RecordLineParser.parse(trimmed, kind: kind)
+        } catch {
+            throw ExportReaderError.invalidRecord(key: fileKey, line: lineNumber, column: error.column, reason: error.description)
+        }
+        recordCount += 1
+        try emit(ExportRecord(body: body, location: RecordLocation(fileKey: fileKey, line: lineNumber)))
+    }
+}

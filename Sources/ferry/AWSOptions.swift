@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+
+/// Where the exports are read from: the source account's credentials and region.
+struct SourceAWSOptions: ParsableArguments {
+    @Option(name: .customLong("source-region"), help: "Region of the export bucket (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile).")
+    var region: String?
+    @Option(name: .customLong("source-profile"), help: "Shared-config profile for reading the exports.")
+    var profile: String?
+    @Option(name: .customLong("source-role-arn"), help: "Role to assume for reading the exports (cross-account buckets).")
+    var roleArn: String?
+    @Option(name: .customLong("source-endpoint-url"), help: "S3 endpoint override (e.g. a local emulator).")
+    var endpointURL: String?
+}
+
+/// Where the data is written: the target account's credentials and region.
+struct TargetAWSOptions: ParsableArguments {
+    @Option(name: .customLong("target-region"), help: "Region of the target table (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile).")
+    var region: String?
+    @Option(name: .customLong("target-profile"), help: "Shared-config profile for the target table.")
+    var profile: String?
+    @Option(name: .customLong("target-role-arn"), help: "Role to assume in the target account.")
+    var roleArn: String?
+    @Option(name: .customLong("target-endpoint-url"), help: "DynamoDB endpoint override (e.g. a local emulator).")
+    var endpointURL: String?
+}
+
+/// A percentage of capacity, `0 < P <= 100`.
+struct Percent: ExpressibleByArgument {
+    var value: Double
+    init?(argument: String) {
+        guard let value = Double(argument), value > 0, value <= 100 else { return nil }
+        self.value = value
+    }
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
+/// Subcommands that are specified but not built yet say so and exit non-zero; they never print fake output.
+struct NotBuiltYet: Error, CustomStringConvertible {
+    var command: String
+    var issue: Int
+    var description: String { "ferry \(command) is not built yet (tracked in issue #\(issue)); nothing was done." }
+}
+
+enum ExitCodes {
+    static let notBuilt = ExitCode(69)
+}
+
+extension ParsableCommand {
+    func refuseNotBuilt(_ command: String, issue: Int) throws -> Never {
+        var stderr = StandardError()
+        print("error: \(NotBuiltYet(command: command, issue: issue))", to: &stderr)
+        throw ExitCodes.notBuilt
+    }
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandle.standardError.write(Data(string.utf8))
+    }
+}

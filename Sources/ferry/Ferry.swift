@@ -1,0 +1,23 @@
+import ArgumentParser
+
+@main
+struct Ferry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ferry",
+        abstract: "Move a DynamoDB table to another account or region from its own S3 exports.",
+        discussion: """
+            Bootstraps the target from a FULL export, then applies the INCREMENTAL exports in order, \
+            checkpointing every window, throttled to a percentage of the target's capacity.
+
+            Exit codes:
+              0   success
+              1   diff --exit-code found differences
+              2   usage error
+              3   invalid export or plan
+              4   AWS error
+              5   interrupted; the run can be resumed from its checkpoint
+              69  the subcommand is not built yet
+            """,
+        subcommands: [PlanCommand.self, ApplyCommand.self, DiffCommand.self, StatusCommand.self]
+    )
+}
