@@ -312,7 +312,7 @@ public struct DynamoJSONParser: ~Copyable {
         }
         offset = start - 1
         let name = try parseString()
-        throw at(start, .unknownTypeTag(name))
+        throw at(start - 1, .unknownTypeTag(name))
     }
 
     // MARK: Generic JSON (metadata we do not interpret)

@@ -38,7 +38,7 @@ enum RecordLineParser {
                 default:
                     let name = String(decoding: field, as: UTF8.self)
                     let expected = kind == .full ? "a FULL export line holds only \"Item\"" : "an INCREMENTAL export line holds Metadata, Keys, NewImage, OldImage"
-                    throw DynamoJSONError(offset: fieldOffset, problem: .unknownField("\(name)\" (\(expected))"))
+                    throw DynamoJSONError(offset: fieldOffset, problem: .recordShape("unknown field \"\(name)\" (\(expected))"))
                 }
             } while try parser.nextIsMember(closing: UInt8(ascii: "}"))
         } else {
