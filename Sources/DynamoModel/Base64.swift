@@ -63,6 +63,28 @@ public enum Base64 {
         return out
     }
 
+    /// The decoded length of base64 text, checked by exactly the rules `decode` applies; nil when it is invalid.
+    public static func validatedLength(_ text: UnsafeBufferPointer<UInt8>) -> Int? {
+        var n = text.count
+        if n > 0 && text[n - 1] == UInt8(ascii: "=") { n -= 1 }
+        if n > 0 && text[n - 1] == UInt8(ascii: "=") { n -= 1 }
+        if n % 4 == 1 { return nil }
+        if text.count % 4 != 0 && n != text.count { return nil }
+        let table = decodeTable
+        var last: UInt8 = 0
+        for i in 0..<n {
+            last = table[Int(text[i])]
+            if last == 0xFF { return nil }
+        }
+        // The final character's unused low bits must be zero (2 chars → 4 bits unused, 3 chars → 2 bits).
+        switch n % 4 {
+        case 2: if last & 0x0F != 0 { return nil }
+        case 3: if last & 0x03 != 0 { return nil }
+        default: break
+        }
+        return n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1)
+    }
+
     public static func decode(_ text: String) -> [UInt8]? {
         var copy = text
         return copy.withUTF8 { decode($0) }

@@ -3,11 +3,11 @@
 /// Foundation's decoders are about 10× slower on export lines; this works on UTF-8 bytes, allocates only what
 /// the resulting values need, and validates as it goes: type tags, exact numbers (38 digits, DynamoDB's range),
 /// base64, non-empty sets without duplicates, unique attribute names, valid UTF-8.
-public struct DynamoJSONParser: ~Copyable {
+public struct DynamoJSONParser {
     /// The document being parsed.
     public let bytes: UnsafeBufferPointer<UInt8>
     /// The offset of the next unread byte.
-    public private(set) var offset: Int
+    public internal(set) var offset: Int
 
     /// DynamoDB allows 32 levels of nesting; a little slack, then refuse (protects the stack from hostile input).
     public static let maxDepth = 40
@@ -143,10 +143,8 @@ public struct DynamoJSONParser: ~Copyable {
             let c = bytes[i]
             if c == UInt8(ascii: "\"") {
                 offset = i + 1
-                guard let string = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self) else {
-                    throw at(start, .invalidUTF8)
-                }
-                return string
+                guard UTF8Validation.isValid(bytes, start, i) else { throw at(start, .invalidUTF8) }
+                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
             }
             if c == UInt8(ascii: "\\") { break }
             if c < 0x20 { throw at(i, .unexpectedByte(found: c, expected: "a string character (control characters must be escaped)")) }
@@ -156,8 +154,9 @@ public struct DynamoJSONParser: ~Copyable {
         offset = i
         var decoded = Array(bytes[start..<i])
         try parseEscapedTail(into: &decoded)
-        guard let string = String(validating: decoded, as: UTF8.self) else { throw at(start, .invalidUTF8) }
-        return string
+        let valid = decoded.withUnsafeBufferPointer { UTF8Validation.isValid($0, 0, $0.count) }
+        guard valid else { throw at(start, .invalidUTF8) }
+        return String(decoding: decoded, as: UTF8.self)
     }
 
     /// Continues a string from an escape to the closing quote, appending decoded UTF-8 bytes.
@@ -209,7 +208,7 @@ public struct DynamoJSONParser: ~Copyable {
         throw fail(.unexpectedEnd)
     }
 
-    private mutating func parseHex4(_ escapeOffset: Int) throws(DynamoJSONError) -> UInt32 {
+    mutating func parseHex4(_ escapeOffset: Int) throws(DynamoJSONError) -> UInt32 {
         guard offset + 4 <= bytes.count else { throw at(escapeOffset, .invalidEscape) }
         var value: UInt32 = 0
         for _ in 0..<4 {
@@ -258,7 +257,7 @@ public struct DynamoJSONParser: ~Copyable {
     }
 
     /// Finds the extent of a string; reports whether it holds escapes (then the caller decodes it properly).
-    private mutating func scanSimpleString() throws(DynamoJSONError) -> (start: Int, end: Int, escaped: Bool) {
+    mutating func scanSimpleString() throws(DynamoJSONError) -> (start: Int, end: Int, escaped: Bool) {
         skipSpace()
         guard offset < bytes.count else { throw fail(.unexpectedEnd) }
         guard bytes[offset] == UInt8(ascii: "\"") else {
@@ -282,7 +281,7 @@ public struct DynamoJSONParser: ~Copyable {
 
     enum TypeTag { case s, n, b, bool, null, ss, ns, bs, l, m }
 
-    private mutating func parseTypeTag() throws(DynamoJSONError) -> TypeTag {
+    mutating func parseTypeTag() throws(DynamoJSONError) -> TypeTag {
         let (start, end, escaped) = try scanSimpleString()
         let length = end - start
         if !escaped {
@@ -398,14 +397,14 @@ public struct DynamoJSONParser: ~Copyable {
         if offset < bytes.count { throw fail(.trailingData) }
     }
 
-    private mutating func matchLiteral(_ literal: StaticString) -> Bool {
+    mutating func matchLiteral(_ literal: StaticString) -> Bool {
         let n = literal.utf8CodeUnitCount
         guard offset + n <= bytes.count, matches(offset, literal) else { return false }
         offset += n
         return true
     }
 
-    private func matches(_ at: Int, _ literal: StaticString) -> Bool {
+    func matches(_ at: Int, _ literal: StaticString) -> Bool {
         let n = literal.utf8CodeUnitCount
         guard at + n <= bytes.count else { return false }
         let p = literal.utf8Start

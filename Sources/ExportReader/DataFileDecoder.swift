@@ -18,6 +18,7 @@ public final class DataFileDecoder {
     public let expectedMD5: String?
 
     private let inflater = GzipInflater()
+    private var lineScanner = RecordLineScanner()
     private var md5 = Insecure.MD5()
     /// Decompressed bytes not yet split into lines: `buffer[lineStart..<filled]`.
     private var buffer: UnsafeMutableRawBufferPointer
@@ -56,6 +57,19 @@ public final class DataFileDecoder {
             filled += result.produced
             decompressedBytes += Int64(result.produced)
             try splitLines(final: false, emit: emit)
+            if result.consumed == 0 && result.produced == 0 { break }
+        }
+    }
+
+    /// Inflates a chunk and drops the output: the gunzip-only baseline for benchmarks.
+    public func feedInflateOnly(_ chunk: UnsafeRawBufferPointer) throws {
+        var input = chunk
+        while !input.isEmpty {
+            filled = 0
+            lineStart = 0
+            let result = try inflater.inflate(input, into: buffer)
+            input = UnsafeRawBufferPointer(rebasing: input[result.consumed...])
+            decompressedBytes += Int64(result.produced)
             if result.consumed == 0 && result.produced == 0 { break }
         }
     }
@@ -123,13 +137,14 @@ public final class DataFileDecoder {
         if let last = trimmed.last, last == 0x0D { trimmed = UnsafeBufferPointer(rebasing: trimmed.dropLast()) }
         // Blank lines carry nothing; they still count for line numbers.
         if trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-        let body: ExportRecord.Body
+        let scanned: RecordLineScanner.Scanned
         do {
-            body = try RecordLineParser.parse(trimmed, kind: kind)
+            scanned = try lineScanner.scan(trimmed, kind: kind)
         } catch {
             throw ExportReaderError.invalidRecord(key: fileKey, line: lineNumber, column: error.column, reason: error.description)
         }
         recordCount += 1
-        try emit(ExportRecord(body: body, location: RecordLocation(fileKey: fileKey, line: lineNumber)))
+        let location = RecordLocation(fileKey: fileKey, line: lineNumber)
+        try emit(ExportRecord(location: location, kind: kind, line: Array(trimmed), scanned: scanned))
     }
 }

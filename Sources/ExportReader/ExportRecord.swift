@@ -11,8 +11,53 @@ public struct RecordLocation: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(fileKey):\(line)" }
 }
 
-/// One line of an export data file.
+/// One line of an export data file, validated, kept as its raw bytes.
+///
+/// Reading does not build values: the line's DynamoDB JSON is checked (types, exact numbers, base64, UTF-8, sets,
+/// unique names, keys that agree with the images) and measured, and the parts are located. Writers copy the raw
+/// JSON of an image straight into a request; `body()` builds values when something needs to look inside.
 public struct ExportRecord: Sendable, Hashable {
+    public let location: RecordLocation
+    public let kind: ExportKind
+    /// The line, without its newline.
+    public let line: [UInt8]
+    /// The FULL export's `Item`, or the INCREMENTAL `NewImage` (nil: the item was deleted).
+    public let newImageRange: Range<Int>?
+    /// INCREMENTAL `Keys`.
+    public let keysRange: Range<Int>?
+    /// INCREMENTAL `OldImage` (NEW_AND_OLD_IMAGES only; absent for inserts).
+    public let oldImageRange: Range<Int>?
+    /// DynamoDB item sizes in bytes (for capacity estimates); nil when the image is absent.
+    public let newImageSize: Int?
+    public let oldImageSize: Int?
+    /// INCREMENTAL: time of the key's last write in the window, microseconds since the epoch.
+    public let writeTimestampMicros: UInt64?
+
+    init(location: RecordLocation, kind: ExportKind, line: [UInt8], scanned: RecordLineScanner.Scanned) {
+        self.location = location
+        self.kind = kind
+        self.line = line
+        newImageRange = scanned.newImage
+        keysRange = scanned.keys
+        oldImageRange = scanned.oldImage
+        newImageSize = scanned.newImageSize
+        oldImageSize = scanned.oldImageSize
+        writeTimestampMicros = scanned.writeTimestampMicros
+    }
+
+    /// True when applying the record deletes its key.
+    public var isDelete: Bool { newImageRange == nil }
+
+    /// The raw DynamoDB JSON of a part of the line.
+    public func json(_ range: Range<Int>) -> ArraySlice<UInt8> { line[range] }
+
+    /// Write units a put or delete of this record costs at most: an overwrite is charged the larger of the old and
+    /// new sizes, a delete the old size (1 when unknown).
+    public var estimatedWriteUnits: Int {
+        CapacityUnits.write(bytes: max(newImageSize ?? 0, oldImageSize ?? 0))
+    }
+
+    /// The record's values.
     public enum Body: Sendable, Hashable {
         /// A FULL export line: `{"Item":{…}}`.
         case item(Item)
@@ -22,34 +67,38 @@ public struct ExportRecord: Sendable, Hashable {
 
     /// `{"Metadata":{"WriteTimestampMicros":…},"Keys":{…},"OldImage":{…}?,"NewImage":{…}?}`.
     public struct Change: Sendable, Hashable {
-        /// The primary key, always present.
         public var keys: Item
-        /// The item at the window's end; absent when the item was deleted.
         public var newImage: Item?
-        /// The item at the window's start (NEW_AND_OLD_IMAGES only; absent for inserts).
         public var oldImage: Item?
-        /// Time of the key's last write in the window, microseconds since the epoch.
         public var writeTimestampMicros: UInt64?
+    }
 
-        public init(keys: Item, newImage: Item?, oldImage: Item?, writeTimestampMicros: UInt64?) {
-            self.keys = keys
-            self.newImage = newImage
-            self.oldImage = oldImage
-            self.writeTimestampMicros = writeTimestampMicros
+    /// Builds the record's values. The line was validated when read, so this fails only on a bug; the error then
+    /// names the record.
+    public func body() throws -> Body {
+        func decode(_ range: Range<Int>) throws -> Item {
+            do {
+                return try line.withUnsafeBufferPointer { (buffer) throws(DynamoJSONError) -> Item in
+                    var parser = DynamoJSONParser(UnsafeBufferPointer(rebasing: buffer[..<range.upperBound]), offset: range.lowerBound)
+                    return try parser.parseItem()
+                }
+            } catch {
+                throw ExportReaderError.invalidRecord(key: location.fileKey, line: location.line, column: error.column, reason: error.description)
+            }
+        }
+        switch kind {
+        case .full:
+            return .item(try decode(newImageRange!))
+        case .incremental:
+            return .change(Change(
+                keys: try decode(keysRange!), newImage: try newImageRange.map(decode), oldImage: try oldImageRange.map(decode),
+                writeTimestampMicros: writeTimestampMicros))
         }
     }
 
-    public var body: Body
-    public var location: RecordLocation
-
-    public init(body: Body, location: RecordLocation) {
-        self.body = body
-        self.location = location
-    }
-
-    /// What applying this record does to the target.
-    public var operation: WriteOperation {
-        switch body {
+    /// What applying this record does to the target: put the whole new image, or delete by key.
+    public func operation() throws -> WriteOperation {
+        switch try body() {
         case .item(let item): .put(item)
         case .change(let change): change.newImage.map(WriteOperation.put) ?? .delete(keys: change.keys)
         }

@@ -34,7 +34,7 @@ struct DataFileDecoderTests {
         let bytes = try await gzipped(lines)
         let records = try decode(bytes, chunk: chunk)
         #expect(records.count == 50)
-        #expect(records[25].operation == .put(Item(["id": .s("25"), "v": .s(long)])))
+        #expect(try records[25].operation() == .put(Item(["id": .s("25"), "v": .s(long)])))
         #expect(records.map(\.location.line) == Array(1...50))
     }
 

@@ -69,9 +69,9 @@ public func allRecords(_ reader: ExportReader, _ export: Export) async throws ->
 }
 
 /// Applies records the straightforward way: put the whole item, or delete the key.
-public func apply(_ records: [ExportRecord], keyNames: [String], to table: inout [Item: Item]) {
+public func apply(_ records: [ExportRecord], keyNames: [String], to table: inout [Item: Item]) throws {
     for record in records {
-        switch record.operation {
+        switch try record.operation() {
         case .put(let item): table[item.projected(onto: keyNames)!] = item
         case .delete(let keys): table[keys.projected(onto: keyNames)!] = nil
         }
