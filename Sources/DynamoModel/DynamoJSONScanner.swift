@@ -15,7 +15,7 @@ public struct DynamoJSONScanner {
 
     private var lexer: DynamoJSONParser
     /// Names of the objects being scanned, innermost last, to find duplicates without allocating.
-    private var names: [(start: Int, end: Int, escaped: Bool)] = []
+    private var names: [(start: Int, end: Int, escaped: Bool, tag: UInt64)] = []
     /// Members of the set being scanned.
     private var setMembers: [(start: Int, end: Int, escaped: Bool, number: DynamoNumber.Summary?)] = []
 
@@ -64,8 +64,9 @@ public struct DynamoJSONScanner {
         while true {
             let nameOffset = lexer.offset
             let name = try scanString()
-            try checkUnique(name: (name.start, name.end, name.escaped), from: base, at: nameOffset)
-            names.append((name.start, name.end, name.escaped))
+            let tag = nameTag(name.start, name.end)
+            try checkUnique(name: (name.start, name.end, name.escaped), tag: tag, from: base, at: nameOffset)
+            names.append((name.start, name.end, name.escaped, tag))
             try lexer.expect(UInt8(ascii: ":"), "':'")
             lexer.skipSpace()
             let valueStart = lexer.offset
@@ -162,16 +163,17 @@ public struct DynamoJSONScanner {
                 setMembers.append((b.start, end, b.escaped, nil))
             }
         } while try lexer.nextIsMember(closing: UInt8(ascii: "]"))
-        if setMembers.count > 1 && hasDuplicateMember(numbers: tag == .ns) {
+        if setMembers.count > 1 && hasDuplicateMember(tag) {
             throw DynamoJSONError(offset: tagOffset, problem: .duplicateSetMember(tag: name))
         }
         return size
     }
 
-    private func hasDuplicateMember(numbers: Bool) -> Bool {
+    private func hasDuplicateMember(_ tag: DynamoJSONParser.TypeTag) -> Bool {
+        let numbers = tag == .ns
         if setMembers.contains(where: \.escaped) || setMembers.count > 64 {
             // Rare: escaped text or big sets. Compare decoded values.
-            return slowHasDuplicate(numbers: numbers)
+            return slowHasDuplicate(tag)
         }
         for i in 1..<setMembers.count {
             for j in 0..<i {
@@ -186,17 +188,15 @@ public struct DynamoJSONScanner {
         return false
     }
 
-    private func slowHasDuplicate(numbers: Bool) -> Bool {
+    private func slowHasDuplicate(_ tag: DynamoJSONParser.TypeTag) -> Bool {
         var seen = Set<AttributeValue>()
         for member in setMembers {
             var parser = DynamoJSONParser(bytes, offset: member.start - 1)
             let value: AttributeValue?
-            if numbers {
-                value = (try? parser.parseNumber()).map(AttributeValue.n)
-            } else if member.escaped {
-                value = (try? parser.parseString()).map(AttributeValue.s)
-            } else {
-                value = .b(Array(UnsafeBufferPointer(rebasing: bytes[member.start..<member.end])))
+            switch tag {
+            case .ns: value = (try? parser.parseNumber()).map(AttributeValue.n)
+            case .ss: value = (try? parser.parseString()).map(AttributeValue.s)
+            default: value = (try? parser.parseString()).flatMap(Base64.decode).map(AttributeValue.b)
             }
             guard let value, seen.insert(value).inserted else { return true }
         }
@@ -209,10 +209,21 @@ public struct DynamoJSONScanner {
         return true
     }
 
-    private mutating func checkUnique(name: (Int, Int, Bool), from base: Int, at nameOffset: Int) throws(DynamoJSONError) {
+    /// A cheap fingerprint of a name (length and its first and last bytes): most pairs of names differ in it, so
+    /// the quadratic duplicate check costs an integer comparison per pair.
+    @inline(__always)
+    private func nameTag(_ start: Int, _ end: Int) -> UInt64 {
+        let length = end - start
+        guard length > 0 else { return 0 }
+        return UInt64(length) << 48 ^ UInt64(bytes[start]) << 40 ^ UInt64(bytes[end - 1]) << 32 ^ UInt64(bytes[start + length / 2])
+    }
+
+    private mutating func checkUnique(name: (Int, Int, Bool), tag: UInt64, from base: Int, at nameOffset: Int) throws(DynamoJSONError) {
         for existing in names[base...] {
             let same: Bool
-            if existing.escaped || name.2 {
+            if existing.tag != tag && !existing.escaped && !name.2 {
+                continue
+            } else if existing.escaped || name.2 {
                 same = decodedName(existing.start) == decodedName(name.0)
             } else {
                 same = rawEqual(existing.start, existing.end, name.0, name.1)
@@ -241,7 +252,16 @@ public struct DynamoJSONScanner {
         var length = 0
         var escaped = false
         var validUTF8 = true
+        let base = UnsafeRawPointer(b.baseAddress!)
         while i < b.count {
+            // Skip 8 plain ASCII bytes at a time (no quote, backslash, control or non-ASCII byte among them).
+            while i + 8 <= b.count {
+                let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if Self.hasSpecialByte(w) { break }
+                length += 8
+                i += 8
+            }
+            guard i < b.count else { break }
             let c = b[i]
             if c == UInt8(ascii: "\"") {
                 lexer.offset = i + 1
@@ -295,6 +315,20 @@ public struct DynamoJSONScanner {
             }
         }
         throw DynamoJSONError(offset: b.count, problem: .unexpectedEnd)
+    }
+
+    /// True when a word of 8 bytes may hold `"`, `\\`, a control character or a non-ASCII byte. May report a
+    /// false positive (the caller then looks byte by byte), never a false negative.
+    @inline(__always)
+    static func hasSpecialByte(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
+        let nonASCII = w & highs
+        let control = (w &- 0x2020_2020_2020_2020) & ~w & highs
+        let quote = hasZeroByte(w ^ (0x22 &* ones))
+        let backslash = hasZeroByte(w ^ (0x5C &* ones))
+        return (nonASCII | control | quote | backslash) != 0
     }
 
     private mutating func scanNumber() throws(DynamoJSONError) -> (start: Int, end: Int, escaped: Bool, summary: DynamoNumber.Summary) {

@@ -17,7 +17,7 @@ public final class DataFileDecoder {
     /// base64 MD5 from `manifest-files.json`; nil skips the check.
     public let expectedMD5: String?
 
-    private let inflater = GzipInflater()
+    private let inflater: GzipInflater
     private var lineScanner = RecordLineScanner()
     private var md5 = Insecure.MD5()
     /// Decompressed bytes not yet split into lines: `buffer[lineStart..<filled]`.
@@ -33,6 +33,7 @@ public final class DataFileDecoder {
         self.fileKey = fileKey
         self.kind = kind
         self.expectedMD5 = expectedMD5
+        inflater = GzipInflater(checkCRC: expectedMD5 == nil)
         buffer = .allocate(byteCount: max(bufferSize, 4096), alignment: 16)
     }
 
@@ -112,8 +113,15 @@ public final class DataFileDecoder {
         }
     }
 
+    /// Records of the current block, waiting for the block's bytes to be copied once.
+    private var pending: [(range: Range<Int>, line: Int, scanned: RecordLineScanner.Scanned)] = []
+
+    /// Validates every complete line in the buffer in place, then copies the block of lines once and emits its
+    /// records as slices of that copy: one allocation per block instead of one per record.
     private func splitLines(final: Bool, emit: (ExportRecord) throws -> Void) throws {
         guard let base = buffer.baseAddress else { return }
+        let blockStart = lineStart
+        pending.removeAll(keepingCapacity: true)
         while lineStart < filled {
             let start = base + lineStart
             let end: Int
@@ -122,29 +130,34 @@ public final class DataFileDecoder {
             } else if final {
                 end = filled
             } else {
-                return
+                break
             }
             lineNumber += 1
-            let line = UnsafeBufferPointer(start: (base + lineStart).assumingMemoryBound(to: UInt8.self), count: end - lineStart)
+            var length = end - lineStart
+            if length > 0 && base.load(fromByteOffset: end - 1, as: UInt8.self) == 0x0D { length -= 1 }
+            let line = UnsafeBufferPointer(start: start.assumingMemoryBound(to: UInt8.self), count: length)
+            if let scanned = try scanLine(line) {
+                pending.append((lineStart - blockStart..<lineStart - blockStart + length, lineNumber, scanned))
+            }
             lineStart = min(end + 1, filled)
-            if end == filled { lineStart = filled }
-            try parseLine(line, emit: emit)
+        }
+        guard !pending.isEmpty else { return }
+        let block = [UInt8](UnsafeRawBufferPointer(start: base + blockStart, count: lineStart - blockStart))
+        for record in pending {
+            let location = RecordLocation(fileKey: fileKey, line: record.line)
+            try emit(ExportRecord(location: location, kind: kind, line: block[record.range], scanned: record.scanned))
         }
     }
 
-    private func parseLine(_ line: UnsafeBufferPointer<UInt8>, emit: (ExportRecord) throws -> Void) throws {
-        var trimmed = line
-        if let last = trimmed.last, last == 0x0D { trimmed = UnsafeBufferPointer(rebasing: trimmed.dropLast()) }
-        // Blank lines carry nothing; they still count for line numbers.
-        if trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-        let scanned: RecordLineScanner.Scanned
+    /// Validates one line; nil for a blank line (which still counts for line numbers).
+    private func scanLine(_ line: UnsafeBufferPointer<UInt8>) throws -> RecordLineScanner.Scanned? {
+        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
         do {
-            scanned = try lineScanner.scan(trimmed, kind: kind)
+            let scanned = try lineScanner.scan(line, kind: kind)
+            recordCount += 1
+            return scanned
         } catch {
             throw ExportReaderError.invalidRecord(key: fileKey, line: lineNumber, column: error.column, reason: error.description)
         }
-        recordCount += 1
-        let location = RecordLocation(fileKey: fileKey, line: lineNumber)
-        try emit(ExportRecord(location: location, kind: kind, line: Array(trimmed), scanned: scanned))
     }
 }

@@ -88,16 +88,23 @@ public struct ExportReader: Sendable {
         }
         let decoder = DataFileDecoder(fileKey: file.dataFileS3Key, kind: export.summary.kind, expectedMD5: verify ? file.md5Checksum : nil)
         var batch: [ExportRecord] = []
-        try await source.forEachChunk(of: file.dataFileS3Key) { chunk in
-            try decoder.feed(chunk) { batch.append($0) }
-            if !batch.isEmpty {
-                try await onBatch(batch)
-                batch.removeAll(keepingCapacity: true)
+        do {
+            try await source.forEachChunk(of: file.dataFileS3Key) { chunk in
+                try decoder.feed(chunk) { batch.append($0) }
+                if !batch.isEmpty {
+                    try await onBatch(batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
             }
+            let count = try decoder.finish(expectedItemCount: verify ? file.itemCount : nil) { batch.append($0) }
+            if !batch.isEmpty { try await onBatch(batch) }
+            return count
+        } catch let error as ExportReaderError where verify {
+            // A damaged file shows up as bad gzip data or a bad line before its MD5 can be checked at the end. Say
+            // what is really wrong: when the file does not match the manifest's MD5, report that instead.
+            try await verifyChecksum(of: file)
+            throw error
         }
-        let count = try decoder.finish(expectedItemCount: verify ? file.itemCount : nil) { batch.append($0) }
-        if !batch.isEmpty { try await onBatch(batch) }
-        return count
     }
 
     /// Checks a data file's MD5 without parsing it (e.g. before applying anything from it).

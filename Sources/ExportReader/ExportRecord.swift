@@ -19,8 +19,8 @@ public struct RecordLocation: Sendable, Hashable, CustomStringConvertible {
 public struct ExportRecord: Sendable, Hashable {
     public let location: RecordLocation
     public let kind: ExportKind
-    /// The line, without its newline.
-    public let line: [UInt8]
+    /// The line, without its newline: a slice of the block of lines it was read with (ranges below index it).
+    public let line: ArraySlice<UInt8>
     /// The FULL export's `Item`, or the INCREMENTAL `NewImage` (nil: the item was deleted).
     public let newImageRange: Range<Int>?
     /// INCREMENTAL `Keys`.
@@ -33,13 +33,16 @@ public struct ExportRecord: Sendable, Hashable {
     /// INCREMENTAL: time of the key's last write in the window, microseconds since the epoch.
     public let writeTimestampMicros: UInt64?
 
-    init(location: RecordLocation, kind: ExportKind, line: [UInt8], scanned: RecordLineScanner.Scanned) {
+    /// `scanned` holds ranges from the start of the line; the record's ranges index `line` itself.
+    init(location: RecordLocation, kind: ExportKind, line: ArraySlice<UInt8>, scanned: RecordLineScanner.Scanned) {
         self.location = location
         self.kind = kind
         self.line = line
-        newImageRange = scanned.newImage
-        keysRange = scanned.keys
-        oldImageRange = scanned.oldImage
+        let base = line.startIndex
+        func shift(_ range: Range<Int>?) -> Range<Int>? { range.map { (base + $0.lowerBound)..<(base + $0.upperBound) } }
+        newImageRange = shift(scanned.newImage)
+        keysRange = shift(scanned.keys)
+        oldImageRange = shift(scanned.oldImage)
         newImageSize = scanned.newImageSize
         oldImageSize = scanned.oldImageSize
         writeTimestampMicros = scanned.writeTimestampMicros
@@ -78,8 +81,8 @@ public struct ExportRecord: Sendable, Hashable {
     public func body() throws -> Body {
         func decode(_ range: Range<Int>) throws -> Item {
             do {
-                return try line.withUnsafeBufferPointer { (buffer) throws(DynamoJSONError) -> Item in
-                    var parser = DynamoJSONParser(UnsafeBufferPointer(rebasing: buffer[..<range.upperBound]), offset: range.lowerBound)
+                return try line[range].withUnsafeBufferPointer { (buffer) throws(DynamoJSONError) -> Item in
+                    var parser = DynamoJSONParser(buffer)
                     return try parser.parseItem()
                 }
             } catch {

@@ -130,18 +130,33 @@ struct RecordTests {
     }
 
     @Test("corrupt gzip data and a wrong item count are refused")
-    func corruptAndCount() async {
+    func corruptAndCount() async throws {
+        // A damaged file is reported as what it is — an MD5 mismatch — not as the bad line its damage produces.
         do {
-            _ = try await readExport(kind: .full, lines: [#"{"Item":{"id":{"S":"a"}}}"#]) { writer, entry in
+            _ = try await readExport(kind: .full, lines: (0..<50).map { #"{"Item":{"id":{"S":"item-\#($0)"}}}"# }) { writer, entry in
                 let path = writer.root + "/" + entry.dataFileS3Key
                 var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-                bytes[12] ^= 0xFF
+                bytes[40] ^= 0xFF
                 try bytes.write(to: URL(fileURLWithPath: path))
-                entry.md5Checksum = writer.md5Base64(bytes)
             }
             Issue.record("a corrupt file was accepted")
         } catch {
-            #expect("\(error)".hasPrefix("\(Self.fullKey): corrupt gzip data"), "\(error)")
+            #expect("\(error)".hasPrefix("\(Self.fullKey): MD5 mismatch — manifest-files.json says"), "\(error)")
+        }
+        // Without an MD5 to check, gzip's own CRC-32 catches it.
+        try await withTemporaryDirectory { root in
+            let entry = try ExportFixtureWriter(root: root).dataFile("f.json.gz", lines: (0..<50).map { #"{"Item":{"id":{"S":"item-\#($0)"}}}"# })
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: root + "/f.json.gz")))
+            bytes[bytes.count - 5] ^= 0x01 // the last byte of the CRC-32 (the trailer is CRC-32, then ISIZE)
+            let decoder = DataFileDecoder(fileKey: "f.json.gz", kind: .full, expectedMD5: nil)
+            #expect(entry.itemCount == 50)
+            do {
+                try bytes.withUnsafeBytes { try decoder.feed($0) { _ in } }
+                try decoder.finish { _ in }
+                Issue.record("a CRC mismatch was accepted")
+            } catch {
+                #expect("\(error)" == "f.json.gz: corrupt gzip data (incorrect data check)")
+            }
         }
         do {
             _ = try await readExport(kind: .full, lines: [#"{"Item":{"id":{"S":"a"}}}"#]) { _, entry in entry.itemCount = 2 }
