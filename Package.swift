@@ -3,6 +3,7 @@
 // Ferry's targets, bottom to top (no arrow points back up):
 //
 //   DynamoModel        exact DynamoDB values, DynamoDB JSON, item size — no dependencies
+//   SigV4              AWS Signature Version 4 — depends only on Crypto
 //   CZlib              the system zlib, for streaming gunzip/gzip
 //   ExportReader       manifests, export sources, gunzip → lines → records, checksums
 //   ExportGenerator    realistic export chains + expected table states (tests, benchmarks, demo)
@@ -24,6 +25,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "DynamoModel"),
+        .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "ExportReader",
@@ -47,7 +49,9 @@ let package = Package(
         ),
         .target(name: "FerryTestSupport", dependencies: ["DynamoModel", "ExportReader", "ExportGenerator"], path: "Tests/FerryTestSupport"),
         .testTarget(name: "DynamoModelTests", dependencies: ["DynamoModel"]),
+        .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         .testTarget(name: "ExportReaderTests", dependencies: ["ExportReader", "FerryTestSupport"]),
         .testTarget(name: "ExportGeneratorTests", dependencies: ["ExportGenerator", "ExportReader", "FerryTestSupport"]),
-    ]
+    ],
+    swiftLanguageModes: [.v6]
 )

@@ -49,11 +49,37 @@ struct ChainGeneratorTests {
                     }
                 }
                 #expect(Set(keys).count == keys.count)
+                // The scanner's sizes (hot path, no values built) equal the sizes of the decoded items.
+                for record in records {
+                    let body = try record.body()
+                    switch body {
+                    case .item(let item): #expect(record.newImageSize == ItemSize.bytes(of: item))
+                    case .change(let change):
+                        #expect(record.newImageSize == change.newImage.map(ItemSize.bytes(of:)))
+                        #expect(record.oldImageSize == change.oldImage.map(ItemSize.bytes(of:)))
+                    }
+                }
                 try apply(records, keyNames: chain.keyNames, to: &table)
                 let expected = try loadState(directory + "/" + generated.expectedStateFile!, keyNames: chain.keyNames)
                 #expect(table.count == expected.count)
                 #expect(table == expected, "state after \(generated.exportId)")
             }
+        }
+    }
+
+    @Test("the verifier finds a tampered expected state")
+    func verifierCatchesDifferences() async throws {
+        try await withTemporaryDirectory { directory in
+            var spec = Self.spec(prefix: "p", view: .newAndOldImages)
+            spec.windows = 2
+            let chain = try ChainGenerator(spec: spec).generate(into: directory)
+            #expect(try await ChainVerifier.verify(chainDirectory: directory).allSatisfy { $0.mismatches == 0 })
+            let last = directory + "/" + chain.exports[2].expectedStateFile!
+            var lines = try String(contentsOfFile: last, encoding: .utf8).split(separator: "\n")
+            lines.removeFirst()
+            try (lines.joined(separator: "\n") + "\n").write(toFile: last, atomically: true, encoding: .utf8)
+            let checks = try await ChainVerifier.verify(chainDirectory: directory)
+            #expect(checks.map(\.mismatches) == [0, 0, 1])
         }
     }
 

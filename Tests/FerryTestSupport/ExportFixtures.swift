@@ -70,21 +70,10 @@ public func allRecords(_ reader: ExportReader, _ export: Export) async throws ->
 
 /// Applies records the straightforward way: put the whole item, or delete the key.
 public func apply(_ records: [ExportRecord], keyNames: [String], to table: inout [Item: Item]) throws {
-    for record in records {
-        switch try record.operation() {
-        case .put(let item): table[item.projected(onto: keyNames)!] = item
-        case .delete(let keys): table[keys.projected(onto: keyNames)!] = nil
-        }
-    }
+    try ChainVerifier.apply(records, keyNames: keyNames, to: &table)
 }
 
 /// Loads an expected-state file (DynamoDB JSON item per line) keyed by primary key.
 public func loadState(_ path: String, keyNames: [String]) throws -> [Item: Item] {
-    let text = try String(contentsOfFile: path, encoding: .utf8)
-    var table: [Item: Item] = [:]
-    for line in text.split(separator: "\n") {
-        let item = try DynamoJSONParser.item(from: String(line))
-        table[item.projected(onto: keyNames)!] = item
-    }
-    return table
+    try ChainVerifier.loadState(path, keyNames: keyNames)
 }
