@@ -58,7 +58,7 @@ public struct DynamoJSONScanner {
             return (0, 0)
         }
         let base = names.count
-        defer { names.removeSubrange(base...) }
+        defer { names.removeLast(names.count - base) }
         var size = 0
         var count = 0
         while true {
