@@ -66,6 +66,9 @@ public enum DynamoJSONEncoder {
 
     static let hexDigits = Array("0123456789abcdef".utf8)
 
+    /// A lowercase hex digit for 0…15.
+    package static func hexDigit(_ value: UInt8) -> UInt8 { hexDigits[Int(value & 15)] }
+
     /// Appends `string` as a JSON string literal.
     public static func appendString(_ string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))

@@ -2,11 +2,11 @@
 ///
 /// The standard library's `String(validating:as:)` is generic over the encoding and costs a metadata lookup per
 /// call on Linux; export lines hold dozens of strings, so the hot path checks bytes itself.
-enum UTF8Validation {
+package enum UTF8Validation {
     /// Length of the valid UTF-8 sequence starting at `i` (1…4), or 0 when the bytes there are not valid UTF-8
     /// (overlong forms, surrogates and code points past U+10FFFF are invalid).
     @inline(__always)
-    static func sequenceLength(_ b: UnsafeBufferPointer<UInt8>, at i: Int, end: Int) -> Int {
+    package static func sequenceLength(_ b: UnsafeBufferPointer<UInt8>, at i: Int, end: Int) -> Int {
         let c0 = b[i]
         if c0 < 0x80 { return 1 }
         @inline(__always) func cont(_ k: Int) -> Bool { i + k < end && b[i + k] & 0xC0 == 0x80 }
@@ -31,7 +31,7 @@ enum UTF8Validation {
     }
 
     /// True when `b[start..<end]` is valid UTF-8.
-    static func isValid(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+    package static func isValid(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
         var i = start
         while i < end {
             if b[i] < 0x80 { i += 1; continue }

@@ -53,15 +53,14 @@ public struct ChainGenerator {
         let t0 = spec.fullExportTime
         let fullWindow = ExportLayoutWriter.Window(
             kind: .full, exportId: ExportLayoutWriter.exportId(startTime: t0, random: &random), startTime: t0,
-            endTime: ExportTime(epochMilliseconds: t0.epochMilliseconds + 368_362), exportTime: t0)
+            endTime: ExportTime(epochMilliseconds: t0.epochMilliseconds + 368_362), exportTime: t0, format: spec.format(ofExport: 0))
         var files = try layout.openDataFiles(for: fullWindow, random: &random)
         var out: [UInt8] = []
+        let records = RecordWriter(format: fullWindow.format)
         for index in 0..<spec.initialItems {
             versions[index] = 0
             out.removeAll(keepingCapacity: true)
-            out += #"{"Item":"#.utf8
-            DynamoJSONEncoder.append(factory.item(index, version: 0), to: &out)
-            out.append(UInt8(ascii: "}"))
+            records.full(factory.item(index, version: 0), to: &out)
             try files[partition(of: index)].writer.appendLine(out)
         }
         try layout.finishExport(fullWindow, files: files)
@@ -76,23 +75,18 @@ public struct ChainGenerator {
             let start = ExportTime(epochMilliseconds: (to.epochMilliseconds / 1000 + 24) * 1000)
             let window = ExportLayoutWriter.Window(
                 kind: .incremental, exportId: ExportLayoutWriter.exportId(startTime: start, random: &random),
-                startTime: start, endTime: ExportTime(epochMilliseconds: start.epochMilliseconds + 303_622), from: from, to: to)
+                startTime: start, endTime: ExportTime(epochMilliseconds: start.epochMilliseconds + 303_622), from: from, to: to,
+                format: spec.format(ofExport: k))
+            let records = RecordWriter(format: window.format)
             files = try layout.openDataFiles(for: window, random: &random)
             let changes = planChanges(&versions, random: &random)
             for change in changes {
                 out.removeAll(keepingCapacity: true)
                 let micros = from.epochMilliseconds * 1000 + Int64(random.int(0..<Int(windowMillis * 1000)))
-                out += #"{"Metadata":{"WriteTimestampMicros":{"N":"\#(micros)"}},"Keys":"#.utf8
-                DynamoJSONEncoder.append(factory.key(change.key), to: &out)
-                if spec.viewType == .newAndOldImages, let old = change.oldVersion {
-                    out += #","OldImage":"#.utf8
-                    DynamoJSONEncoder.append(factory.item(change.key, version: Int(old)), to: &out)
-                }
-                if let new = change.newVersion {
-                    out += #","NewImage":"#.utf8
-                    DynamoJSONEncoder.append(factory.item(change.key, version: Int(new)), to: &out)
-                }
-                out.append(UInt8(ascii: "}"))
+                records.change(
+                    micros: micros, keys: factory.key(change.key),
+                    old: spec.viewType == .newAndOldImages ? change.oldVersion.map { factory.item(change.key, version: Int($0)) } : nil,
+                    new: change.newVersion.map { factory.item(change.key, version: Int($0)) }, to: &out)
                 try files[partition(of: change.key)].writer.appendLine(out)
             }
             try layout.finishExport(window, files: files)
@@ -178,5 +172,40 @@ public struct ChainGenerator {
             stateFile = name
         }
         return GeneratedExport(exportId: window.exportId, kind: window.kind, records: records, tableItems: Int64(present.count), expectedStateFile: stateFile)
+    }
+}
+
+/// Writes one record line in an export's format, with the real files' field order.
+struct RecordWriter {
+    let format: ExportFormat
+
+    func full(_ item: Item, to out: inout [UInt8]) {
+        if format == .ion {
+            out += "$ion_1_0 {Item:".utf8
+            IonEncoder.append(item, to: &out)
+        } else {
+            out += #"{"Item":"#.utf8
+            DynamoJSONEncoder.append(item, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    func change(micros: Int64, keys: Item, old: Item?, new: Item?, to out: inout [UInt8]) {
+        let ion = format == .ion
+        out += (ion ? "$ion_1_0 {Metadata:{WriteTimestampMicros:\(micros)},Keys:" : #"{"Metadata":{"WriteTimestampMicros":{"N":"\#(micros)"}},"Keys":"#).utf8
+        append(keys, to: &out)
+        if let old {
+            out += (ion ? ",OldImage:" : #","OldImage":"#).utf8
+            append(old, to: &out)
+        }
+        if let new {
+            out += (ion ? ",NewImage:" : #","NewImage":"#).utf8
+            append(new, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    private func append(_ item: Item, to out: inout [UInt8]) {
+        if format == .ion { IonEncoder.append(item, to: &out) } else { DynamoJSONEncoder.append(item, to: &out) }
     }
 }

@@ -28,6 +28,10 @@ public struct ChainSpec: Sendable, Hashable {
     public var largeItemEvery: Int?
     /// Write the expected table state after each export (off for very large benchmark exports).
     public var writeExpectedStates = true
+    /// Data format of the FULL export (and of every export unless `alternateFormats`).
+    public var format: ExportFormat = .dynamoDBJSON
+    /// INCREMENTAL exports with an odd number switch to the other format: a chain that mixes formats.
+    public var alternateFormats = false
     /// gzip level (1 fast … 9 small); 6 is zlib's default.
     public var compressionLevel: Int32 = 6
     /// The FULL export's point in time.
@@ -38,4 +42,10 @@ public struct ChainSpec: Sendable, Hashable {
     var tableArn: String { "arn:aws:dynamodb:\(region):\(account):table/\(tableName)" }
     var keyPrefix: String { prefix.map { $0.isEmpty ? "" : $0 + "/" } ?? "" }
     var keyNames: [String] { sortKey ? ["pk", "sk"] : ["pk"] }
+
+    /// The format of export number `ordinal` (0 is the FULL export).
+    func format(ofExport ordinal: Int) -> ExportFormat {
+        guard alternateFormats, ordinal % 2 == 1 else { return format }
+        return format == .ion ? .dynamoDBJSON : .ion
+    }
 }

@@ -24,6 +24,7 @@ struct ExportLayoutWriter {
         var exportTime: ExportTime?
         var from: ExportTime?
         var to: ExportTime?
+        var format: ExportFormat = .dynamoDBJSON
     }
 
     /// Opens one gzip writer per partition and returns them with their keys.
@@ -31,7 +32,7 @@ struct ExportLayoutWriter {
         let folder = window.kind == .full ? "AWSDynamoDB/\(window.exportId)/data/" : "AWSDynamoDB/data/"
         try makeDirectory(spec.keyPrefix + folder)
         return try (0..<spec.partitions).map { _ in
-            let key = spec.keyPrefix + folder + Self.dataFileName(&random) + ".json.gz"
+            let key = spec.keyPrefix + folder + Self.dataFileName(&random) + (window.format == .ion ? ".ion.gz" : ".json.gz")
             return (key, try GzipFileWriter(path: root + "/" + key, level: spec.compressionLevel))
         }
     }
@@ -84,7 +85,7 @@ struct ExportLayoutWriter {
             // Incremental exports bill at least 10 MB.
             #""billedSizeBytes":\#(window.kind == .full ? items * 100 : max(10_000_000, items * 100))"#,
             #""itemCount":\#(items)"#,
-            #""outputFormat":"DYNAMODB_JSON""#,
+            #""outputFormat":"\#(window.format.rawValue)""#,
         ]
         if window.kind == .incremental {
             fields.append(#""outputView":"\#(spec.viewType.rawValue)""#)

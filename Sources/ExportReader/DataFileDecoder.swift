@@ -14,11 +14,15 @@ import Darwin
 public final class DataFileDecoder {
     public let fileKey: String
     public let kind: ExportKind
+    public let format: ExportFormat
     /// base64 MD5 from `manifest-files.json`; nil skips the check.
     public let expectedMD5: String?
 
     private let inflater: GzipInflater
     private var lineScanner = RecordLineScanner()
+    /// ION lines are converted to DynamoDB JSON, into this block, before the same scanner checks them.
+    private var transcoder = IonTranscoder()
+    private var transcoded: [UInt8] = []
     private var md5 = Insecure.MD5()
     /// Decompressed bytes not yet split into lines: `buffer[lineStart..<filled]`.
     private var buffer: UnsafeMutableRawBufferPointer
@@ -29,9 +33,10 @@ public final class DataFileDecoder {
     public private(set) var compressedBytes: Int64 = 0
     public private(set) var decompressedBytes: Int64 = 0
 
-    public init(fileKey: String, kind: ExportKind, expectedMD5: String?, bufferSize: Int = 256 << 10) {
+    public init(fileKey: String, kind: ExportKind, format: ExportFormat = .dynamoDBJSON, expectedMD5: String?, bufferSize: Int = 256 << 10) {
         self.fileKey = fileKey
         self.kind = kind
+        self.format = format
         self.expectedMD5 = expectedMD5
         inflater = GzipInflater(checkCRC: expectedMD5 == nil)
         buffer = .allocate(byteCount: max(bufferSize, 4096), alignment: 16)
@@ -117,11 +122,13 @@ public final class DataFileDecoder {
     private var pending: [(range: Range<Int>, line: Int, scanned: RecordLineScanner.Scanned)] = []
 
     /// Validates every complete line in the buffer in place, then copies the block of lines once and emits its
-    /// records as slices of that copy: one allocation per block instead of one per record.
+    /// records as slices of that copy: one allocation per block instead of one per record. ION lines are first
+    /// converted into a block of DynamoDB JSON lines.
     private func splitLines(final: Bool, emit: (ExportRecord) throws -> Void) throws {
         guard let base = buffer.baseAddress else { return }
         let blockStart = lineStart
         pending.removeAll(keepingCapacity: true)
+        transcoded.removeAll(keepingCapacity: true)
         while lineStart < filled {
             let start = base + lineStart
             let end: Int
@@ -136,28 +143,41 @@ public final class DataFileDecoder {
             var length = end - lineStart
             if length > 0 && base.load(fromByteOffset: end - 1, as: UInt8.self) == 0x0D { length -= 1 }
             let line = UnsafeBufferPointer(start: start.assumingMemoryBound(to: UInt8.self), count: length)
-            if let scanned = try scanLine(line) {
-                pending.append((lineStart - blockStart..<lineStart - blockStart + length, lineNumber, scanned))
+            if !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { // blank lines carry nothing but count for line numbers
+                if format == .dynamoDBJSON {
+                    let scanned = try scanLine(line, columnNote: "")
+                    pending.append((lineStart - blockStart..<lineStart - blockStart + length, lineNumber, scanned))
+                } else {
+                    let jsonStart = transcoded.count
+                    do {
+                        try transcoder.transcode(line, kind: kind, into: &transcoded)
+                    } catch {
+                        throw ExportReaderError.invalidRecord(key: fileKey, line: lineNumber, column: error.column, reason: error.reason)
+                    }
+                    let scanned = try transcoded.withUnsafeBufferPointer {
+                        try scanLine(UnsafeBufferPointer(rebasing: $0[jsonStart...]), columnNote: " (column of the record converted to DynamoDB JSON)")
+                    }
+                    pending.append((jsonStart..<transcoded.count, lineNumber, scanned))
+                }
             }
             lineStart = min(end + 1, filled)
         }
         guard !pending.isEmpty else { return }
-        let block = [UInt8](UnsafeRawBufferPointer(start: base + blockStart, count: lineStart - blockStart))
+        let block = format == .dynamoDBJSON ? [UInt8](UnsafeRawBufferPointer(start: base + blockStart, count: lineStart - blockStart)) : transcoded
         for record in pending {
             let location = RecordLocation(fileKey: fileKey, line: record.line)
             try emit(ExportRecord(location: location, kind: kind, line: block[record.range], scanned: record.scanned))
         }
     }
 
-    /// Validates one line; nil for a blank line (which still counts for line numbers).
-    private func scanLine(_ line: UnsafeBufferPointer<UInt8>) throws -> RecordLineScanner.Scanned? {
-        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
+    /// Validates one line's DynamoDB JSON.
+    private func scanLine(_ line: UnsafeBufferPointer<UInt8>, columnNote: String) throws -> RecordLineScanner.Scanned {
         do {
             let scanned = try lineScanner.scan(line, kind: kind)
             recordCount += 1
             return scanned
         } catch {
-            throw ExportReaderError.invalidRecord(key: fileKey, line: lineNumber, column: error.column, reason: error.description)
+            throw ExportReaderError.invalidRecord(key: fileKey, line: lineNumber, column: error.column, reason: error.description + columnNote)
         }
     }
 }

@@ -13,7 +13,8 @@ public struct Export: Sendable, Hashable {
 }
 
 /// Reads exports from any `ExportSource`: summaries and file manifests (verified against their `.md5` files when
-/// present) and data files as streams of records (verified against `manifest-files.json`).
+/// present) and data files — DYNAMODB_JSON or ION, a property of each export — as streams of records (verified
+/// against `manifest-files.json`).
 public struct ExportReader: Sendable {
     public let source: any ExportSource
 
@@ -83,10 +84,9 @@ public struct ExportReader: Sendable {
         of file: ManifestFileEntry, in export: Export, verify: Bool = true,
         _ onBatch: ([ExportRecord]) async throws -> Void
     ) async throws -> Int64 {
-        guard export.summary.format == .dynamoDBJSON else {
-            throw ExportReaderError.unsupportedFormat(exportArn: export.summary.exportArn, format: export.summary.format)
-        }
-        let decoder = DataFileDecoder(fileKey: file.dataFileS3Key, kind: export.summary.kind, expectedMD5: verify ? file.md5Checksum : nil)
+        let decoder = DataFileDecoder(
+            fileKey: file.dataFileS3Key, kind: export.summary.kind, format: export.summary.format,
+            expectedMD5: verify ? file.md5Checksum : nil)
         var batch: [ExportRecord] = []
         do {
             try await source.forEachChunk(of: file.dataFileS3Key) { chunk in

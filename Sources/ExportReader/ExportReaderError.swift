@@ -11,7 +11,6 @@ public enum ExportReaderError: Error, Hashable, Sendable, CustomStringConvertibl
     case gzip(key: String, reason: String)
     case invalidRecord(key: String, line: Int, column: Int, reason: String)
     case itemCountMismatch(key: String, manifest: Int64, actual: Int64)
-    case unsupportedFormat(exportArn: String, format: ExportFormat)
 
     public var description: String {
         switch self {
@@ -31,8 +30,6 @@ public enum ExportReaderError: Error, Hashable, Sendable, CustomStringConvertibl
             "\(key):\(line):\(column): \(reason)"
         case let .itemCountMismatch(key, manifest, actual):
             "\(key): manifest-files.json says \(manifest) items, the file holds \(actual)"
-        case let .unsupportedFormat(exportArn, format):
-            "\(exportArn): \(format.rawValue) exports cannot be read yet (only DYNAMODB_JSON); re-export as DYNAMODB_JSON"
         }
     }
 

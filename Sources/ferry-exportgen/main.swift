@@ -55,6 +55,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Pad items to about this many bytes.") var itemBytes: Int?
     @Option(help: "Every n-th key holds an item just under 400 KB.") var largeEvery: Int?
     @Option(help: "gzip level 1…9.") var compression: Int32 = 6
+    @Option(help: "DYNAMODB_JSON or ION.") var format = "DYNAMODB_JSON"
+    @Flag(help: "Odd-numbered INCREMENTAL exports use the other format (a chain that mixes formats).") var mixedFormats = false
     @Flag(help: "Key schema pk only (default pk + sk).") var hashOnly = false
     @Flag(help: "Do not write expected states (for very large exports).") var noExpected = false
 
@@ -75,6 +77,11 @@ struct Generate: ParsableCommand {
         spec.itemBytes = itemBytes
         spec.largeItemEvery = largeEvery
         spec.compressionLevel = compression
+        guard let exportFormat = ExportFormat(rawValue: format) else {
+            throw ValidationError("--format must be DYNAMODB_JSON or ION, not \(format)")
+        }
+        spec.format = exportFormat
+        spec.alternateFormats = mixedFormats
         spec.sortKey = !hashOnly
         spec.writeExpectedStates = !noExpected
         let chain = try ChainGenerator(spec: spec).generate(into: out)

@@ -7,8 +7,10 @@ import Testing
 
 @Suite("Generated chains read back exactly, and their expected states are right")
 struct ChainGeneratorTests {
-    static func spec(prefix: String?, view: ExportViewType, sortKey: Bool = true, seed: UInt64 = 7) -> ChainSpec {
+    static func spec(prefix: String?, view: ExportViewType, sortKey: Bool = true, seed: UInt64 = 7, format: ExportFormat = .dynamoDBJSON, mixed: Bool = false) -> ChainSpec {
         var spec = ChainSpec()
+        spec.format = format
+        spec.alternateFormats = mixed
         spec.seed = seed
         spec.prefix = prefix
         spec.viewType = view
@@ -23,6 +25,8 @@ struct ChainGeneratorTests {
         spec(prefix: "exports", view: .newAndOldImages),
         spec(prefix: nil, view: .newImage),
         spec(prefix: "deep/nested/prefix", view: .newAndOldImages, sortKey: false, seed: 99),
+        spec(prefix: "ion", view: .newAndOldImages, format: .ion),
+        spec(prefix: nil, view: .newImage, seed: 3, format: .ion, mixed: true),
     ])
     func chainReadsBack(_ spec: ChainSpec) async throws {
         try await withTemporaryDirectory { directory in
@@ -63,6 +67,27 @@ struct ChainGeneratorTests {
                 let expected = try loadState(directory + "/" + generated.expectedStateFile!, keyNames: chain.keyNames)
                 #expect(table.count == expected.count)
                 #expect(table == expected, "state after \(generated.exportId)")
+            }
+        }
+    }
+
+    @Test("the same chain exported as DYNAMODB_JSON and as ION yields identical records")
+    func jsonAndIonAgree() async throws {
+        try await withTemporaryDirectory { directory in
+            var records: [[ExportRecord]] = []
+            for format in [ExportFormat.dynamoDBJSON, .ion] {
+                let chain = try ChainGenerator(spec: Self.spec(prefix: "p", view: .newAndOldImages, format: format)).generate(into: directory + "/\(format.rawValue)")
+                let reader = ExportReader(source: LocalDirectorySource(root: chain.exportsDirectory))
+                var all: [ExportRecord] = []
+                for key in try await reader.summaryKeys() { all += try await allRecords(reader, try await reader.export(summaryKey: key)) }
+                records.append(all)
+            }
+            #expect(records[0].count == records[1].count && records[0].count > 500)
+            for (json, ion) in zip(records[0], records[1]) {
+                #expect(try json.body() == ion.body())
+                #expect(json.newImageSize == ion.newImageSize && json.oldImageSize == ion.oldImageSize)
+                #expect(json.writeTimestampMicros == ion.writeTimestampMicros)
+                #expect(json.location.line == ion.location.line)
             }
         }
     }

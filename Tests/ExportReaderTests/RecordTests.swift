@@ -185,18 +185,31 @@ struct RecordTests {
         }
     }
 
-    @Test("ION exports are refused with a clear message until the ION reader exists")
-    func ionRefused() async throws {
+    @Test("ION exports are read through the same reader, with file and line in errors")
+    func ionExport() async throws {
         try await withTemporaryDirectory { root in
             let writer = ExportFixtureWriter(root: root)
             let id = "01768385930622-efd1a093"
-            let entry = try writer.dataFile("AWSDynamoDB/\(id)/data/a.ion.gz", lines: [#"$ion_1_0 {Item:{id:"a"}}"#])
-            try writer.manifests(exportFolder: "AWSDynamoDB/\(id)", summary: fixtureSummary(exportId: id, kind: .full, prefix: nil, itemCount: 1, format: "ION"), files: [entry])
+            let key = "AWSDynamoDB/\(id)/data/a.ion.gz"
+            let entry = try writer.dataFile(key, lines: [#"$ion_1_0 {Item:{id:"a",n:6d2,s:$dynamodb_SS::["x"]}}"#, #"$ion_1_0 {Item:{id:"b",n:{{oops!}}}}"#])
+            try writer.manifests(exportFolder: "AWSDynamoDB/\(id)", summary: fixtureSummary(exportId: id, kind: .full, prefix: nil, itemCount: 2, format: "ION"), files: [entry])
             let reader = ExportReader(source: LocalDirectorySource(root: root))
             let export = try await reader.export(summaryKey: "AWSDynamoDB/\(id)/manifest-summary.json")
-            do { _ = try await allRecords(reader, export); Issue.record("ION accepted") } catch {
-                #expect("\(error)".contains("ION exports cannot be read yet"))
+            #expect(export.summary.format == .ion)
+            var records: [ExportRecord] = []
+            do {
+                _ = try await reader.readRecords(of: export.files[0], in: export) { records += $0 }
+                Issue.record("a bad blob was accepted")
+            } catch {
+                #expect("\(error)" == "\(key):2:26: blob is not valid base64")
             }
+            #expect(records.isEmpty, "a block with a bad line emits nothing")
+            let first = try writer.dataFile(key, lines: [#"$ion_1_0 {Item:{id:"a",n:6d2,s:$dynamodb_SS::["x"]}}"#])
+            try writer.manifests(exportFolder: "AWSDynamoDB/\(id)", summary: fixtureSummary(exportId: id, kind: .full, prefix: nil, itemCount: 1, format: "ION"), files: [first])
+            let fixed = try await reader.export(summaryKey: "AWSDynamoDB/\(id)/manifest-summary.json")
+            let read = try await allRecords(reader, fixed)
+            #expect(try read.map { try $0.operation() } == [.put(Item(["id": .s("a"), "n": .n(600), "s": .ss(["x"])]))])
+            #expect(String(decoding: read[0].line, as: UTF8.self) == #"{"Item":{"id":{"S":"a"},"n":{"N":"6E2"},"s":{"SS":["x"]}}}"#)
         }
     }
 
