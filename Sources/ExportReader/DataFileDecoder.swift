@@ -22,7 +22,6 @@ public final class DataFileDecoder {
     private var lineScanner = RecordLineScanner()
     /// ION lines are converted to DynamoDB JSON, into this block, before the same scanner checks them.
     private var transcoder = IonTranscoder()
-    private var transcoded: [UInt8] = []
     private var md5 = Insecure.MD5()
     /// Decompressed bytes not yet split into lines: `buffer[lineStart..<filled]`.
     private var buffer: UnsafeMutableRawBufferPointer
@@ -42,7 +41,10 @@ public final class DataFileDecoder {
         buffer = .allocate(byteCount: max(bufferSize, 4096), alignment: 16)
     }
 
-    deinit { buffer.deallocate() }
+    deinit {
+        buffer.deallocate()
+        transcoder.out.deallocate()
+    }
 
     /// Feeds the next compressed chunk; calls `emit` for each complete record it finishes.
     public func feed(_ chunk: UnsafeRawBufferPointer, emit: (ExportRecord) throws -> Void) throws {
@@ -128,7 +130,7 @@ public final class DataFileDecoder {
         guard let base = buffer.baseAddress else { return }
         let blockStart = lineStart
         pending.removeAll(keepingCapacity: true)
-        transcoded.removeAll(keepingCapacity: true)
+        transcoder.out.count = 0
         while lineStart < filled {
             let start = base + lineStart
             let end: Int
@@ -148,22 +150,23 @@ public final class DataFileDecoder {
                     let scanned = try scanLine(line, columnNote: "")
                     pending.append((lineStart - blockStart..<lineStart - blockStart + length, lineNumber, scanned))
                 } else {
-                    let jsonStart = transcoded.count
+                    let jsonStart = transcoder.out.count
                     do {
-                        try transcoder.transcode(line, kind: kind, into: &transcoded)
+                        try transcoder.transcode(line, kind: kind)
                     } catch {
                         throw ExportReaderError.invalidRecord(key: fileKey, line: lineNumber, column: error.column, reason: error.reason)
                     }
-                    let scanned = try transcoded.withUnsafeBufferPointer {
-                        try scanLine(UnsafeBufferPointer(rebasing: $0[jsonStart...]), columnNote: " (column of the record converted to DynamoDB JSON)")
-                    }
-                    pending.append((jsonStart..<transcoded.count, lineNumber, scanned))
+                    let json = transcoder.out.bytes(from: jsonStart)
+                    let scanned = try scanLine(json, columnNote: " (column of the record converted to DynamoDB JSON)")
+                    pending.append((jsonStart..<transcoder.out.count, lineNumber, scanned))
                 }
             }
             lineStart = min(end + 1, filled)
         }
         guard !pending.isEmpty else { return }
-        let block = format == .dynamoDBJSON ? [UInt8](UnsafeRawBufferPointer(start: base + blockStart, count: lineStart - blockStart)) : transcoded
+        let block = format == .dynamoDBJSON
+            ? [UInt8](UnsafeRawBufferPointer(start: base + blockStart, count: lineStart - blockStart))
+            : [UInt8](transcoder.out.bytes(from: 0))
         for record in pending {
             let location = RecordLocation(fileKey: fileKey, line: record.line)
             try emit(ExportRecord(location: location, kind: kind, line: block[record.range], scanned: record.scanned))

@@ -55,15 +55,12 @@ extension IonTranscoder {
     /// A field name as text, for the record level where the name decides what follows.
     mutating func fieldName() throws(Failure) -> String {
         let offset = i
-        var saved: [UInt8] = []
-        swap(&out, &saved)
-        defer { swap(&out, &saved) }
+        let start = out.count
+        defer { out.count = start }
         try fieldNameJSON()
-        // `out` holds the name as a JSON string; decode that little string.
-        let parsed = out.withUnsafeBufferPointer { buffer -> String? in
-            var parser = DynamoJSONParser(buffer)
-            return try? parser.parseString()
-        }
+        // The name was written as a JSON string; decode that little string, then take it back.
+        var parser = DynamoJSONParser(out.bytes(from: start))
+        let parsed = try? parser.parseString()
         guard let parsed else { throw Failure(offset: offset, reason: "invalid field name") }
         return parsed
     }
@@ -77,9 +74,9 @@ extension IonTranscoder {
         } else if isIdentifierStart(c) {
             let start = i
             while let d = peek(), isIdentifierPart(d) { i += 1 }
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<i]))
-            out.append(UInt8(ascii: "\""))
+            out.put(UInt8(ascii: "\""))
+            out.put(UnsafeBufferPointer(rebasing: b[start..<i]))
+            out.put(UInt8(ascii: "\""))
         } else {
             throw Failure(offset: i, reason: "expected a field name, found '\(Character(UnicodeScalar(c)))'")
         }
@@ -88,7 +85,7 @@ extension IonTranscoder {
     /// A short `"…"` string, a quoted symbol `'…'`, or one or more concatenated long strings (three single
     /// quotes on each side), written as one JSON string.
     mutating func string() throws(Failure) {
-        out.append(UInt8(ascii: "\""))
+        out.put(UInt8(ascii: "\""))
         if isLongQuote(at: i) {
             while true {
                 i += 3
@@ -105,15 +102,33 @@ extension IonTranscoder {
             i += 1
             try stringBody(until: quote == UInt8(ascii: "'") ? .singleQuote : .doubleQuote)
         }
-        out.append(UInt8(ascii: "\""))
+        out.put(UInt8(ascii: "\""))
     }
 
     enum StringEnd { case doubleQuote, singleQuote, long }
 
-    /// Copies string content to the JSON output, translating Ion escapes and escaping what JSON requires.
+    /// Copies string content to the JSON output, translating Ion escapes and escaping what JSON requires. Runs of
+    /// plain text are copied in one piece; only quotes, backslashes and control characters are handled one by one.
     mutating func stringBody(until end: StringEnd) throws(Failure) {
         let start = i - (end == .long ? 3 : 1)
+        let raw = UnsafeRawPointer(b.baseAddress!)
         while i < b.count {
+            let runStart = i
+            while i + 8 <= b.count && !Self.mayNeedAttention(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
+            while i < b.count {
+                let c = b[i]
+                if c >= 0x20 && c < 0x80 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "'") && c != UInt8(ascii: "\\") {
+                    i += 1
+                } else if c >= 0x80 {
+                    let n = UTF8Validation.sequenceLength(b, at: i, end: b.count)
+                    guard n > 0 else { throw Failure(offset: i, reason: "string is not valid UTF-8") }
+                    i += n
+                } else {
+                    break
+                }
+            }
+            if i > runStart { out.put(UnsafeBufferPointer(rebasing: b[runStart..<i])) }
+            guard i < b.count else { break }
             let c = b[i]
             switch end {
             case .doubleQuote where c == UInt8(ascii: "\""), .singleQuote where c == UInt8(ascii: "'"):
@@ -130,18 +145,26 @@ extension IonTranscoder {
                 guard end == .long || c == 0x09 else { throw Failure(offset: i, reason: "unescaped control character in a string") }
                 appendJSONEscaped(UInt32(c))
                 i += 1
-            } else if c < 0x80 {
-                if c == UInt8(ascii: "\"") { out.append(UInt8(ascii: "\\")) }
-                out.append(c)
-                i += 1
             } else {
-                let n = UTF8Validation.sequenceLength(b, at: i, end: b.count)
-                guard n > 0 else { throw Failure(offset: i, reason: "string is not valid UTF-8") }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[i..<(i + n)]))
-                i += n
+                // A quote that does not end this string: `'` is plain in JSON, `"` needs a backslash.
+                if c == UInt8(ascii: "\"") { out.put(UInt8(ascii: "\\")) }
+                out.put(c)
+                i += 1
             }
         }
         throw Failure(offset: start, reason: "unterminated string")
+    }
+
+    /// True when 8 bytes may hold a quote, an apostrophe, a backslash, a control or a non-ASCII byte (false
+    /// positives allowed, never false negatives).
+    @inline(__always)
+    static func mayNeedAttention(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
+        let special = (w & highs) | ((w &- 0x2020_2020_2020_2020) & ~w & highs)
+            | hasZeroByte(w ^ (0x22 &* ones)) | hasZeroByte(w ^ (0x27 &* ones)) | hasZeroByte(w ^ (0x5C &* ones))
+        return special != 0
     }
 
     /// One Ion escape: `\a \b \t \n \f \r \v \? \0 \' \" \/ \\ \xHH \uHHHH \UHHHHHHHH`, or an escaped newline.
@@ -203,17 +226,17 @@ extension IonTranscoder {
     /// Appends one code point inside a JSON string, escaped as JSON requires.
     mutating func appendJSONEscaped(_ scalar: UInt32) {
         switch scalar {
-        case 0x22: out.append(contentsOf: #"\""#.utf8)
-        case 0x5C: out.append(contentsOf: #"\\"#.utf8)
-        case 0x0A: out.append(contentsOf: #"\n"#.utf8)
-        case 0x0D: out.append(contentsOf: #"\r"#.utf8)
-        case 0x09: out.append(contentsOf: #"\t"#.utf8)
+        case 0x22: out.put(#"\""#)
+        case 0x5C: out.put(#"\\"#)
+        case 0x0A: out.put(#"\n"#)
+        case 0x0D: out.put(#"\r"#)
+        case 0x09: out.put(#"\t"#)
         case 0..<0x20:
-            out.append(contentsOf: #"\u00"#.utf8)
-            out.append(DynamoJSONEncoder.hexDigit(UInt8(scalar >> 4)))
-            out.append(DynamoJSONEncoder.hexDigit(UInt8(scalar & 15)))
+            out.put(#"\u00"#)
+            out.put(DynamoJSONEncoder.hexDigit(UInt8(scalar >> 4)))
+            out.put(DynamoJSONEncoder.hexDigit(UInt8(scalar & 15)))
         default:
-            out.append(contentsOf: UTF8.encode(Unicode.Scalar(scalar)!)!)
+            for byte in UTF8.encode(Unicode.Scalar(scalar)!)! { out.put(byte) }
         }
     }
 
@@ -227,13 +250,12 @@ extension IonTranscoder {
             if c == UInt8(ascii: "}") {
                 guard i + 1 < b.count, b[i + 1] == UInt8(ascii: "}") else { break }
                 i += 2
-                let valid = out.withUnsafeBufferPointer { Base64.validatedLength(UnsafeBufferPointer(rebasing: $0[outStart...])) != nil }
-                guard valid else { throw Failure(offset: start, reason: "blob is not valid base64") }
+                guard Base64.validatedLength(out.bytes(from: outStart)) != nil else { throw Failure(offset: start, reason: "blob is not valid base64") }
                 return
             }
             if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D { i += 1; continue }
             if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") { throw Failure(offset: start, reason: "clobs are not part of DynamoDB exports") }
-            out.append(c)
+            out.put(c)
             i += 1
         }
         throw Failure(offset: start, reason: "unterminated blob")
@@ -249,7 +271,7 @@ extension IonTranscoder {
         }
         if peek() == UInt8(ascii: "-") {
             if peekWord(at: start + 1, "inf") { throw Failure(offset: start, reason: "-inf cannot be a DynamoDB number") }
-            out.append(UInt8(ascii: "-"))
+            out.put(UInt8(ascii: "-"))
             i += 1
         }
         if i + 1 < b.count && b[i] == UInt8(ascii: "0") && (b[i + 1] | 0x20 == UInt8(ascii: "x") || b[i + 1] | 0x20 == UInt8(ascii: "b")) {
@@ -261,15 +283,15 @@ extension IonTranscoder {
             if peek() == UInt8(ascii: ".") {
                 i += 1
                 if let c = peek(), c >= 0x30 && c <= 0x39 {
-                    out.append(UInt8(ascii: "."))
+                    out.put(UInt8(ascii: "."))
                     try decimalDigits(start: start)
                 } // "103." is 103: no fraction digits, no point
             }
             if let c = peek(), c | 0x20 == UInt8(ascii: "d") || c | 0x20 == UInt8(ascii: "e") {
                 i += 1
-                out.append(UInt8(ascii: "E"))
+                out.put(UInt8(ascii: "E"))
                 if peek() == UInt8(ascii: "-") || peek() == UInt8(ascii: "+") {
-                    out.append(b[i])
+                    out.put(b[i])
                     i += 1
                 }
                 try decimalDigits(start: start)
@@ -279,10 +301,11 @@ extension IonTranscoder {
             || c == UInt8(ascii: "}") || c == UInt8(ascii: "/")) {
             throw Failure(offset: start, reason: "malformed number")
         }
-        let error = out.withUnsafeBufferPointer { buffer -> DynamoNumber.Error? in
-            do throws(DynamoNumber.Error) { _ = try DynamoNumber.validate(UnsafeBufferPointer(rebasing: buffer[outStart...])); return nil } catch { return error }
+        do throws(DynamoNumber.Error) {
+            _ = try DynamoNumber.validate(out.bytes(from: outStart))
+        } catch {
+            throw Failure(offset: start, reason: error.description)
         }
-        if let error { throw Failure(offset: start, reason: error.description) }
     }
 
     func peekWord(at position: Int, _ word: String) -> Bool {
@@ -294,17 +317,20 @@ extension IonTranscoder {
     /// Digits, with single underscores allowed between them (dropped).
     mutating func decimalDigits(start: Int) throws(Failure) {
         var count = 0
+        var runStart = i
         while let c = peek() {
             if c >= 0x30 && c <= 0x39 {
-                out.append(c)
                 count += 1
                 i += 1
             } else if c == UInt8(ascii: "_") && count > 0 && i + 1 < b.count && b[i + 1] >= 0x30 && b[i + 1] <= 0x39 {
+                out.put(UnsafeBufferPointer(rebasing: b[runStart..<i]))
                 i += 1
+                runStart = i
             } else {
                 break
             }
         }
+        out.put(UnsafeBufferPointer(rebasing: b[runStart..<i]))
         guard count > 0 else { throw Failure(offset: start, reason: "malformed number") }
     }
 
@@ -335,11 +361,11 @@ extension IonTranscoder {
             i += 1
         }
         guard count > 0 else { throw Failure(offset: start, reason: "malformed number") }
-        out.append(contentsOf: String(limbs.last!).utf8)
+        out.put(String(limbs.last!))
         for limb in limbs.dropLast().reversed() {
             let text = String(limb)
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: 9 - text.utf8.count))
-            out.append(contentsOf: text.utf8)
+            for _ in 0..<(9 - text.utf8.count) { out.put(UInt8(ascii: "0")) }
+            out.put(text)
         }
     }
 }

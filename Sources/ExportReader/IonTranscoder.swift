@@ -23,20 +23,27 @@ struct IonTranscoder {
 
     var b = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
     var i = 0
-    var out: [UInt8] = []
+    var out = ByteWriter()
 
     static let maxDepth = DynamoJSONParser.maxDepth
 
-    /// Transcodes `line`; appends the JSON record to `json`.
-    mutating func transcode(_ line: UnsafeBufferPointer<UInt8>, kind: ExportKind, into json: inout [UInt8]) throws(Failure) {
+    /// Transcodes `line`, appending the JSON record to `out`; on failure `out` is left as it was.
+    mutating func transcode(_ line: UnsafeBufferPointer<UInt8>, kind: ExportKind) throws(Failure) {
         b = line
         i = 0
-        swap(&out, &json)
-        defer { swap(&out, &json) }
+        let outStart = out.count
+        out.reserve(line.count * 2 + 64)
+        do { try record(kind: kind) } catch {
+            out.count = outStart
+            throw error
+        }
+    }
+
+    private mutating func record(kind: ExportKind) throws(Failure) {
         try skipSpaceAndComments()
         if matchWord("$ion_1_0") { try skipSpaceAndComments() }
         try expect(UInt8(ascii: "{"), "'{' opening a record")
-        out.append(UInt8(ascii: "{"))
+        out.put(UInt8(ascii: "{"))
         var first = true
         try skipSpaceAndComments()
         if peek() == UInt8(ascii: "}") {
@@ -46,17 +53,17 @@ struct IonTranscoder {
                 let nameOffset = i
                 let name = try fieldName()
                 try expect(UInt8(ascii: ":"), "':' after a field name")
-                if !first { out.append(UInt8(ascii: ",")) }
+                if !first { out.put(UInt8(ascii: ",")) }
                 first = false
                 switch (kind, name) {
                 case (.full, "Item"), (.incremental, "Keys"), (.incremental, "NewImage"), (.incremental, "OldImage"):
-                    DynamoJSONEncoder.appendString(name, to: &out)
-                    out.append(UInt8(ascii: ":"))
+                    out.put("\"" + name + "\"")
+                    out.put(UInt8(ascii: ":"))
                     try skipSpaceAndComments()
                     try item(depth: 0)
                 case (.incremental, "Metadata"):
-                    DynamoJSONEncoder.appendString(name, to: &out)
-                    out.append(UInt8(ascii: ":"))
+                    out.put("\"" + name + "\"")
+                    out.put(UInt8(ascii: ":"))
                     try metadata()
                 default:
                     throw Failure(offset: nameOffset, reason: "unknown field \"\(name)\" in an ION \(kind == .full ? "FULL" : "INCREMENTAL") export line")
@@ -72,7 +79,7 @@ struct IonTranscoder {
                 break
             }
         }
-        out.append(UInt8(ascii: "}"))
+        out.put(UInt8(ascii: "}"))
         try skipSpaceAndComments()
         guard i == b.count else { throw Failure(offset: i, reason: "unexpected data after the record") }
     }
@@ -83,20 +90,20 @@ struct IonTranscoder {
     private mutating func item(depth: Int) throws(Failure) {
         guard depth < Self.maxDepth else { throw Failure(offset: i, reason: "nested more than \(Self.maxDepth) levels deep") }
         try expect(UInt8(ascii: "{"), "'{' opening a struct")
-        out.append(UInt8(ascii: "{"))
+        out.put(UInt8(ascii: "{"))
         try skipSpaceAndComments()
         if peek() == UInt8(ascii: "}") {
             i += 1
-            out.append(UInt8(ascii: "}"))
+            out.put(UInt8(ascii: "}"))
             return
         }
         var first = true
         while true {
-            if !first { out.append(UInt8(ascii: ",")) }
+            if !first { out.put(UInt8(ascii: ",")) }
             first = false
             try fieldNameJSON()
             try expect(UInt8(ascii: ":"), "':' after a field name")
-            out.append(UInt8(ascii: ":"))
+            out.put(UInt8(ascii: ":"))
             try value(depth: depth + 1)
             try skipSpaceAndComments()
             if peek() == UInt8(ascii: ",") {
@@ -108,7 +115,7 @@ struct IonTranscoder {
             try expect(UInt8(ascii: "}"), "',' or '}'")
             break
         }
-        out.append(UInt8(ascii: "}"))
+        out.put(UInt8(ascii: "}"))
     }
 
     /// One value as a DynamoDB typed value `{"T":…}`.
@@ -126,26 +133,26 @@ struct IonTranscoder {
         }
         switch c {
         case UInt8(ascii: "\""), UInt8(ascii: "'"):
-            out.append(contentsOf: #"{"S":"#.utf8)
+            out.put(#"{"S":"#)
             try string()
-            out.append(UInt8(ascii: "}"))
+            out.put(UInt8(ascii: "}"))
         case UInt8(ascii: "{"):
             if i + 1 < b.count && b[i + 1] == UInt8(ascii: "{") {
-                out.append(contentsOf: #"{"B":""#.utf8)
+                out.put(#"{"B":""#)
                 try blob()
-                out.append(contentsOf: #""}"#.utf8)
+                out.put(#""}"#)
             } else {
-                out.append(contentsOf: #"{"M":"#.utf8)
+                out.put(#"{"M":"#)
                 try item(depth: depth)
-                out.append(UInt8(ascii: "}"))
+                out.put(UInt8(ascii: "}"))
             }
         case UInt8(ascii: "["):
             i += 1
-            out.append(contentsOf: #"{"L":["#.utf8)
+            out.put(#"{"L":["#)
             try skipSpaceAndComments()
             var first = true
             while peek() != UInt8(ascii: "]") {
-                if !first { out.append(UInt8(ascii: ",")) }
+                if !first { out.put(UInt8(ascii: ",")) }
                 first = false
                 try value(depth: depth + 1)
                 try skipSpaceAndComments()
@@ -153,16 +160,16 @@ struct IonTranscoder {
                 guard peek() == UInt8(ascii: "]") else { throw Failure(offset: i, reason: "expected ',' or ']' in a list") }
             }
             i += 1
-            out.append(contentsOf: "]}".utf8)
+            out.put("]}")
         case UInt8(ascii: "("):
             throw Failure(offset: i, reason: "Ion s-expressions are not part of DynamoDB exports")
         case UInt8(ascii: "-"), UInt8(ascii: "+"), 0x30...0x39:
-            out.append(contentsOf: #"{"N":""#.utf8)
+            out.put(#"{"N":""#)
             try number()
-            out.append(contentsOf: #""}"#.utf8)
+            out.put(#""}"#)
         default:
-            if matchWord("true") { out.append(contentsOf: #"{"BOOL":true}"#.utf8); return }
-            if matchWord("false") { out.append(contentsOf: #"{"BOOL":false}"#.utf8); return }
+            if matchWord("true") { out.put(#"{"BOOL":true}"#); return }
+            if matchWord("false") { out.put(#"{"BOOL":false}"#); return }
             if matchWord("null") {
                 // `null` or a typed null such as `null.string`: DynamoDB's NULL.
                 if peek() == UInt8(ascii: ".") {
@@ -172,7 +179,7 @@ struct IonTranscoder {
                     let type = String(decoding: UnsafeBufferPointer(rebasing: b[typeStart..<i]), as: UTF8.self)
                     guard Self.nullTypes.contains(type) else { throw Failure(offset: typeStart, reason: "unknown typed null \"null.\(type)\"") }
                 }
-                out.append(contentsOf: #"{"NULL":true}"#.utf8)
+                out.put(#"{"NULL":true}"#)
                 return
             }
             throw Failure(offset: start, reason: "unsupported Ion value (symbols, timestamps, clobs and s-expressions are not in DynamoDB exports)")
@@ -216,11 +223,11 @@ struct IonTranscoder {
         case .ns: tag = "NS"
         case .bs: tag = "BS"
         }
-        out.append(contentsOf: #"{"\#(tag)":["#.utf8)
+        out.put(#"{"\#(tag)":["#)
         try skipSpaceAndComments()
         var first = true
         while peek() != UInt8(ascii: "]") {
-            if !first { out.append(UInt8(ascii: ",")) }
+            if !first { out.put(UInt8(ascii: ",")) }
             first = false
             let elementStart = i
             switch annotation {
@@ -233,16 +240,16 @@ struct IonTranscoder {
                 guard let c = peek(), c == UInt8(ascii: "-") || c == UInt8(ascii: "+") || (c >= 0x30 && c <= 0x39) else {
                     throw Failure(offset: elementStart, reason: "a $dynamodb_NS set holds only numbers")
                 }
-                out.append(UInt8(ascii: "\""))
+                out.put(UInt8(ascii: "\""))
                 try number()
-                out.append(UInt8(ascii: "\""))
+                out.put(UInt8(ascii: "\""))
             case .bs:
                 guard i + 1 < b.count, b[i] == UInt8(ascii: "{"), b[i + 1] == UInt8(ascii: "{") else {
                     throw Failure(offset: elementStart, reason: "a $dynamodb_BS set holds only blobs")
                 }
-                out.append(UInt8(ascii: "\""))
+                out.put(UInt8(ascii: "\""))
                 try blob()
-                out.append(UInt8(ascii: "\""))
+                out.put(UInt8(ascii: "\""))
             }
             try skipSpaceAndComments()
             if peek() == UInt8(ascii: ",") { i += 1; try skipSpaceAndComments(); continue }
@@ -250,7 +257,7 @@ struct IonTranscoder {
         }
         guard !first else { throw Failure(offset: start, reason: "empty \(tag) set (DynamoDB sets hold at least one element)") }
         i += 1
-        out.append(contentsOf: "]}".utf8)
+        out.put("]}")
     }
 
     /// `Metadata:{WriteTimestampMicros:…}`; the timestamp as an int, a string, or `{N:"…"}`. Other fields are
@@ -258,7 +265,7 @@ struct IonTranscoder {
     private mutating func metadata() throws(Failure) {
         try skipSpaceAndComments()
         try expect(UInt8(ascii: "{"), "'{' opening Metadata")
-        out.append(UInt8(ascii: "{"))
+        out.put(UInt8(ascii: "{"))
         try skipSpaceAndComments()
         var wrote = false
         while peek() != UInt8(ascii: "}") {
@@ -266,9 +273,9 @@ struct IonTranscoder {
             try expect(UInt8(ascii: ":"), "':' after a field name")
             try skipSpaceAndComments()
             if name == "WriteTimestampMicros" {
-                if wrote { out.append(UInt8(ascii: ",")) }
+                if wrote { out.put(UInt8(ascii: ",")) }
                 wrote = true
-                out.append(contentsOf: #""WriteTimestampMicros":"#.utf8)
+                out.put(#""WriteTimestampMicros":"#)
                 if peek() == UInt8(ascii: "{") {
                     // The JSON export's spelling carried over: {N:"…"} or {N:123}.
                     i += 1
@@ -277,35 +284,34 @@ struct IonTranscoder {
                     guard try fieldName() == "N" else { throw Failure(offset: fieldOffset, reason: "WriteTimestampMicros must be a number or {N:…}") }
                     try expect(UInt8(ascii: ":"), "':' after a field name")
                     try skipSpaceAndComments()
-                    out.append(contentsOf: #"{"N":"#.utf8)
+                    out.put(#"{"N":"#)
                     if peek() == UInt8(ascii: "\"") || peek() == UInt8(ascii: "'") {
                         try string()
                     } else {
-                        out.append(UInt8(ascii: "\""))
+                        out.put(UInt8(ascii: "\""))
                         try number()
-                        out.append(UInt8(ascii: "\""))
+                        out.put(UInt8(ascii: "\""))
                     }
-                    out.append(UInt8(ascii: "}"))
+                    out.put(UInt8(ascii: "}"))
                     try skipSpaceAndComments()
                     try expect(UInt8(ascii: "}"), "'}' closing {N:…}")
                 } else if peek() == UInt8(ascii: "\"") {
                     try string()
                 } else {
-                    out.append(contentsOf: #"{"N":""#.utf8)
+                    out.put(#"{"N":""#)
                     try number()
-                    out.append(contentsOf: #""}"#.utf8)
+                    out.put(#""}"#)
                 }
             } else {
-                var discard: [UInt8] = []
-                swap(&out, &discard)
+                let discardFrom = out.count
                 try value(depth: 1)
-                swap(&out, &discard)
+                out.count = discardFrom
             }
             try skipSpaceAndComments()
             if peek() == UInt8(ascii: ",") { i += 1; try skipSpaceAndComments(); continue }
             guard peek() == UInt8(ascii: "}") else { throw Failure(offset: i, reason: "expected ',' or '}' in Metadata") }
         }
         i += 1
-        out.append(UInt8(ascii: "}"))
+        out.put(UInt8(ascii: "}"))
     }
 }

@@ -29,9 +29,11 @@ struct ReadBench: AsyncParsableCommand {
     @Option(help: "Approximate item size in bytes.") var itemBytes = 800
     @Option(help: "Where the generated export is cached between runs.") var data = ".bench-data"
     @Option(help: "Timed repetitions (the best is reported too).") var repeats = 3
+    @Option(help: "DYNAMODB_JSON or ION.") var format = "DYNAMODB_JSON"
 
     func run() async throws {
-        let directory = "\(data)/read-\(lines)-\(itemBytes)"
+        guard let exportFormat = ExportFormat(rawValue: format) else { throw ValidationError("--format must be DYNAMODB_JSON or ION") }
+        let directory = "\(data)/read-\(lines)-\(itemBytes)" + (exportFormat == .ion ? "-ion" : "")
         if !FileManager.default.fileExists(atPath: directory + "/expected/chain.json") {
             var spec = ChainSpec()
             spec.initialItems = lines
@@ -39,6 +41,7 @@ struct ReadBench: AsyncParsableCommand {
             spec.itemBytes = itemBytes
             spec.partitions = 4
             spec.writeExpectedStates = false
+            spec.format = exportFormat
             let started = Date()
             print("generating \(lines) items of ~\(itemBytes) bytes into \(directory) …")
             _ = try ChainGenerator(spec: spec).generate(into: directory)
@@ -65,7 +68,7 @@ struct ReadBench: AsyncParsableCommand {
         let decompressed = inflateOnly.value
 
         print("")
-        print("machine: \(ProcessInfo.processInfo.processorCount) cores; export: \(lines) lines, \(mb(compressed)) MB gzip, \(mb(decompressed)) MB JSON")
+        print("machine: \(ProcessInfo.processInfo.processorCount) cores; \(exportFormat.rawValue) export: \(lines) lines, \(mb(compressed)) MB gzip, \(mb(decompressed)) MB uncompressed")
         report("gunzip only (baseline)", inflateOnly, lines: Int64(lines), compressed: compressed, decompressed: decompressed)
 
         var best: Measurement<Int64>?
@@ -95,7 +98,7 @@ struct ReadBench: AsyncParsableCommand {
     }
 
     func report(_ label: String, _ m: Measurement<Int64>, lines: Int64, compressed: Int64, decompressed: Int64) {
-        print(String(format: "%-58@ %9.0f lines/s  %7.1f MB/s JSON  %6.1f MB/s gzip  wall %.2f s  cpu %.2f s",
+        print(String(format: "%-58@ %9.0f lines/s  %7.1f MB/s text  %6.1f MB/s gzip  wall %.2f s  cpu %.2f s",
                      label as NSString, Double(lines) / m.wall, Double(decompressed) / 1e6 / m.wall, Double(compressed) / 1e6 / m.wall, m.wall, m.cpu))
     }
 

@@ -6,12 +6,12 @@ import Testing
 struct IonTranscoderTests {
     static func json(_ ion: String, kind: ExportKind = .full) throws(IonTranscoder.Failure) -> String {
         var transcoder = IonTranscoder()
-        var out: [UInt8] = []
+        defer { transcoder.out.deallocate() }
         let bytes = Array(ion.utf8)
         try bytes.withUnsafeBufferPointer { buffer in
-            Result { () throws(IonTranscoder.Failure) in try transcoder.transcode(buffer, kind: kind, into: &out) }
+            Result { () throws(IonTranscoder.Failure) in try transcoder.transcode(buffer, kind: kind) }
         }.get()
-        return String(decoding: out, as: UTF8.self)
+        return String(decoding: transcoder.out.bytes(from: 0), as: UTF8.self)
     }
 
     static func item(_ ion: String) throws -> Item {
