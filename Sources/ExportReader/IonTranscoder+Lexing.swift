@@ -16,7 +16,14 @@ extension IonTranscoder {
     }
 
     /// Skips whitespace and `//` or `/* */` comments.
+    @inline(__always)
     mutating func skipSpaceAndComments() throws(Failure) {
+        // Most calls land on a token straight away.
+        if i < b.count && b[i] > 0x20 && b[i] != UInt8(ascii: "/") { return }
+        try skipSpaceAndCommentsSlowly()
+    }
+
+    private mutating func skipSpaceAndCommentsSlowly() throws(Failure) {
         while i < b.count {
             let c = b[i]
             if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == 0x0B || c == 0x0C {

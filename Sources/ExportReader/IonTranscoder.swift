@@ -219,11 +219,10 @@ struct IonTranscoder {
         try expect(UInt8(ascii: "["), "'[' after \(annotation.rawValue)::")
         let tag: String
         switch annotation {
-        case .ss: tag = "SS"
-        case .ns: tag = "NS"
-        case .bs: tag = "BS"
+        case .ss: tag = "SS"; out.put(#"{"SS":["#)
+        case .ns: tag = "NS"; out.put(#"{"NS":["#)
+        case .bs: tag = "BS"; out.put(#"{"BS":["#)
         }
-        out.put(#"{"\#(tag)":["#)
         try skipSpaceAndComments()
         var first = true
         while peek() != UInt8(ascii: "]") {
