@@ -4,6 +4,8 @@
 //
 //   DynamoModel        exact DynamoDB values, DynamoDB JSON, item size — no dependencies
 //   SigV4              AWS Signature Version 4 — depends only on Crypto
+//   AWSCredentials     shared config/credentials files, provider-chain plans, STS/process parsers — no dependencies
+//   AWSCore            endpoints, error decoding, retry classification and policy, CRC32, S3 listing XML — no dependencies
 //   CZlib              the system zlib, for streaming gunzip/gzip
 //   ExportReader       manifests, export sources, gunzip → lines → records, checksums
 //   ExportGenerator    realistic export chains + expected table states (tests, benchmarks, demo)
@@ -26,6 +28,8 @@ let package = Package(
     targets: [
         .target(name: "DynamoModel"),
         .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "AWSCredentials"),
+        .target(name: "AWSCore"),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "ExportReader",
@@ -50,6 +54,8 @@ let package = Package(
         .target(name: "FerryTestSupport", dependencies: ["DynamoModel", "ExportReader", "ExportGenerator"], path: "Tests/FerryTestSupport"),
         .testTarget(name: "DynamoModelTests", dependencies: ["DynamoModel"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
+        .testTarget(name: "AWSCredentialsTests", dependencies: ["AWSCredentials"]),
+        .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore"]),
         .testTarget(name: "ExportReaderTests", dependencies: ["ExportReader", "FerryTestSupport"]),
         .testTarget(name: "ExportGeneratorTests", dependencies: ["ExportGenerator", "ExportReader", "FerryTestSupport"]),
     ],

@@ -1,0 +1,43 @@
+/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, init and xor-out
+/// 0xFFFFFFFF), the checksum DynamoDB sends in `x-amz-crc32` over the
+/// response body (botocore `_retry.json` policy `crc32`, `crc32body`).
+public struct CRC32: Sendable, Hashable {
+    static let table: [UInt32] = (0..<256).map { n -> UInt32 in
+        var c = UInt32(n)
+        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+
+    private var state: UInt32 = 0xFFFF_FFFF
+
+    public init() {}
+
+    /// Feed more bytes (for streamed bodies).
+    public mutating func update(_ bytes: some Sequence<UInt8>) {
+        let table = Self.table
+        var c = state
+        for b in bytes { c = table[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+        state = c
+    }
+
+    /// The checksum of everything fed so far.
+    public var value: UInt32 { state ^ 0xFFFF_FFFF }
+
+    /// The checksum of `bytes`.
+    public static func checksum(_ bytes: some Sequence<UInt8>) -> UInt32 {
+        var crc = CRC32()
+        crc.update(bytes)
+        return crc.value
+    }
+
+    /// Check a DynamoDB response body against its `x-amz-crc32` header (the
+    /// unsigned decimal CRC32 of the body as received). Returns
+    /// `.checksumMismatch` to classify (transient) on mismatch, `nil` when
+    /// it matches or when the header is absent or not a number (emulators
+    /// may omit it).
+    public static func verify(header: String?, body: some Sequence<UInt8>) -> RequestOutcome? {
+        guard let header, let expected = UInt32(header.filter { $0 != " " }) else { return nil }
+        let actual = checksum(body)
+        return actual == expected ? nil : .checksumMismatch(expected: expected, actual: actual)
+    }
+}
