@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         .testTarget(name: "AWSCredentialsTests", dependencies: ["AWSCredentials"]),
         .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore"]),
+        .testTarget(name: "FerryCLITests", dependencies: ["ferry"]),
         .testTarget(name: "ExportReaderTests", dependencies: ["ExportReader", "FerryTestSupport"]),
         .testTarget(name: "ExportGeneratorTests", dependencies: ["ExportGenerator", "ExportReader", "FerryTestSupport"]),
     ],

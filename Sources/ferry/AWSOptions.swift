@@ -25,14 +25,21 @@ struct TargetAWSOptions: ParsableArguments {
     var endpointURL: String?
 }
 
-/// A percentage of capacity, `0 < P <= 100`.
+/// A percentage of capacity, `0 < P <= 100`; a value outside says which flag and what range.
 struct Percent: ExpressibleByArgument {
     var value: Double
     init?(argument: String) {
-        guard let value = Double(argument), value > 0, value <= 100 else { return nil }
+        guard let value = Double(argument), value.isFinite else { return nil }
         self.value = value
     }
     static var defaultCompletionKind: CompletionKind { .default }
+
+    /// Checks the range; `flag` names the option in the message.
+    func validate(_ flag: String) throws {
+        guard value > 0 && value <= 100 else {
+            throw ValidationError("\(flag) must be a percentage greater than 0 and at most 100 (got \(value))")
+        }
+    }
 }
 
 /// Subcommands that are specified but not built yet say so and exit non-zero; they never print fake output.

@@ -14,5 +14,9 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup(title: "Source AWS options") var sourceAWS: SourceAWSOptions
     @OptionGroup(title: "Target AWS options") var targetAWS: TargetAWSOptions
 
+    func validate() throws {
+        try writePercent?.validate("--write-percent")
+    }
+
     func run() async throws { try refuseNotBuilt("apply", issue: 5) }
 }

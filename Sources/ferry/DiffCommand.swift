@@ -13,5 +13,9 @@ struct DiffCommand: AsyncParsableCommand {
     @OptionGroup(title: "Source AWS options") var sourceAWS: SourceAWSOptions
     @OptionGroup(title: "Target AWS options") var targetAWS: TargetAWSOptions
 
+    func validate() throws {
+        try readPercent?.validate("--read-percent")
+    }
+
     func run() async throws { try refuseNotBuilt("diff", issue: 6) }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Ferry: AsyncParsableCommand {
@@ -20,4 +21,24 @@ struct Ferry: AsyncParsableCommand {
             """,
         subcommands: [PlanCommand.self, ApplyCommand.self, DiffCommand.self, StatusCommand.self]
     )
+
+    /// Like ArgumentParser's `main`, but usage errors exit 2 as the command-line contract says (not 64).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                var stderr = StandardError()
+                print(fullMessage(for: error), to: &stderr)
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

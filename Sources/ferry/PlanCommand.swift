@@ -16,5 +16,10 @@ struct PlanCommand: AsyncParsableCommand {
     @OptionGroup(title: "Source AWS options") var sourceAWS: SourceAWSOptions
     @OptionGroup(title: "Target AWS options") var targetAWS: TargetAWSOptions
 
+    func validate() throws {
+        try writePercent?.validate("--write-percent")
+        try readPercent?.validate("--read-percent")
+    }
+
     func run() async throws { try refuseNotBuilt("plan", issue: 4) }
 }
