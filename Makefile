@@ -13,6 +13,10 @@ deps:
 		(apt-get update -qq && apt-get install -y -qq zlib1g-dev) >/dev/null || { echo "error: zlib1g-dev is missing and could not be installed (need root and Debian's package registry)"; exit 1; }; \
 	fi
 	@command -v $(SWIFT) >/dev/null || { echo "error: swift is not on PATH (Swift 6.x is required)"; exit 1; }
+	@if ! python3 -c "import moto.server, flask" 2>/dev/null; then \
+		echo "installing moto[server] (the local AWS emulator the integration tests and demo use) …"; \
+		python3 -m pip install -q "moto[server]" || { echo "error: could not install moto[server] with pip"; exit 1; }; \
+	fi
 
 build: deps
 	$(SWIFT) build

@@ -6,6 +6,7 @@
 //   SigV4              AWS Signature Version 4 — depends only on Crypto
 //   AWSCredentials     shared config/credentials files, provider-chain plans, STS/process parsers — no dependencies
 //   AWSCore            endpoints, error decoding, retry classification and policy, CRC32, S3 listing XML — no dependencies
+//   AWSClient          the live AWS layer: one HTTP transport, signed and retried requests, DynamoDB and S3 clients
 //   CZlib              the system zlib, for streaming gunzip/gzip
 //   ExportReader       manifests, export sources, gunzip → lines → records, checksums
 //   ExportGenerator    realistic export chains + expected table states (tests, benchmarks, demo)
@@ -24,12 +25,22 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .target(name: "DynamoModel"),
         .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "AWSCredentials"),
         .target(name: "AWSCore"),
+        .target(
+            name: "AWSClient",
+            dependencies: [
+                "SigV4", "AWSCore", "AWSCredentials", "DynamoModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "ExportReader",
@@ -57,6 +68,7 @@ let package = Package(
         .testTarget(name: "AWSCredentialsTests", dependencies: ["AWSCredentials"]),
         .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore"]),
         .testTarget(name: "FerryCLITests", dependencies: ["ferry"]),
+        .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "AWSCore", "AWSCredentials", "DynamoModel"]),
         .testTarget(name: "ExportReaderTests", dependencies: ["ExportReader", "FerryTestSupport"]),
         .testTarget(name: "ExportGeneratorTests", dependencies: ["ExportGenerator", "ExportReader", "FerryTestSupport"]),
     ],

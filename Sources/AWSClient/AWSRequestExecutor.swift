@@ -1,0 +1,158 @@
+import AWSCore
+import AWSCredentials
+import Foundation
+import SigV4
+
+/// Why a request failed for good.
+public enum AWSClientError: Error, Sendable, CustomStringConvertible {
+    /// AWS answered with an error; `classification` says whether retrying later could help.
+    case service(AWSServiceError, classification: RetryClassification, attempts: Int)
+    /// No answer came back, after `attempts` tries.
+    case transport(TransportError, service: AWSService, operation: String, endpoint: String, attempts: Int)
+    /// A response that is not what the API promises.
+    case invalidResponse(service: AWSService, operation: String, reason: String)
+    /// The credential provider failed.
+    case credentials(source: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .service(error, _, attempts):
+            return error.description + (attempts > 1 ? " (after \(attempts) attempts)" : "")
+        case let .transport(error, service, operation, endpoint, attempts):
+            return "\(service.displayName) \(operation) at \(endpoint): \(error) (after \(attempts) attempt\(attempts == 1 ? "" : "s"))"
+        case let .invalidResponse(service, operation, reason):
+            return "\(service.displayName) \(operation): unexpected response: \(reason)"
+        case let .credentials(source, reason):
+            return "credentials from \(source): \(reason)"
+        }
+    }
+
+    /// True when the service was shedding load (the capacity controller must slow down).
+    public var isThrottling: Bool {
+        if case .service(_, .throttled, _) = self { return true }
+        return false
+    }
+}
+
+/// Sends AWS requests: signs every attempt anew (a retry must not reuse an old signature or expired credentials),
+/// verifies DynamoDB's `x-amz-crc32`, decodes errors, and retries transient failures by `RetryPolicy`.
+///
+/// Throttling is not slept away here: with `.surface` (the default) a throttle is thrown at once so the capacity
+/// controller sees it and slows the whole pipeline; `.retry` backs off inside and reports each throttle to
+/// `onThrottle` (for S3 reads, where no controller applies).
+public struct AWSRequestExecutor: Sendable {
+    public enum ThrottleHandling: Sendable {
+        case surface
+        case retry(onThrottle: @Sendable (AWSServiceError) -> Void)
+    }
+
+    public let transport: any HTTPTransport
+    public let credentials: any CredentialProvider
+    public let endpoint: ResolvedEndpoint
+    public let policy: RetryPolicy
+    public var timeout: Duration = .seconds(30)
+    var now: @Sendable () -> Date = { Date() }
+    var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
+
+    public init(transport: any HTTPTransport, credentials: any CredentialProvider, endpoint: ResolvedEndpoint, policy: RetryPolicy? = nil) {
+        self.transport = transport
+        self.credentials = credentials
+        self.endpoint = endpoint
+        self.policy = policy ?? .standard(for: endpoint.service)
+    }
+
+    /// For tests: a manual clock, no real sleeping, fixed jitter.
+    package func with(now: @escaping @Sendable () -> Date, sleep: @escaping @Sendable (Duration) async throws -> Void, random: @escaping @Sendable () -> Double) -> Self {
+        var copy = self
+        copy.now = now
+        copy.sleep = sleep
+        copy.random = random
+        return copy
+    }
+
+    /// Keeps another executor's clock, sleep and jitter (test hooks) on a re-routed copy.
+    func copyingTestHooks(from other: AWSRequestExecutor) -> Self {
+        with(now: other.now, sleep: other.sleep, random: other.random)
+    }
+
+    public func send(
+        operation: String, method: String, path: String, query: [(name: String, value: String)] = [],
+        headers: [(name: String, value: String)] = [], body: [UInt8] = [], throttles: ThrottleHandling = .surface,
+        context: AWSErrorContext = AWSErrorContext()
+    ) async throws -> HTTPResponseData {
+        let started = ContinuousClock.now
+        var attempt = 0
+        var refreshes = 0
+        while true {
+            attempt += 1
+            let current: Credentials
+            do { current = try await credentials.credentials() } catch let error as AWSClientError { throw error } catch {
+                throw AWSClientError.credentials(source: credentials.label, reason: "\(error)")
+            }
+            let request = sign(method: method, path: path, query: query, headers: headers, body: body, with: current)
+            let outcome: RequestOutcome
+            var serviceError: AWSServiceError?
+            var transportError: TransportError?
+            do {
+                let response = try await transport.send(request, timeout: timeout)
+                if (200..<300).contains(response.status) {
+                    if endpoint.service == .dynamodb, let mismatch = CRC32.verify(header: response.header("x-amz-crc32"), body: response.body) {
+                        outcome = mismatch
+                    } else {
+                        return response
+                    }
+                } else {
+                    var errorContext = context
+                    errorContext.credentialSource = errorContext.credentialSource ?? credentials.label
+                    let decoded = AWSErrorDecoder.decode(
+                        service: endpoint.service, operation: operation,
+                        response: HTTPErrorResponse(status: response.status, headers: Dictionary(response.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a }), body: response.body),
+                        context: errorContext, secrets: current.secrets)
+                    serviceError = decoded
+                    outcome = .httpError(status: response.status, code: decoded.code)
+                }
+            } catch let error as TransportError {
+                transportError = error
+                outcome = .transport(error.kind)
+            }
+            let classification = RetryClassifier.classify(outcome)
+            if classification == .throttled, case .surface = throttles, let serviceError {
+                throw AWSClientError.service(serviceError, classification: .throttled, attempts: attempt)
+            }
+            let decision = policy.decide(
+                attempt: attempt, classification: classification, elapsed: ContinuousClock.now - started,
+                random01: random(), credentialRefreshes: refreshes)
+            switch decision {
+            case .retry(let delay, let throttled):
+                if throttled, case .retry(let onThrottle) = throttles, let serviceError { onThrottle(serviceError) }
+                try await sleep(delay)
+            case .refreshCredentialsAndRetry:
+                refreshes += 1
+                if let caching = credentials as? CachingCredentialProvider { await caching.invalidate() }
+            case .giveUp:
+                if let serviceError { throw AWSClientError.service(serviceError, classification: classification, attempts: attempt) }
+                if let transportError {
+                    throw AWSClientError.transport(transportError, service: endpoint.service, operation: operation, endpoint: endpoint.baseURL, attempts: attempt)
+                }
+                throw AWSClientError.invalidResponse(service: endpoint.service, operation: operation, reason: "the response body does not match its x-amz-crc32 checksum")
+            }
+        }
+    }
+
+    /// Builds and signs one attempt. The Host header and, for S3, `x-amz-content-sha256` are part of the signature.
+    func sign(method: String, path: String, query: [(name: String, value: String)], headers: [(name: String, value: String)],
+              body: [UInt8], with credentials: Credentials) -> HTTPRequestData {
+        let fullPath = endpoint.basePath.isEmpty || endpoint.basePath == "/" ? path : endpoint.basePath + path
+        var allHeaders = [(name: "Host", value: endpoint.hostHeader)] + headers
+        if !body.isEmpty || method == "POST" || method == "PUT" { allHeaders.append((name: "Content-Length", value: String(body.count))) }
+        let signer = SigV4Signer(region: endpoint.signingRegion, service: endpoint.signingService)
+        let signed = signer.sign(
+            SigningRequest(method: method, path: fullPath, query: query, headers: allHeaders, payload: .bytes(body)),
+            credentials: credentials.signing, date: now())
+        var sentHeaders = allHeaders.filter { header in !signed.headers.contains { $0.name.lowercased() == header.name.lowercased() } }
+        sentHeaders += signed.headers
+        let origin = "\(endpoint.scheme)://\(endpoint.hostHeader)"
+        return HTTPRequestData(method: method, origin: origin, path: fullPath, query: query, headers: sentHeaders, body: body)
+    }
+}

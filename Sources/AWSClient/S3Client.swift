@@ -1,0 +1,92 @@
+import AWSCore
+import Foundation
+import Synchronization
+
+/// S3's REST API for reading exports: list, head, and streamed gets that resume with `Range` after a broken
+/// connection.
+public struct S3Client: Sendable {
+    public let executor: AWSRequestExecutor
+    /// How many times a broken download is resumed before giving up.
+    public var maxResumes = 5
+
+    public init(executor: AWSRequestExecutor) { self.executor = executor }
+
+    /// The executor and path for an object: virtual-hosted (`bucket.s3.region.amazonaws.com/key`) when the bucket
+    /// name allows it, path-style for custom endpoints and other names.
+    func route(bucket: String, key: String) -> (AWSRequestExecutor, String) {
+        let target = S3Addressing.target(bucket: bucket, key: key, endpoint: executor.endpoint)
+        var endpoint = executor.endpoint
+        var path = target.path
+        if target.style == .virtualHosted {
+            endpoint.host = bucket + "." + endpoint.host
+        }
+        if !endpoint.basePath.isEmpty && endpoint.basePath != "/" && path.hasPrefix(endpoint.basePath) {
+            path = String(path.dropFirst(endpoint.basePath.count)) // the executor adds the base path back
+        }
+        var routed = AWSRequestExecutor(transport: executor.transport, credentials: executor.credentials, endpoint: endpoint, policy: executor.policy)
+        routed.timeout = executor.timeout
+        return (routed.copyingTestHooks(from: executor), path.isEmpty ? "/" : path)
+    }
+
+    /// Every object under `prefix`, following continuation tokens.
+    public func listObjects(bucket: String, prefix: String) async throws -> [S3ObjectSummary] {
+        let (executor, path) = route(bucket: bucket, key: "")
+        var objects: [S3ObjectSummary] = []
+        var token: String?
+        repeat {
+            let query = ListObjectsV2.queryItems(prefix: prefix.isEmpty ? nil : prefix, continuationToken: token, maxKeys: nil)
+            let response = try await executor.send(
+                operation: "ListObjectsV2", method: "GET", path: path, query: query,
+                throttles: .retry(onThrottle: { _ in }),
+                context: AWSErrorContext(action: "s3:ListBucket", resource: "arn:aws:s3:::\(bucket)", region: executor.endpoint.signingRegion))
+            let page: ListObjectsV2Page
+            do { page = try ListObjectsV2.parse(response.body) } catch {
+                throw AWSClientError.invalidResponse(service: .s3, operation: "ListObjectsV2", reason: error.description)
+            }
+            objects += page.objects
+            token = page.isTruncated ? page.nextContinuationToken : nil
+        } while token != nil
+        return objects
+    }
+
+    /// A small object in full (manifests).
+    public func getObject(bucket: String, key: String) async throws -> [UInt8] {
+        let collected = Mutex<[UInt8]>([])
+        try await getObject(bucket: bucket, key: key) { chunk in collected.withLock { $0 += chunk } }
+        return collected.withLock { $0 }
+    }
+
+    /// Streams an object. When the connection breaks mid-body, the download resumes from the last byte received
+    /// with `Range: bytes=N-` and `If-Match` on the first response's ETag, so a replaced object is never spliced.
+    public func getObject(bucket: String, key: String, onChunk: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
+        let (executor, path) = route(bucket: bucket, key: key)
+        let state = Mutex((received: Int64(0), eTag: String?.none))
+        var resumes = 0
+        while true {
+            let (offset, eTag) = state.withLock { ($0.received, $0.eTag) }
+            var headers: [(name: String, value: String)] = []
+            if offset > 0 {
+                headers.append((name: "Range", value: "bytes=\(offset)-"))
+                if let eTag { headers.append((name: "If-Match", value: eTag)) }
+            }
+            do {
+                try await executor.stream(
+                    operation: "GetObject", path: path, headers: headers,
+                    context: AWSErrorContext(action: "s3:GetObject", resource: "arn:aws:s3:::\(bucket)/\(key)", region: executor.endpoint.signingRegion),
+                    onHead: { response in
+                        state.withLock { if $0.eTag == nil { $0.eTag = response.header("ETag") } }
+                    },
+                    onChunk: { chunk in
+                        state.withLock { $0.received += Int64(chunk.count) }
+                        try await onChunk(chunk)
+                    })
+                return
+            } catch let error as TransportError {
+                resumes += 1
+                guard resumes <= maxResumes else {
+                    throw AWSClientError.transport(error, service: .s3, operation: "GetObject", endpoint: executor.endpoint.baseURL, attempts: resumes)
+                }
+            }
+        }
+    }
+}

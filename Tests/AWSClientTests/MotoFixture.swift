@@ -1,0 +1,76 @@
+import AWSClient
+import AWSCore
+import AWSCredentials
+import Foundation
+
+/// A moto server on 127.0.0.1 with SigV4 and IAM enforced, started by `scripts/moto-fixture.py` for one test and
+/// stopped after it (closing its stdin stops it; it also stops itself after a timeout).
+struct MotoFixture {
+    struct Keys: Decodable { var accessKeyId: String; var secretAccessKey: String }
+    struct Info: Decodable {
+        var endpoint: String
+        var region: String
+        var account: String
+        var admin: Keys
+        var limited: Keys
+        var roleArn: String
+    }
+
+    let info: Info
+    private let process: Process
+    private let stdin: Pipe
+
+    static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/moto-fixture.py").standardizedFileURL.path
+    }
+
+    static func start() throws -> MotoFixture {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, "--timeout", "120"]
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The first line is the fixture's description; reading it waits until the server listens.
+        var line = Data()
+        while true {
+            let byte = stdout.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data([0x0A]) { break }
+            line.append(byte)
+        }
+        guard let info = try? JSONDecoder().decode(Info.self, from: line) else {
+            process.terminate()
+            throw FixtureError(reason: "moto-fixture.py did not start (is moto[server] installed? `pip install \"moto[server]\"`)")
+        }
+        return MotoFixture(info: info, process: process, stdin: stdin)
+    }
+
+    func stop() {
+        try? stdin.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+
+    /// Runs `body` with a fresh fixture and a live transport, stopping both afterwards.
+    static func with<T>(_ body: (MotoFixture, AsyncHTTPClientTransport) async throws -> T) async throws -> T {
+        let fixture = try start()
+        defer { fixture.stop() }
+        return try await AsyncHTTPClientTransport.withTransport { try await body(fixture, $0) }
+    }
+
+    func endpoint(_ service: AWSService) throws -> ResolvedEndpoint {
+        try EndpointResolver(environment: [:]).resolve(service, region: info.region, flag: EndpointFlag(name: "--target-endpoint-url", value: info.endpoint))
+    }
+
+    func executor(_ service: AWSService, _ transport: any HTTPTransport, keys: Keys? = nil, secret: String? = nil, label: String = "test profile admin") throws -> AWSRequestExecutor {
+        let keys = keys ?? info.admin
+        let provider = StaticCredentialProvider(Credentials(accessKeyId: keys.accessKeyId, secretAccessKey: secret ?? keys.secretAccessKey), label: label)
+        return AWSRequestExecutor(transport: transport, credentials: provider, endpoint: try endpoint(service))
+    }
+}
+
+struct FixtureError: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { reason }
+}
