@@ -5,10 +5,10 @@ import Foundation
 /// Hand-written rather than `ISO8601DateFormatter` because credential sources disagree on
 /// fractional seconds (`…:33Z` vs `…:33.359Z`) and on `Z` vs `+00:00`, and one strict code path
 /// that accepts exactly those variants is easier to reason about than juggling formatter options.
-enum ISO8601 {
+public enum ISO8601 {
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM|±HHMM)`. A space is accepted for `T`
     /// and lowercase `t`/`z` are accepted, as RFC 3339 allows.
-    static func parse(_ text: String) -> Date? {
+    public static func parse(_ text: String) -> Date? {
         let s = Array(text.trimmingCharacters(in: .whitespacesAndNewlines).utf8)
         var i = 0
         func digits(_ count: Int) -> Int? {
