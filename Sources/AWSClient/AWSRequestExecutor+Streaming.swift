@@ -21,6 +21,7 @@ extension AWSRequestExecutor {
                 throw AWSClientError.credentials(source: credentials.label, reason: "\(error)")
             }
             let request = sign(method: method, path: path, query: query, headers: headers, body: [], with: current)
+            log(request, operation: operation, attempt: attempt)
             let bodyStarted = BodyStarted()
             let outcome: RequestOutcome
             var serviceError: AWSServiceError?
@@ -30,6 +31,7 @@ extension AWSRequestExecutor {
                     bodyStarted.mark()
                     try await onChunk(chunk)
                 }
+                log(response, operation: operation)
                 if (200..<300).contains(response.status) { return }
                 var errorContext = context
                 errorContext.credentialSource = errorContext.credentialSource ?? credentials.label

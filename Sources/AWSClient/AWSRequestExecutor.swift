@@ -1,6 +1,7 @@
 import AWSCore
 import AWSCredentials
 import Foundation
+import Logging
 import SigV4
 
 /// Why a request failed for good.
@@ -51,6 +52,9 @@ public struct AWSRequestExecutor: Sendable {
     public let endpoint: ResolvedEndpoint
     public let policy: RetryPolicy
     public var timeout: Duration = .seconds(30)
+    /// Requests and answers are logged at debug (one line each) and trace (headers). Secrets never reach the log:
+    /// `Authorization` and `X-Amz-Security-Token` are redacted, bodies are not logged, error texts are scrubbed.
+    public var logger = Logger(label: "ferry.aws")
     var now: @Sendable () -> Date = { Date() }
     var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
@@ -73,7 +77,9 @@ public struct AWSRequestExecutor: Sendable {
 
     /// Keeps another executor's clock, sleep and jitter (test hooks) on a re-routed copy.
     func copyingTestHooks(from other: AWSRequestExecutor) -> Self {
-        with(now: other.now, sleep: other.sleep, random: other.random)
+        var copy = with(now: other.now, sleep: other.sleep, random: other.random)
+        copy.logger = other.logger
+        return copy
     }
 
     public func send(
@@ -91,11 +97,13 @@ public struct AWSRequestExecutor: Sendable {
                 throw AWSClientError.credentials(source: credentials.label, reason: "\(error)")
             }
             let request = sign(method: method, path: path, query: query, headers: headers, body: body, with: current)
+            log(request, operation: operation, attempt: attempt)
             let outcome: RequestOutcome
             var serviceError: AWSServiceError?
             var transportError: TransportError?
             do {
                 let response = try await transport.send(request, timeout: timeout)
+                log(response, operation: operation)
                 if (200..<300).contains(response.status) {
                     if endpoint.service == .dynamodb, let mismatch = CRC32.verify(header: response.header("x-amz-crc32"), body: response.body) {
                         outcome = mismatch
@@ -113,10 +121,12 @@ public struct AWSRequestExecutor: Sendable {
                     outcome = .httpError(status: response.status, code: decoded.code)
                 }
             } catch let error as TransportError {
+                logger.debug("\(endpoint.service.displayName) \(operation): \(error)")
                 transportError = error
                 outcome = .transport(error.kind)
             }
             let classification = RetryClassifier.classify(outcome)
+            if let serviceError { logger.debug("\(endpoint.service.displayName) \(operation): \(serviceError.code) (\(classification))") }
             if classification == .throttled, case .surface = throttles, let serviceError {
                 throw AWSClientError.service(serviceError, classification: .throttled, attempts: attempt)
             }
@@ -138,6 +148,27 @@ public struct AWSRequestExecutor: Sendable {
                 throw AWSClientError.invalidResponse(service: endpoint.service, operation: operation, reason: "the response body does not match its x-amz-crc32 checksum")
             }
         }
+    }
+
+    /// Headers that carry secrets: never logged.
+    static let secretHeaders: Set<String> = ["authorization", "x-amz-security-token"]
+
+    func log(_ request: HTTPRequestData, operation: String, attempt: Int) {
+        logger.debug("→ \(endpoint.service.displayName) \(operation) \(request.method) \(request.origin)\(request.path) attempt \(attempt), \(request.body.count) bytes")
+        logger.trace("→ headers", metadata: ["headers": .dictionary(Self.loggable(request.headers))])
+    }
+
+    func log(_ response: HTTPResponseData, operation: String) {
+        logger.debug("← \(endpoint.service.displayName) \(operation) HTTP \(response.status), \(response.body.count) bytes, request id \(response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id") ?? "-")")
+        logger.trace("← headers", metadata: ["headers": .dictionary(Self.loggable(response.headers))])
+    }
+
+    static func loggable(_ headers: [(name: String, value: String)]) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [:]
+        for (name, value) in headers {
+            metadata[name] = .string(secretHeaders.contains(name.lowercased()) ? "<redacted>" : value)
+        }
+        return metadata
     }
 
     /// Builds and signs one attempt. The Host header and, for S3, `x-amz-content-sha256` are part of the signature.
