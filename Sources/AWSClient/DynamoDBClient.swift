@@ -162,3 +162,90 @@ public struct DynamoDBClient: Sendable {
         }
     }
 }
+
+extension DynamoDBClient {
+    /// What came back from `BatchGetItem` (up to 100 keys per call).
+    public struct BatchGetItemOutput: Sendable {
+        public var items: [Item]
+        /// Keys DynamoDB did not read; ask again with backoff.
+        public var unprocessedKeys: [Item]
+        public var consumedCapacity: [ConsumedCapacity]
+    }
+
+    public func batchGetItem(table: String, keys: [Item], consistentRead: Bool = false) async throws -> BatchGetItemOutput {
+        var body: [UInt8] = Array(#"{"RequestItems":{"#.utf8)
+        DynamoJSONEncoder.appendString(table, to: &body)
+        body += #":{"Keys":["#.utf8
+        for (index, key) in keys.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            DynamoJSONEncoder.append(key, to: &body)
+        }
+        body += "]\(consistentRead ? #","ConsistentRead":true"# : "")}},\"ReturnConsumedCapacity\":\"INDEXES\"}".utf8
+        let response = try await call("BatchGetItem", body: body, table: table)
+        var output = BatchGetItemOutput(items: [], unprocessedKeys: [], consumedCapacity: [])
+        try Self.walkObject(response, operation: "BatchGetItem") { key, parser in
+            switch key {
+            case "Responses":
+                try Self.forEachTable(&parser) { parser in
+                    try parser.expect(UInt8(ascii: "["), "'['")
+                    if try parser.peekNonSpace() == UInt8(ascii: "]") { parser.skipSpace(); _ = try parser.nextIsMember(closing: UInt8(ascii: "]")); return }
+                    repeat { output.items.append(try parser.parseItem()) } while try parser.nextIsMember(closing: UInt8(ascii: "]"))
+                }
+                return true
+            case "UnprocessedKeys":
+                try Self.forEachTable(&parser) { parser in
+                    try parser.expect(UInt8(ascii: "{"), "'{'")
+                    repeat {
+                        let field = try parser.parseString()
+                        try parser.expect(UInt8(ascii: ":"), "':'")
+                        guard field == "Keys" else { try parser.skipJSONValue(); continue }
+                        try parser.expect(UInt8(ascii: "["), "'['")
+                        if try parser.peekNonSpace() == UInt8(ascii: "]") { parser.skipSpace(); _ = try parser.nextIsMember(closing: UInt8(ascii: "]")); continue }
+                        repeat { output.unprocessedKeys.append(try parser.parseItem()) } while try parser.nextIsMember(closing: UInt8(ascii: "]"))
+                    } while try parser.nextIsMember(closing: UInt8(ascii: "}"))
+                }
+                return true
+            case "ConsumedCapacity":
+                output.consumedCapacity = try Self.decodeValue([ConsumedCapacity].self, &parser, operation: "BatchGetItem")
+                return true
+            default:
+                return false
+            }
+        }
+        return output
+    }
+
+    /// Calls `body` on each table's value in `{"table": value, …}`.
+    static func forEachTable(_ parser: inout DynamoJSONParser, _ body: (inout DynamoJSONParser) throws -> Void) throws {
+        try parser.expect(UInt8(ascii: "{"), "'{'")
+        if try parser.peekNonSpace() == UInt8(ascii: "}") { parser.skipSpace(); _ = try parser.nextIsMember(closing: UInt8(ascii: "}")); return }
+        repeat {
+            _ = try parser.parseString()
+            try parser.expect(UInt8(ascii: ":"), "':'")
+            try body(&parser)
+        } while try parser.nextIsMember(closing: UInt8(ascii: "}"))
+    }
+
+    /// Point-in-time recovery status (exports need it on the source table).
+    public struct ContinuousBackups: Sendable, Decodable, Hashable {
+        public struct PointInTimeRecoveryDescription: Sendable, Decodable, Hashable {
+            public var PointInTimeRecoveryStatus: String?
+            public var EarliestRestorableDateTime: Double?
+            public var LatestRestorableDateTime: Double?
+            public var RecoveryPeriodInDays: Int?
+        }
+        public var ContinuousBackupsStatus: String?
+        public var PointInTimeRecoveryDescription: PointInTimeRecoveryDescription?
+    }
+
+    public func describeContinuousBackups(_ table: String) async throws -> ContinuousBackups {
+        var body: [UInt8] = Array(#"{"TableName":"#.utf8)
+        DynamoJSONEncoder.appendString(table, to: &body)
+        body.append(UInt8(ascii: "}"))
+        let response = try await call("DescribeContinuousBackups", body: body, table: table)
+        struct Envelope: Decodable { var ContinuousBackupsDescription: ContinuousBackups }
+        do { return try JSONDecoder().decode(Envelope.self, from: Data(response)).ContinuousBackupsDescription } catch {
+            throw AWSClientError.invalidResponse(service: .dynamodb, operation: "DescribeContinuousBackups", reason: "\(error)")
+        }
+    }
+}

@@ -90,3 +90,22 @@ public struct S3Client: Sendable {
         }
     }
 }
+
+extension S3Client {
+    /// What `HeadObject` says about an object.
+    public struct ObjectHead: Sendable, Hashable {
+        public var size: Int64?
+        /// The ETag without quotes (compare with `manifest-files.json`'s `etag`).
+        public var eTag: String?
+    }
+
+    public func headObject(bucket: String, key: String) async throws -> ObjectHead {
+        let (executor, path) = route(bucket: bucket, key: key)
+        let response = try await executor.send(
+            operation: "HeadObject", method: "HEAD", path: path, throttles: .retry(onThrottle: { _ in }),
+            context: AWSErrorContext(action: "s3:GetObject", resource: "arn:aws:s3:::\(bucket)/\(key)", region: executor.endpoint.signingRegion))
+        return ObjectHead(
+            size: response.header("Content-Length").flatMap { Int64($0) },
+            eTag: response.header("ETag").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) })
+    }
+}

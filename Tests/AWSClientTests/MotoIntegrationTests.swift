@@ -32,6 +32,11 @@ struct MotoIntegrationTests {
             let scanned = try await dynamo.scan(table: "ferry-target")
             #expect(Set(scanned.items) == Set(items))
 
+            let got = try await dynamo.batchGetItem(table: "ferry-target", keys: items.map { $0.projected(onto: ["pk", "sk"])! })
+            #expect(Set(got.items) == Set(items) && got.unprocessedKeys.isEmpty)
+            let backups = try await dynamo.describeContinuousBackups("ferry-target")
+            #expect(backups.ContinuousBackupsStatus != nil)
+
             var deletes = BatchWriteRequestBuilder(tableName: "ferry-target")
             deletes.delete(key: items[0].projected(onto: ["pk", "sk"])!)
             _ = try await dynamo.batchWriteItem(deletes, table: "ferry-target")
@@ -97,6 +102,9 @@ struct MotoIntegrationTests {
             #expect(listed.map(\.key).sorted() == keys.dropLast().sorted())
             let body = try await s3.getObject(bucket: "ferry-exports", key: keys[1])
             #expect(body == Array(keys[1].utf8))
+            let head = try await s3.headObject(bucket: "ferry-exports", key: keys[1])
+            #expect(head.size == Int64(keys[1].utf8.count))
+            #expect(head.eTag?.count == 32)
             do {
                 _ = try await s3.getObject(bucket: "ferry-exports", key: "missing")
                 Issue.record("a missing key was read")
