@@ -10,6 +10,7 @@
 //   CZlib              the system zlib, for streaming gunzip/gzip
 //   ExportReader       manifests, export sources, gunzip → lines → records, checksums
 //   ExportGenerator    realistic export chains + expected table states (tests, benchmarks, demo)
+//   FerryCore          the migration core: discovery, chain planning, plan files (then apply, throttle, diff)
 //   ferry              the CLI: one small file per subcommand
 //   ferry-exportgen    developer tool: writes a generated chain to a directory
 //   ferry-bench        benchmarks (numbers only; no assertions, changes nothing)
@@ -50,9 +51,13 @@ let package = Package(
             name: "ExportGenerator",
             dependencies: ["DynamoModel", "ExportReader", "CZlib", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        .target(
+            name: "FerryCore",
+            dependencies: ["DynamoModel", "ExportReader", "AWSClient", "AWSCore", "AWSCredentials", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .executableTarget(
             name: "ferry",
-            dependencies: ["DynamoModel", "ExportReader", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["FerryCore", "ExportReader", "AWSClient", "AWSCore", "AWSCredentials", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "ferry-exportgen",
@@ -68,6 +73,7 @@ let package = Package(
         .testTarget(name: "AWSCredentialsTests", dependencies: ["AWSCredentials"]),
         .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore"]),
         .testTarget(name: "FerryCLITests", dependencies: ["ferry"]),
+        .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "ExportGenerator", "ExportReader", "FerryTestSupport"]),
         .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "AWSCore", "AWSCredentials", "DynamoModel"]),
         .testTarget(name: "ExportReaderTests", dependencies: ["ExportReader", "FerryTestSupport"]),
         .testTarget(name: "ExportGeneratorTests", dependencies: ["ExportGenerator", "ExportReader", "FerryTestSupport"]),

@@ -6,8 +6,8 @@ public protocol ExportSource: Sendable {
     /// How users name this source: `s3://bucket/prefix` or a directory path.
     var location: String { get }
 
-    /// Every object key under `prefix` (recursively), sorted.
-    func listKeys(under prefix: String) async throws -> [String]
+    /// Every object under `prefix` (recursively) with its size, sorted by key.
+    func listObjects(under prefix: String) async throws -> [ExportObject]
 
     /// True when the object exists.
     func exists(_ key: String) async throws -> Bool
@@ -17,4 +17,21 @@ public protocol ExportSource: Sendable {
 
     /// Streams an object in chunks, in order; the next chunk is read only after `body` returns (back-pressure).
     func forEachChunk(of key: String, _ body: (UnsafeRawBufferPointer) async throws -> Void) async throws
+}
+
+/// An object in a source: its key and size in bytes.
+public struct ExportObject: Sendable, Hashable {
+    public var key: String
+    public var size: Int64
+    public init(key: String, size: Int64) {
+        self.key = key
+        self.size = size
+    }
+}
+
+extension ExportSource {
+    /// Every key under `prefix`, sorted.
+    public func listKeys(under prefix: String) async throws -> [String] {
+        try await listObjects(under: prefix).map(\.key)
+    }
 }

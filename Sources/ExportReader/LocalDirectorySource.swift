@@ -22,21 +22,21 @@ public struct LocalDirectorySource: ExportSource {
         return root + "/" + parts.joined(separator: "/")
     }
 
-    public func listKeys(under prefix: String) async throws -> [String] {
-        var keys: [String] = []
+    public func listObjects(under prefix: String) async throws -> [ExportObject] {
+        var objects: [ExportObject] = []
         let start = prefix.isEmpty ? "" : (prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix)
-        try walk(relative: start, into: &keys)
-        return keys.sorted()
+        try walk(relative: start, into: &objects)
+        return objects.sorted { $0.key < $1.key }
     }
 
-    private func walk(relative: String, into keys: inout [String]) throws {
+    private func walk(relative: String, into objects: inout [ExportObject]) throws {
         let directory = relative.isEmpty ? root : try path(for: relative)
         guard let handle = opendir(directory) else {
             if errno == ENOENT || errno == ENOTDIR { return }
             throw ExportReaderError.io(path: directory, reason: String(cString: strerror(errno)))
         }
         defer { closedir(handle) }
-        var children: [(String, Bool)] = []
+        var children: [(String, Bool, Int64)] = []
         while let entry = readdir(handle) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
@@ -45,10 +45,10 @@ public struct LocalDirectorySource: ExportSource {
             let childKey = relative.isEmpty ? name : relative + "/" + name
             var info = stat()
             guard stat(root + "/" + childKey, &info) == 0 else { continue }
-            children.append((childKey, (info.st_mode & S_IFMT) == S_IFDIR))
+            children.append((childKey, (info.st_mode & S_IFMT) == S_IFDIR, Int64(info.st_size)))
         }
-        for (key, isDirectory) in children {
-            if isDirectory { try walk(relative: key, into: &keys) } else { keys.append(key) }
+        for (key, isDirectory, size) in children {
+            if isDirectory { try walk(relative: key, into: &objects) } else { objects.append(ExportObject(key: key, size: size)) }
         }
     }
 

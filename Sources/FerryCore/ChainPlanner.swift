@@ -1,0 +1,120 @@
+import ExportReader
+
+/// What discovery found under a source.
+public struct DiscoveredExports: Sendable {
+    public var location: String
+    public var exports: [Export]
+    /// Ids of exports that have `_started` but no summary yet.
+    public var inProgress: [String]
+    /// Object sizes by key, for the plan's byte counts.
+    public var sizes: [String: Int64]
+
+    public init(location: String, exports: [Export], inProgress: [String], sizes: [String: Int64]) {
+        self.location = location
+        self.exports = exports
+        self.inProgress = inProgress
+        self.sizes = sizes
+    }
+}
+
+/// Options of `ferry plan` that end up in the plan.
+public struct PlanOptions: Sendable {
+    public var source: Plan.Source
+    public var target: Plan.Target
+    public var throttle: Plan.Throttle
+    public var until: ExportTime?
+    public var fullExportId: String?
+
+    public init(source: Plan.Source, target: Plan.Target, throttle: Plan.Throttle, until: ExportTime? = nil, fullExportId: String? = nil) {
+        self.source = source
+        self.target = target
+        self.throttle = throttle
+        self.until = until
+        self.fullExportId = fullExportId
+    }
+}
+
+/// Builds the chain: one FULL export, then every INCREMENTAL window after it in order of window end, cut at
+/// `--until`. Pure: no I/O, so every rule is tested directly.
+///
+/// Rules. Windows are [from, to). The first incremental must start at or before the FULL export's time, and each
+/// next one at or before the end of the chain so far: **a gap is an error** (changes in it would be lost). An
+/// **overlap is fine**: each incremental record is the final state of its key at its window's end, and windows are
+/// applied in order of their end. A window that ends at or before the chain's end adds nothing (it is repeated or
+/// contained) and is used once. The FULL export chosen is the newest one that starts a gap-free chain, unless
+/// `--full-export` names one.
+public enum ChainPlanner {
+    public static func plan(_ found: DiscoveredExports, options: PlanOptions) throws(PlanError) -> Plan {
+        guard !found.exports.isEmpty else {
+            if !found.inProgress.isEmpty { throw .onlyInProgress(location: found.location, exportIds: found.inProgress.sorted()) }
+            throw .noExports(location: found.location)
+        }
+        let tables = Set(found.exports.map { "\($0.summary.tableArn) (table id \($0.summary.tableId))" })
+        guard tables.count == 1 else { throw .severalTables(location: found.location, tables: tables.sorted()) }
+
+        var fulls = found.exports.filter { $0.summary.kind == .full }
+            .sorted { ($0.summary.pointInTime, $0.summary.exportId) > ($1.summary.pointInTime, $1.summary.exportId) }
+        guard !fulls.isEmpty else { throw .noFullExport(location: found.location) }
+        if let id = options.fullExportId {
+            fulls = fulls.filter { $0.summary.exportId == id || $0.summary.exportArn == id }
+            guard !fulls.isEmpty else {
+                throw .unknownFullExport(id: id, available: found.exports.filter { $0.summary.kind == .full }.map(\.summary.exportId).sorted())
+            }
+        }
+        if let until = options.until {
+            let usable = fulls.filter { $0.summary.pointInTime <= until }
+            guard !usable.isEmpty else { throw .untilBeforeFull(until: until.text, fullExportTime: fulls.last!.summary.pointInTime.text) }
+            fulls = usable
+        }
+        let incrementals = found.exports.filter { $0.summary.kind == .incremental }
+            .sorted { ($0.summary.exportToTime!, $0.summary.exportFromTime!, $0.summary.exportId) < ($1.summary.exportToTime!, $1.summary.exportFromTime!, $1.summary.exportId) }
+
+        var firstGap: PlanError?
+        for full in fulls {
+            switch chain(from: full, incrementals: incrementals, until: options.until) {
+            case .success(let windows):
+                return assemble([full] + windows, found: found, options: options)
+            case .failure(let gap):
+                firstGap = firstGap ?? gap
+            }
+        }
+        throw firstGap!
+    }
+
+    static func chain(from full: Export, incrementals: [Export], until: ExportTime?) -> Result<[Export], PlanError> {
+        var end = full.summary.pointInTime
+        var last = full.summary.exportId
+        var selected: [Export] = []
+        for window in incrementals {
+            let from = window.summary.exportFromTime!, to = window.summary.exportToTime!
+            if let until, to > until { break }
+            if to <= end { continue } // repeated or contained: nothing new
+            guard from <= end else {
+                return .failure(.gap(after: last, afterEnd: end.text, before: window.summary.exportId, beforeStart: from.text))
+            }
+            selected.append(window)
+            end = to
+            last = window.summary.exportId
+        }
+        return .success(selected)
+    }
+
+    static func assemble(_ exports: [Export], found: DiscoveredExports, options: PlanOptions) -> Plan {
+        let windows = exports.enumerated().map { index, export in
+            let files = export.files.map { Plan.File(key: $0.dataFileS3Key, md5Checksum: $0.md5Checksum, etag: $0.etag, itemCount: $0.itemCount) }
+            return Plan.Window(
+                index: index, kind: export.summary.kind, exportArn: export.summary.exportArn, exportId: export.summary.exportId,
+                summaryKey: export.summaryKey, from: export.summary.exportFromTime?.text, to: export.summary.pointInTime.text,
+                format: export.summary.format, viewType: export.summary.viewType, itemCount: export.summary.itemCount,
+                compressedBytes: files.reduce(0) { $0 + (found.sizes[$1.key] ?? 0) }, files: files)
+        }
+        let first = exports[0].summary
+        return Plan(
+            source: options.source, target: options.target, throttle: options.throttle,
+            sourceTable: Plan.SourceTable(tableArn: first.tableArn, tableId: first.tableId),
+            until: options.until?.text, windows: windows,
+            totals: Plan.Totals(
+                windows: windows.count, items: windows.reduce(0) { $0 + $1.itemCount }, files: windows.reduce(0) { $0 + $1.files.count },
+                compressedBytes: windows.reduce(0) { $0 + $1.compressedBytes }, start: windows[0].to, end: windows.last!.to))
+    }
+}

@@ -1,0 +1,52 @@
+import ExportReader
+
+/// Finds every export under a source: completed ones (with `manifest-summary.json`, read and verified) and ones in
+/// progress (`_started` only).
+public enum ExportDiscovery {
+    public static func discover(_ source: any ExportSource, prefix: String = "", location: String) async throws -> DiscoveredExports {
+        let objects = try await source.listObjects(under: prefix)
+        var summaries: [String] = []
+        var started: [String: String] = [:] // export id → folder
+        var completed = Set<String>()
+        for object in objects {
+            let parts = object.key.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count >= 3, parts[parts.count - 3] == "AWSDynamoDB" else { continue }
+            let id = String(parts[parts.count - 2])
+            switch parts.last! {
+            case "manifest-summary.json":
+                summaries.append(object.key)
+                completed.insert(id)
+            case "_started":
+                started[id] = object.key
+            default: break
+            }
+        }
+        let reader = ExportReader(source: source)
+        var exports: [Export] = []
+        for key in summaries.sorted() { exports.append(try await reader.export(summaryKey: key)) }
+        let inProgress = started.keys.filter { !completed.contains($0) }.sorted()
+        return DiscoveredExports(
+            location: location, exports: exports, inProgress: inProgress,
+            sizes: Dictionary(objects.map { ($0.key, $0.size) }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    /// Re-reads each window's manifests and compares them with the plan: a plan whose files changed in the source
+    /// since it was made is refused before anything is read or written.
+    public static func verify(_ plan: Plan, against source: any ExportSource) async throws {
+        let reader = ExportReader(source: source)
+        for window in plan.windows {
+            let export: Export
+            do { export = try await reader.export(summaryKey: window.summaryKey) } catch {
+                throw PlanError.sourceChanged(window: window.index, exportId: window.exportId, reason: "\(error)")
+            }
+            let files = export.files.map { Plan.File(key: $0.dataFileS3Key, md5Checksum: $0.md5Checksum, etag: $0.etag, itemCount: $0.itemCount) }
+            guard export.summary.exportArn == window.exportArn else {
+                throw PlanError.sourceChanged(window: window.index, exportId: window.exportId, reason: "\(window.summaryKey) now describes \(export.summary.exportArn)")
+            }
+            if files != window.files {
+                let changed = Set(files).symmetricDifference(Set(window.files)).map(\.key).sorted()
+                throw PlanError.sourceChanged(window: window.index, exportId: window.exportId, reason: "data files differ: \(changed.prefix(3).joined(separator: ", "))\(changed.count > 3 ? " and \(changed.count - 3) more" : "")")
+            }
+        }
+    }
+}
