@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         .testTarget(name: "AWSCredentialsTests", dependencies: ["AWSCredentials"]),
         .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore"]),
-        .testTarget(name: "FerryCLITests", dependencies: ["ferry"]),
+        .testTarget(name: "FerryCLITests", dependencies: ["ferry", "ferry-exportgen"]),
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "ExportGenerator", "ExportReader", "FerryTestSupport"]),
         .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "AWSCore", "AWSCredentials", "DynamoModel"]),
         .testTarget(name: "ExportReaderTests", dependencies: ["ExportReader", "FerryTestSupport"]),

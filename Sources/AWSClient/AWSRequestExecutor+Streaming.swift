@@ -9,8 +9,8 @@ extension AWSRequestExecutor {
     public func stream(
         operation: String, method: String = "GET", path: String, query: [(name: String, value: String)] = [],
         headers: [(name: String, value: String)] = [], context: AWSErrorContext = AWSErrorContext(),
-        onHead: @Sendable (HTTPResponseData) throws -> Void = { _ in },
-        onChunk: @escaping @Sendable ([UInt8]) async throws -> Void
+        onHead: (HTTPResponseData) throws -> Void = { _ in },
+        onChunk: ([UInt8]) async throws -> Void
     ) async throws {
         let started = ContinuousClock.now
         var attempt = 0
@@ -22,13 +22,13 @@ extension AWSRequestExecutor {
             }
             let request = sign(method: method, path: path, query: query, headers: headers, body: [], with: current)
             log(request, operation: operation, attempt: attempt)
-            let bodyStarted = BodyStarted()
+            var bodyStarted = false // after the first body byte, a retry would duplicate data
             let outcome: RequestOutcome
             var serviceError: AWSServiceError?
             var transportError: TransportError?
             do {
                 let response = try await transport.stream(request, timeout: timeout, onHead: onHead) { chunk in
-                    bodyStarted.mark()
+                    bodyStarted = true
                     try await onChunk(chunk)
                 }
                 log(response, operation: operation)
@@ -42,7 +42,7 @@ extension AWSRequestExecutor {
                 serviceError = decoded
                 outcome = .httpError(status: response.status, code: decoded.code)
             } catch let error as TransportError {
-                if bodyStarted.value { throw error }
+                if bodyStarted { throw error }
                 transportError = error
                 outcome = .transport(error.kind)
             }
@@ -60,11 +60,3 @@ extension AWSRequestExecutor {
     }
 }
 
-/// Set once the first body byte has been handed on (after that, a retry would duplicate data).
-final class BodyStarted: Sendable {
-    private let flag = Mutex(false)
-    func mark() { flag.withLock { $0 = true } }
-    var value: Bool { flag.withLock { $0 } }
-}
-
-import Synchronization

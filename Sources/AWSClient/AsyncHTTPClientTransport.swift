@@ -57,8 +57,8 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     }
 
     public func stream(
-        _ request: HTTPRequestData, timeout: Duration, onHead: @Sendable (HTTPResponseData) throws -> Void,
-        onChunk: @Sendable ([UInt8]) async throws -> Void
+        _ request: HTTPRequestData, timeout: Duration, onHead: (HTTPResponseData) throws -> Void,
+        onChunk: ([UInt8]) async throws -> Void
     ) async throws -> HTTPResponseData {
         let response: HTTPClientResponse
         do {

@@ -68,8 +68,8 @@ public protocol HTTPTransport: Sendable {
     /// chunk; for any other status the body is buffered and returned instead of streamed. Returns the status and
     /// headers (and, for errors, the body).
     func stream(
-        _ request: HTTPRequestData, timeout: Duration, onHead: @Sendable (HTTPResponseData) throws -> Void,
-        onChunk: @Sendable ([UInt8]) async throws -> Void
+        _ request: HTTPRequestData, timeout: Duration, onHead: (HTTPResponseData) throws -> Void,
+        onChunk: ([UInt8]) async throws -> Void
     ) async throws -> HTTPResponseData
 }
 

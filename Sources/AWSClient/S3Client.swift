@@ -1,6 +1,5 @@
 import AWSCore
 import Foundation
-import Synchronization
 
 /// S3's REST API for reading exports: list, head, and streamed gets that resume with `Range` after a broken
 /// connection.
@@ -51,19 +50,20 @@ public struct S3Client: Sendable {
 
     /// A small object in full (manifests).
     public func getObject(bucket: String, key: String) async throws -> [UInt8] {
-        let collected = Mutex<[UInt8]>([])
-        try await getObject(bucket: bucket, key: key) { chunk in collected.withLock { $0 += chunk } }
-        return collected.withLock { $0 }
+        var collected: [UInt8] = []
+        try await getObject(bucket: bucket, key: key) { chunk in collected += chunk }
+        return collected
     }
 
     /// Streams an object. When the connection breaks mid-body, the download resumes from the last byte received
     /// with `Range: bytes=N-` and `If-Match` on the first response's ETag, so a replaced object is never spliced.
-    public func getObject(bucket: String, key: String, onChunk: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
+    public func getObject(bucket: String, key: String, onChunk: ([UInt8]) async throws -> Void) async throws {
         let (executor, path) = route(bucket: bucket, key: key)
-        let state = Mutex((received: Int64(0), eTag: String?.none))
+        var received: Int64 = 0
+        var firstETag: String?
         var resumes = 0
         while true {
-            let (offset, eTag) = state.withLock { ($0.received, $0.eTag) }
+            let (offset, eTag) = (received, firstETag)
             var headers: [(name: String, value: String)] = []
             if offset > 0 {
                 headers.append((name: "Range", value: "bytes=\(offset)-"))
@@ -74,10 +74,10 @@ public struct S3Client: Sendable {
                     operation: "GetObject", path: path, headers: headers,
                     context: AWSErrorContext(action: "s3:GetObject", resource: "arn:aws:s3:::\(bucket)/\(key)", region: executor.endpoint.signingRegion),
                     onHead: { response in
-                        state.withLock { if $0.eTag == nil { $0.eTag = response.header("ETag") } }
+                        if firstETag == nil { firstETag = response.header("ETag") }
                     },
                     onChunk: { chunk in
-                        state.withLock { $0.received += Int64(chunk.count) }
+                        received += Int64(chunk.count)
                         try await onChunk(chunk)
                     })
                 return

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryCore
 import Foundation
 
 /// Where the exports are read from: the source account's credentials and region.
@@ -11,6 +12,8 @@ struct SourceAWSOptions: ParsableArguments {
     var roleArn: String?
     @Option(name: .customLong("source-endpoint-url"), help: "S3 endpoint override (e.g. a local emulator).")
     var endpointURL: String?
+
+    var side: AWSSideOptions { AWSSideOptions(side: "source", region: region, profile: profile, roleArn: roleArn, endpointURL: endpointURL) }
 }
 
 /// Where the data is written: the target account's credentials and region.
@@ -23,6 +26,8 @@ struct TargetAWSOptions: ParsableArguments {
     var roleArn: String?
     @Option(name: .customLong("target-endpoint-url"), help: "DynamoDB endpoint override (e.g. a local emulator).")
     var endpointURL: String?
+
+    var side: AWSSideOptions { AWSSideOptions(side: "target", region: region, profile: profile, roleArn: roleArn, endpointURL: endpointURL) }
 }
 
 /// A percentage of capacity, `0 < P <= 100`; a value outside says which flag and what range.

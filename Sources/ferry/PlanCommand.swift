@@ -1,17 +1,28 @@
+import AWSClient
 import ArgumentParser
+import ExportReader
+import FerryCore
+import Foundation
 
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
-        abstract: "Discover an export chain, validate it and pin it in a plan file."
+        abstract: "Discover an export chain, validate it and pin it in a plan file.",
+        discussion: """
+            Reads every export under --source, picks the newest FULL export that starts a gap-free chain (or \
+            --full-export), adds every INCREMENTAL window after it in order (cut at --until), and writes the plan \
+            (deterministic JSON, no secrets) to --out. A gap between windows is refused: changes in it would be lost.
+            """
     )
 
     @Option(help: "Exports to read: s3://bucket/prefix or a local directory copy.") var source: String
     @Option(name: .customLong("target-table"), help: "Table to migrate into.") var targetTable: String
-    @Option(help: "Stop the chain at this time (ISO 8601).") var until: String?
+    @Option(help: "Stop the chain at this time (ISO 8601): the target reaches the last window ending by then.") var until: String?
+    @Option(name: .customLong("full-export"), help: "Start from this FULL export (id or ARN) instead of the newest one.") var fullExport: String?
     @Option(name: .customLong("write-percent"), help: "Share of the target's write capacity to use, 0 < P <= 100.") var writePercent: Percent?
     @Option(name: .customLong("read-percent"), help: "Share of the target's read capacity for diff, 0 < P <= 100.") var readPercent: Percent?
-    @Option(help: "Write the plan here.") var out: String?
+    @Option(name: .customLong("max-write-units"), help: "Write-unit ceiling for on-demand targets.") var maxWriteUnits: Int?
+    @Option(help: "Write the plan here (default: ferry-plan-<target-table>.json).") var out: String?
     @Flag(help: "Print the plan as JSON on stdout.") var json = false
     @OptionGroup(title: "Source AWS options") var sourceAWS: SourceAWSOptions
     @OptionGroup(title: "Target AWS options") var targetAWS: TargetAWSOptions
@@ -19,7 +30,58 @@ struct PlanCommand: AsyncParsableCommand {
     func validate() throws {
         try writePercent?.validate("--write-percent")
         try readPercent?.validate("--read-percent")
+        if let until, ExportTime(until) == nil { throw ValidationError(PlanError.invalidUntil(until).description) }
+        if let maxWriteUnits, maxWriteUnits <= 0 { throw ValidationError("--max-write-units must be a positive number of write units") }
+        do { _ = try SourceLocation(source) } catch { throw ValidationError(error.description) }
     }
 
-    func run() async throws { try refuseNotBuilt("plan", issue: 4) }
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let options = PlanOptions(
+            source: Plan.Source(location: source, region: sourceAWS.region, profile: sourceAWS.profile, roleArn: sourceAWS.roleArn, endpointUrl: sourceAWS.endpointURL),
+            target: Plan.Target(table: targetTable, region: targetAWS.region, profile: targetAWS.profile, roleArn: targetAWS.roleArn, endpointUrl: targetAWS.endpointURL),
+            throttle: Plan.Throttle(writePercent: writePercent?.value ?? 50, readPercent: readPercent?.value ?? 50, maxWriteUnits: maxWriteUnits),
+            until: until.flatMap(ExportTime.init), fullExportId: fullExport)
+        try await runReportingErrors {
+            try await AsyncHTTPClientTransport.withTransport { transport in
+                let found: DiscoveredExports
+                switch try SourceLocation(source) {
+                case .directory(let path):
+                    found = try await ExportDiscovery.discover(LocalDirectorySource(root: path), location: source)
+                case let .s3(bucket, prefix):
+                    let session = try AWSSession.make(sourceAWS.side, environment: environment, transport: transport)
+                    let s3 = S3ExportSource(s3: S3Client(executor: try session.executor(.s3)), bucket: bucket)
+                    found = try await ExportDiscovery.discover(s3, prefix: prefix, location: source)
+                }
+                for id in found.inProgress {
+                    printError("notice: export \(id) is still in progress (_started, no manifest-summary.json yet); skipped")
+                }
+                let plan = try ChainPlanner.plan(found, options: options)
+                let path = out ?? "ferry-plan-\(targetTable).json"
+                let data = try PlanFile.encode(plan)
+                try data.write(to: URL(fileURLWithPath: path))
+                let sealed = try PlanFile.decode(data, path: path)
+                if json {
+                    FileHandle.standardOutput.write(data)
+                } else {
+                    let note = await describeTarget(plan: sealed, environment: environment, transport: transport)
+                    print(PlanSummary.text(sealed, path: path, targetNote: note))
+                }
+            }
+        }
+    }
+
+    /// The write estimate needs the target's capacity; without credentials or a reachable table it says so.
+    func describeTarget(plan: Plan, environment: [String: String], transport: any HTTPTransport) async -> String {
+        do {
+            let session = try AWSSession.make(targetAWS.side, environment: environment, transport: transport)
+            let table = try await DynamoDBClient(executor: try session.executor(.dynamodb)).describeTable(targetTable)
+            let capacity = table.isOnDemand
+                ? (table.OnDemandThroughput?.MaxWriteRequestUnits.map(Double.init) ?? maxWriteUnits.map(Double.init))
+                : table.ProvisionedThroughput?.WriteCapacityUnits.map(Double.init)
+            return PlanSummary.estimate(plan, writeCapacity: capacity)
+        } catch {
+            return PlanSummary.estimate(plan, writeCapacity: nil) + " (target not described: \(error))"
+        }
+    }
 }

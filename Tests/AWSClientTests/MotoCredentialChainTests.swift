@@ -16,8 +16,8 @@ final class BreakOnceTransport: HTTPTransport {
         try await inner.send(request, timeout: timeout)
     }
 
-    func stream(_ request: HTTPRequestData, timeout: Duration, onHead: @Sendable (HTTPResponseData) throws -> Void,
-                onChunk: @Sendable ([UInt8]) async throws -> Void) async throws -> HTTPResponseData {
+    func stream(_ request: HTTPRequestData, timeout: Duration, onHead: (HTTPResponseData) throws -> Void,
+                onChunk: ([UInt8]) async throws -> Void) async throws -> HTTPResponseData {
         let breakThisOne = broken.withLock { done in defer { done = true }; return !done }
         guard breakThisOne else { return try await inner.stream(request, timeout: timeout, onHead: onHead, onChunk: onChunk) }
         // Deliver only the first 1,000 bytes of this response, then fail as a reset connection would.

@@ -36,8 +36,8 @@ final class ScriptedTransport: HTTPTransport {
         }
     }
 
-    func stream(_ request: HTTPRequestData, timeout: Duration, onHead: @Sendable (HTTPResponseData) throws -> Void,
-                onChunk: @Sendable ([UInt8]) async throws -> Void) async throws -> HTTPResponseData {
+    func stream(_ request: HTTPRequestData, timeout: Duration, onHead: (HTTPResponseData) throws -> Void,
+                onChunk: ([UInt8]) async throws -> Void) async throws -> HTTPResponseData {
         switch next(request) {
         case let .respond(status, headers, body):
             let response = HTTPResponseData(status: status, headers: headers.map { ($0.0, $0.1) }, body: [])

@@ -46,13 +46,58 @@ struct CommandLineContractTests {
     }
 
     @Test("subcommands not built yet say so on stderr and exit 69, printing nothing on stdout", arguments: [
-        ["plan", "--source", "dir", "--target-table", "t"], ["apply", "plan.json"], ["diff", "plan.json"], ["status", "plan.json"],
+        ["apply", "plan.json"], ["diff", "plan.json"],
     ])
     func notBuiltYet(_ arguments: [String]) throws {
         let result = try Self.run(arguments)
         #expect(result.status == 69)
         #expect(result.stderr.contains("is not built yet"))
         #expect(result.stdout.isEmpty)
+    }
+
+    @Test("plan → status on a generated chain; --json prints the plan; a gap exits 3 naming the exports")
+    func planAndStatus() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-cli-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let generator = Self.ferry.deletingLastPathComponent().appendingPathComponent("ferry-exportgen")
+        let gen = Process()
+        gen.executableURL = generator
+        gen.arguments = ["generate", "--out", directory, "--items", "30", "--windows", "3", "--changes", "5"]
+        gen.standardOutput = FileHandle.nullDevice
+        try gen.run()
+        gen.waitUntilExit()
+        #expect(gen.terminationStatus == 0)
+
+        let planPath = directory + "/plan.json"
+        let planned = try Self.run(["plan", "--source", directory + "/exports", "--target-table", "orders", "--out", planPath])
+        #expect(planned.status == 0, "\(planned.stderr)")
+        #expect(planned.stdout.contains("FULL export") && planned.stdout.contains("3 INCREMENTAL windows"))
+        let json = try Self.run(["plan", "--source", directory + "/exports", "--target-table", "orders", "--out", planPath, "--json"])
+        #expect(json.status == 0)
+        let document = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect((document?["windows"] as? [Any])?.count == 4)
+        #expect(FileManager.default.contents(atPath: planPath) == Data(json.stdout.utf8), "the file and --json are the same bytes")
+
+        let status = try Self.run(["status", planPath])
+        #expect(status.status == 0)
+        #expect(status.stdout.contains("0 of 4 windows applied"))
+        let statusJSON = try Self.run(["status", planPath, "--json"])
+        #expect((try JSONSerialization.jsonObject(with: Data(statusJSON.stdout.utf8)) as? [String: Any])?["windows"] as? Int == 4)
+
+        // Remove the middle window: a gap.
+        let exportsFolder = directory + "/exports/exports/AWSDynamoDB"
+        let ids = try FileManager.default.contentsOfDirectory(atPath: exportsFolder).filter { $0 != "data" }.sorted()
+        try FileManager.default.removeItem(atPath: exportsFolder + "/" + ids[2])
+        let gap = try Self.run(["plan", "--source", directory + "/exports", "--target-table", "orders", "--out", directory + "/gap.json"])
+        #expect(gap.status == 3)
+        #expect(gap.stderr.contains("gap in the export chain") && gap.stderr.contains(ids[1]) && gap.stderr.contains(ids[3]), "\(gap.stderr)")
+
+        // A tampered plan: status refuses it with exit 3.
+        let text = try String(contentsOfFile: planPath, encoding: .utf8).replacingOccurrences(of: "\"orders\"", with: "\"other\"")
+        try text.write(toFile: planPath, atomically: true, encoding: .utf8)
+        let tampered = try Self.run(["status", planPath])
+        #expect(tampered.status == 3)
+        #expect(tampered.stderr.contains("does not match its planId"))
     }
 
     @Test("--help documents the exit codes")

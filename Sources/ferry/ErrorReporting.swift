@@ -1,0 +1,29 @@
+import AWSClient
+import AWSCore
+import AWSCredentials
+import ArgumentParser
+import ExportReader
+import FerryCore
+import Foundation
+
+/// Maps errors to the documented exit codes (only the executable does this) and prints them on stderr.
+func runReportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        printError("error: \(error)")
+        switch error {
+        case is PlanError, is ExportReaderError, is SourceLocationError: throw ExitCode(3)
+        case is AWSClientError, is AWSServiceError, is AWSConfigError, is EndpointError: throw ExitCode(4)
+        default: throw ExitCode(1)
+        }
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
