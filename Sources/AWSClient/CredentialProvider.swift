@@ -55,33 +55,36 @@ public actor CachingCredentialProvider: CredentialProvider {
     public func credentials() async throws -> Credentials {
         if let cached {
             switch policy.decide(cached: cached, now: now(), refreshInFlight: refreshing != nil) {
-            case .useCached: return cached
-            case .refreshInBackground:
-                startRefresh()
+            case .useCached:
                 return cached
-            case .mustRefresh: break
+            case .refreshInBackground:
+                if refreshing == nil {
+                    refreshing = Task { try await fetch() }
+                    Task { await self.completeBackgroundRefresh() }
+                }
+                return cached
+            case .mustRefresh:
+                break
             }
         }
-        return try await startRefresh().value
+        // Join a refresh in flight, but never hand out what it brings if that is already expiring too.
+        let task = refreshing ?? Task { try await fetch() }
+        refreshing = task
+        defer { refreshing = nil }
+        var fresh = try await task.value
+        if case .mustRefresh = policy.decide(cached: fresh, now: now(), refreshInFlight: false) {
+            fresh = try await fetch()
+        }
+        cached = fresh
+        return fresh
     }
 
     /// Forgets the cached credentials (e.g. after `ExpiredToken`), so the next call fetches new ones.
     public func invalidate() { cached = nil }
 
-    @discardableResult
-    private func startRefresh() -> Task<Credentials, any Error> {
-        if let refreshing { return refreshing }
-        let task = Task { try await fetch() }
-        refreshing = task
-        Task {
-            let result = await task.result
-            self.finish(result)
-        }
-        return task
-    }
-
-    private func finish(_ result: Result<Credentials, any Error>) {
+    private func completeBackgroundRefresh() async {
+        guard let task = refreshing else { return }
+        if let fresh = try? await task.value { cached = fresh }
         refreshing = nil
-        if case .success(let credentials) = result { cached = credentials }
     }
 }
