@@ -2,6 +2,7 @@ import AWSClient
 import AWSCore
 import AWSCredentials
 import DynamoModel
+import FerryTestSupport
 import Foundation
 import Synchronization
 import Testing

@@ -5,18 +5,18 @@ import Foundation
 
 /// A moto server on 127.0.0.1 with SigV4 and IAM enforced, started by `scripts/moto-fixture.py` for one test and
 /// stopped after it (closing its stdin stops it; it also stops itself after a timeout).
-struct MotoFixture {
-    struct Keys: Decodable { var accessKeyId: String; var secretAccessKey: String }
-    struct Info: Decodable {
-        var endpoint: String
-        var region: String
-        var account: String
-        var admin: Keys
-        var limited: Keys
-        var roleArn: String
+public struct MotoFixture {
+    public struct Keys: Decodable, Sendable { public var accessKeyId: String; public var secretAccessKey: String }
+    public struct Info: Decodable, Sendable {
+        public var endpoint: String
+        public var region: String
+        public var account: String
+        public var admin: Keys
+        public var limited: Keys
+        public var roleArn: String
     }
 
-    let info: Info
+    public let info: Info
     private let process: Process
     private let stdin: Pipe
 
@@ -24,7 +24,7 @@ struct MotoFixture {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/moto-fixture.py").standardizedFileURL.path
     }
 
-    static func start() throws -> MotoFixture {
+    public static func start() throws -> MotoFixture {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, "--timeout", "120"]
@@ -47,30 +47,30 @@ struct MotoFixture {
         return MotoFixture(info: info, process: process, stdin: stdin)
     }
 
-    func stop() {
+    public func stop() {
         try? stdin.fileHandleForWriting.close()
         process.waitUntilExit()
     }
 
     /// Runs `body` with a fresh fixture and a live transport, stopping both afterwards.
-    static func with<T>(_ body: (MotoFixture, AsyncHTTPClientTransport) async throws -> T) async throws -> T {
+    public static func with<T>(_ body: (MotoFixture, AsyncHTTPClientTransport) async throws -> T) async throws -> T {
         let fixture = try start()
         defer { fixture.stop() }
         return try await AsyncHTTPClientTransport.withTransport { try await body(fixture, $0) }
     }
 
-    func endpoint(_ service: AWSService) throws -> ResolvedEndpoint {
+    public func endpoint(_ service: AWSService) throws -> ResolvedEndpoint {
         try EndpointResolver(environment: [:]).resolve(service, region: info.region, flag: EndpointFlag(name: "--target-endpoint-url", value: info.endpoint))
     }
 
-    func executor(_ service: AWSService, _ transport: any HTTPTransport, keys: Keys? = nil, secret: String? = nil, label: String = "test profile admin") throws -> AWSRequestExecutor {
+    public func executor(_ service: AWSService, _ transport: any HTTPTransport, keys: Keys? = nil, secret: String? = nil, label: String = "test profile admin") throws -> AWSRequestExecutor {
         let keys = keys ?? info.admin
         let provider = StaticCredentialProvider(Credentials(accessKeyId: keys.accessKeyId, secretAccessKey: secret ?? keys.secretAccessKey), label: label)
         return AWSRequestExecutor(transport: transport, credentials: provider, endpoint: try endpoint(service))
     }
 }
 
-struct FixtureError: Error, CustomStringConvertible {
+public struct FixtureError: Error, CustomStringConvertible {
     var reason: String
-    var description: String { reason }
+    public var description: String { reason }
 }
