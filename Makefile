@@ -3,8 +3,10 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 SWIFT ?= swift
 DEMO_DIR ?= demo-out
+# Tests and the demo talk only to 127.0.0.1: never let the credential chain fall back to the EC2 metadata address.
+export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: test demo bench deps build release clean
+.PHONY: test demo bench deps build release clean plans
 
 ## System packages the build needs: zlib's headers (Debian: zlib1g-dev).
 deps:
@@ -33,22 +35,34 @@ test: deps
 	 failed=$$(grep -Ec '^✘ Test .* failed' .build/test.log || true); \
 	 echo "$${passed:-0} passed, $${failed} failed"
 
-## The story so far on the local default: generate a realistic export chain, read it back with Ferry's reader
-## (checksums, counts, every record) and check each applied state against the expected one.
+## The story so far on the local default: generate a realistic export chain, check it with Ferry's reader, plan the
+## migration from it and show its status. (`ferry apply` into a local moto table comes with issue #5.)
 demo: release
 	@rm -rf $(DEMO_DIR)
 	@echo "== 1. Generate a chain: one FULL export and 6 INCREMENTAL windows, laid out as DynamoDB writes them to S3"
 	.build/release/ferry-exportgen generate --out $(DEMO_DIR) --items 2000 --windows 6 --changes 300
 	@echo
-	@echo "== 2. What an export looks like"
-	@find $(DEMO_DIR)/exports -maxdepth 4 | sort | head -20
-	@echo
-	@echo "== 3. Read every export back with Ferry's reader and apply the records in order"
+	@echo "== 2. Read every export back with Ferry's reader and apply the records in memory, against the expected states"
 	.build/release/ferry-exportgen check --chain $(DEMO_DIR)
 	@echo
-	@echo "== 4. The ferry CLI (plan/apply/diff/status are specified; they say so when not built yet)"
-	.build/release/ferry --help
-	@.build/release/ferry plan --source $(DEMO_DIR)/exports --target-table demo || echo "(exit $$?: expected until issue #4 lands)"
+	@echo "== 3. Plan the migration: discover the chain, validate it, pin it in a plan file"
+	.build/release/ferry plan --source $(DEMO_DIR)/exports --target-table orders --write-percent 50 --out $(DEMO_DIR)/plan.json
+	@echo
+	@echo "== 4. A disaster-recovery rehearsal to a point in time (--until)"
+	.build/release/ferry plan --source $(DEMO_DIR)/exports --target-table orders-dr --until 2026-01-14T11:03:50.622Z --out $(DEMO_DIR)/dr-plan.json
+	@echo
+	@echo "== 5. Status"
+	.build/release/ferry status $(DEMO_DIR)/plan.json
+	@echo
+	@echo "== 6. Not built yet: apply and diff say so"
+	@.build/release/ferry apply $(DEMO_DIR)/plan.json || echo "(exit $$?: expected until issue #5 lands)"
+
+## Regenerates the documented example plans in plans/ from the demo chain (deterministic: same bytes every time).
+plans: release
+	@rm -rf $(DEMO_DIR) && .build/release/ferry-exportgen generate --out $(DEMO_DIR) --items 2000 --windows 6 --changes 300 > /dev/null
+	.build/release/ferry plan --source $(DEMO_DIR)/exports --target-table orders --target-region eu-west-1 --source-region us-east-1 --write-percent 50 --out plans/region-migration.json > /dev/null
+	.build/release/ferry plan --source $(DEMO_DIR)/exports --target-table orders-dr-rehearsal --target-region us-west-2 --until 2026-01-14T11:03:50.622Z --write-percent 90 --out plans/dr-rehearsal.json > /dev/null
+	.build/release/ferry plan --source $(DEMO_DIR)/exports --target-table orders --target-region eu-west-1 --read-percent 20 --out plans/dry-run-diff.json > /dev/null
 
 ## Benchmarks: numbers only (see README). LINES=1000000 by default.
 LINES ?= 1000000

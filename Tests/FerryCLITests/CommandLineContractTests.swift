@@ -17,6 +17,8 @@ struct CommandLineContractTests {
         let process = Process()
         process.executableURL = ferry
         process.arguments = arguments
+        // Only loopback here: the credential chain must never fall back to the EC2 metadata address.
+        process.environment = ProcessInfo.processInfo.environment.merging(["AWS_EC2_METADATA_DISABLED": "true"]) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
