@@ -210,4 +210,32 @@ struct PlannerTests {
             #expect(zip(plan.windows.dropFirst(), plan.windows.dropFirst(2)).allSatisfy { $0.to == $1.from })
         }
     }
+
+    @Test("the newest FULL export starts the chain; --full-export picks another; an unknown id is refused with the choices")
+    func choosingTheFullExport() async throws {
+        try await withTemporaryDirectory { directory in
+            let chain = try Self.generate(directory)
+            let folder = "\(chain.exportsDirectory)/exports/AWSDynamoDB"
+            let old = chain.exports[0].exportId
+            let newer = "01768387130622-0000beef" // a FULL export 20 minutes later, at 10:38:50.622Z
+            try FileManager.default.copyItem(atPath: "\(folder)/\(old)", toPath: "\(folder)/\(newer)")
+            let summaryPath = "\(folder)/\(newer)/manifest-summary.json"
+            let summary = try String(contentsOfFile: summaryPath, encoding: .utf8)
+                .replacingOccurrences(of: "export/\(old)", with: "export/\(newer)")
+                .replacingOccurrences(of: #""exportTime":"2026-01-14T10:18:50.622Z""#, with: #""exportTime":"2026-01-14T10:38:50.622Z""#)
+            try summary.write(toFile: summaryPath, atomically: true, encoding: .utf8)
+            try FileManager.default.removeItem(atPath: "\(folder)/\(newer)/manifest-summary.md5")
+
+            let plan = try await Self.plan(chain.exportsDirectory)
+            #expect(plan.windows[0].exportId == newer)
+            // Window 1 ends at 10:33:50 (before the newer FULL export): skipped; window 2 [10:33:50, 10:48:50) overlaps it.
+            #expect(plan.windows.map(\.exportId) == [newer] + chain.exports[2...].map(\.exportId))
+
+            var options = Self.options
+            options.fullExportId = old
+            #expect(try await Self.plan(chain.exportsDirectory, options).windows.map(\.exportId) == chain.exports.map(\.exportId))
+            options.fullExportId = "01700000000000-00000000"
+            #expect(await Self.refusal(chain.exportsDirectory, options) == "--full-export 01700000000000-00000000 is not a FULL export here; FULL exports found: \(old), \(newer)")
+        }
+    }
 }
