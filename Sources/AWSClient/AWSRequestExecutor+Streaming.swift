@@ -33,12 +33,7 @@ extension AWSRequestExecutor {
                 }
                 log(response, operation: operation)
                 if (200..<300).contains(response.status) { return }
-                var errorContext = context
-                errorContext.credentialSource = errorContext.credentialSource ?? credentials.label
-                let decoded = AWSErrorDecoder.decode(
-                    service: endpoint.service, operation: operation,
-                    response: HTTPErrorResponse(status: response.status, headers: Dictionary(response.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a }), body: response.body),
-                    context: errorContext, secrets: current.secrets)
+                let decoded = decodeError(response, operation: operation, context: context, credentials: current)
                 serviceError = decoded
                 outcome = .httpError(status: response.status, code: decoded.code)
             } catch let error as TransportError {

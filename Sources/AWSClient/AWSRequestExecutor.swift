@@ -111,12 +111,7 @@ public struct AWSRequestExecutor: Sendable {
                         return response
                     }
                 } else {
-                    var errorContext = context
-                    errorContext.credentialSource = errorContext.credentialSource ?? credentials.label
-                    let decoded = AWSErrorDecoder.decode(
-                        service: endpoint.service, operation: operation,
-                        response: HTTPErrorResponse(status: response.status, headers: Dictionary(response.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a }), body: response.body),
-                        context: errorContext, secrets: current.secrets)
+                    let decoded = decodeError(response, operation: operation, context: context, credentials: current)
                     serviceError = decoded
                     outcome = .httpError(status: response.status, code: decoded.code)
                 }
@@ -148,6 +143,17 @@ public struct AWSRequestExecutor: Sendable {
                 throw AWSClientError.invalidResponse(service: endpoint.service, operation: operation, reason: "the response body does not match its x-amz-crc32 checksum")
             }
         }
+    }
+
+    /// An error response as an `AWSServiceError`: the credential source named, the secrets in use scrubbed.
+    func decodeError(_ response: HTTPResponseData, operation: String, context: AWSErrorContext, credentials current: Credentials) -> AWSServiceError {
+        var errorContext = context
+        errorContext.credentialSource = errorContext.credentialSource ?? credentials.label
+        let headers = Dictionary(response.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+        return AWSErrorDecoder.decode(
+            service: endpoint.service, operation: operation,
+            response: HTTPErrorResponse(status: response.status, headers: headers, body: response.body),
+            context: errorContext, secrets: current.secrets)
     }
 
     /// Headers that carry secrets: never logged.
