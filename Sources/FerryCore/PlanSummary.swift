@@ -70,16 +70,46 @@ public struct PlanStatus: Sendable, Codable, Hashable {
     /// Seconds between now and `appliedThrough`; nil before the first window.
     public var lagSeconds: Double?
     public var planEnd: String
+    public var currentWindow: CurrentWindow?
 
-    public static func notStarted(_ plan: Plan, checkpoint: String) -> PlanStatus {
-        PlanStatus(planId: plan.planId, windows: plan.windows.count, windowsDone: 0, itemsApplied: 0, rejects: 0,
-                   checkpoint: checkpoint, started: false, appliedThrough: nil, lagSeconds: nil, planEnd: plan.totals.end)
+    /// The status of `plan` from its checkpoint (nil: not started). `now` is epoch milliseconds, for the lag.
+    public static func make(_ plan: Plan, checkpoint: Checkpoint?, path: String, now: Int64) -> PlanStatus {
+        guard let checkpoint else {
+            return PlanStatus(planId: plan.planId, windows: plan.windows.count, windowsDone: 0, itemsApplied: 0, rejects: 0,
+                              checkpoint: path, started: false, appliedThrough: nil, lagSeconds: nil, planEnd: plan.totals.end,
+                              currentWindow: nil)
+        }
+        let lag = checkpoint.appliedThrough.flatMap(ExportTime.init).map { Double(now - $0.epochMilliseconds) / 1000 }
+        var current: CurrentWindow?
+        if checkpoint.windowsDone < plan.windows.count, checkpoint.currentWindowItems > 0 || !checkpoint.filesDone.isEmpty {
+            let window = plan.windows[checkpoint.windowsDone]
+            current = CurrentWindow(index: window.index, exportId: window.exportId, filesDone: checkpoint.filesDone.count,
+                                    files: window.files.count, itemsApplied: checkpoint.currentWindowItems, items: window.itemCount)
+        }
+        return PlanStatus(planId: plan.planId, windows: plan.windows.count, windowsDone: checkpoint.windowsDone,
+                          itemsApplied: checkpoint.itemsApplied, rejects: checkpoint.rejects, checkpoint: path, started: true,
+                          appliedThrough: checkpoint.appliedThrough, lagSeconds: lag, planEnd: plan.totals.end, currentWindow: current)
+    }
+
+    /// Progress inside the window being applied.
+    public struct CurrentWindow: Sendable, Codable, Hashable {
+        public var index: Int
+        public var exportId: String
+        public var filesDone: Int
+        public var files: Int
+        public var itemsApplied: Int64
+        public var items: Int64
     }
 
     public var text: String {
         var lines = ["Plan \(planId.prefix(19))…: \(windowsDone) of \(windows) windows applied, \(itemsApplied) items, \(rejects) rejects"]
+        if let current = currentWindow {
+            lines.append("  window \(current.index) (\(current.exportId)) in progress: \(current.filesDone)/\(current.files) files, \(current.itemsApplied)/\(current.items) records")
+        }
         if started, let appliedThrough, let lagSeconds {
             lines.append("  the target is at \(appliedThrough); lag \(PlanSummary.durationText(lagSeconds))")
+        } else if started {
+            lines.append("  the FULL export is being applied; no window is complete yet")
         } else {
             lines.append("  not started: no checkpoint at \(checkpoint)")
         }

@@ -17,7 +17,7 @@ func runReportingErrors(_ body: () async throws -> Void) async throws {
     } catch {
         printError("error: \(error)")
         switch error {
-        case is PlanError, is ExportReaderError, is SourceLocationError: throw ExitCode(3)
+        case is PlanError, is ExportReaderError, is SourceLocationError, is CheckpointError: throw ExitCode(3)
         case is AWSClientError, is AWSServiceError, is AWSConfigError, is EndpointError: throw ExitCode(4)
         default: throw ExitCode(1)
         }

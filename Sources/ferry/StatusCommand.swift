@@ -9,15 +9,16 @@ struct StatusCommand: AsyncParsableCommand {
     )
 
     @Argument(help: "The plan file.") var plan: String
-    @Option(help: "Checkpoint file (default: the plan's path with .checkpoint.json).") var checkpoint: String?
+    @Option(help: "Checkpoint file (default: next to the plan, <plan>.checkpoint.json).") var checkpoint: String?
     @Flag(help: "Print the status as JSON on stdout.") var json = false
 
     func run() async throws {
         try await runReportingErrors {
             let loaded = try PlanFile.read(plan)
-            let checkpointPath = checkpoint ?? (plan.hasSuffix(".json") ? String(plan.dropLast(5)) : plan) + ".checkpoint.json"
-            // `apply` (issue #5) writes checkpoints; until one exists the plan has not started.
-            let status = PlanStatus.notStarted(loaded, checkpoint: checkpointPath)
+            let checkpointPath = checkpoint ?? CheckpointStore.defaultPath(forPlan: plan)
+            let saved = try CheckpointStore(path: checkpointPath).load(for: loaded.planId)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let status = PlanStatus.make(loaded, checkpoint: saved, path: checkpointPath, now: now)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

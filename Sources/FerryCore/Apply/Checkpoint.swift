@@ -1,0 +1,124 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How far `apply` got: written after each data file and each window, so a crash loses at most the files in flight
+/// (re-applying them is idempotent: whole-item puts and deletes). Holds no secret.
+public struct Checkpoint: Sendable, Hashable, Codable {
+    /// The plan this checkpoint belongs to; a checkpoint of another plan is refused.
+    public var planId: String
+    /// Windows fully applied (0 … plan.windows.count). The next window to apply has this index.
+    public var windowsDone: Int
+    /// Data files of the current window already applied.
+    public var filesDone: [String]
+    /// Items written so far, all windows.
+    public var itemsApplied: Int64
+    /// Items of the current window written so far.
+    public var currentWindowItems: Int64
+    /// Records DynamoDB rejected (they are in the rejects file).
+    public var rejects: Int64
+    /// The point in time the target has reached: the `to` of the last applied window.
+    public var appliedThrough: String?
+
+    public init(planId: String) {
+        self.planId = planId
+        windowsDone = 0
+        filesDone = []
+        itemsApplied = 0
+        currentWindowItems = 0
+        rejects = 0
+        appliedThrough = nil
+    }
+}
+
+public enum CheckpointError: Error, Sendable, Hashable, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case otherPlan(path: String, checkpointPlan: String, plan: String)
+    case locked(path: String)
+    case io(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path, reason): "\(path): not a Ferry checkpoint (\(reason))"
+        case let .otherPlan(path, checkpointPlan, plan):
+            "\(path) belongs to plan \(checkpointPlan), not \(plan); use --checkpoint to give this plan its own checkpoint"
+        case .locked(let path): "\(path) is in use by another `ferry apply` (its lock is held); two applies must not share a checkpoint"
+        case let .io(path, reason): "\(path): \(reason)"
+        }
+    }
+}
+
+/// Reads and writes a checkpoint atomically (temporary file, fsync, rename), and locks it for one `apply` at a time.
+public struct CheckpointStore: Sendable {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    /// The documented default: next to the plan, `<plan without .json>.checkpoint.json`.
+    public static func defaultPath(forPlan plan: String) -> String {
+        (plan.hasSuffix(".json") ? String(plan.dropLast(5)) : plan) + ".checkpoint.json"
+    }
+
+    /// The checkpoint for `plan`, or nil when there is none yet.
+    public func load(for planId: String) throws -> Checkpoint? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let checkpoint: Checkpoint
+        do { checkpoint = try JSONDecoder().decode(Checkpoint.self, from: data) } catch {
+            throw CheckpointError.unreadable(path: path, reason: "\(error)")
+        }
+        guard checkpoint.planId == planId else { throw CheckpointError.otherPlan(path: path, checkpointPlan: checkpoint.planId, plan: planId) }
+        return checkpoint
+    }
+
+    /// Writes the checkpoint so that a crash leaves either the old one or the new one, never a torn file.
+    public func save(_ checkpoint: Checkpoint) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(checkpoint)
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw CheckpointError.io(path: temporary, reason: String(cString: strerror(errno))) }
+        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd)
+        close(fd)
+        guard written == data.count, synced == 0 else {
+            unlink(temporary)
+            throw CheckpointError.io(path: temporary, reason: "could not write and sync the checkpoint")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw CheckpointError.io(path: path, reason: reason)
+        }
+        // Make the rename itself durable.
+        let directory = open((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, O_RDONLY)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
+    }
+
+    /// Takes the checkpoint's lock (`<path>.lock`, an exclusive `flock`) for as long as the returned lock lives.
+    /// The kernel releases it when the process dies, so a crash never leaves a stale lock behind.
+    public func lock() throws -> CheckpointLock {
+        let lockPath = path + ".lock"
+        let fd = open(lockPath, O_WRONLY | O_CREAT, 0o644)
+        guard fd >= 0 else { throw CheckpointError.io(path: lockPath, reason: String(cString: strerror(errno))) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw CheckpointError.locked(path: path)
+        }
+        return CheckpointLock(fd: fd)
+    }
+}
+
+/// Holds a checkpoint's lock until released (or the process ends).
+public final class CheckpointLock: Sendable {
+    private let fd: Int32
+    init(fd: Int32) { self.fd = fd }
+    deinit { close(fd) } // closing the descriptor releases the flock
+}
