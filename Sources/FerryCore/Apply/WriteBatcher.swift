@@ -1,0 +1,125 @@
+import DynamoModel
+import ExportReader
+
+/// One write ready for `BatchWriteItem`: the record, its key's identity, its cost estimate and its size on the wire.
+public struct PendingWrite: Sendable {
+    public var record: ExportRecord
+    /// The key attributes' raw JSON, in key-schema order: identical for two writes to the same item.
+    public var key: [UInt8]
+    /// Write units it may cost (the larger of old and new item sizes, at least 1).
+    public var units: Int
+    /// Bytes it adds to the request body.
+    public var requestBytes: Int
+
+    public init(record: ExportRecord, keyNames: [String]) throws {
+        self.record = record
+        key = try record.keyJSON(keyNames: keyNames)
+        units = record.estimatedWriteUnits
+        let body = record.isDelete ? key.count : (record.newImageRange?.count ?? 0)
+        requestBytes = body + 48 // {"PutRequest":{"Item":…}} and separators
+    }
+}
+
+/// Cuts writes into `BatchWriteItem` calls: at most 25 writes and 16 MB each, never two writes to one key in a call
+/// (DynamoDB rejects the whole call), and writes to one key kept in their order. Callers feed one window at a time,
+/// so a call never mixes windows.
+public enum WriteBatcher {
+    public static let maxWrites = 25
+    public static let maxBytes = 16 * 1024 * 1024 - 64 * 1024 // leave room for the envelope
+
+    /// Interleaves the records of a window's files round-robin: each file holds one source partition's keys, and
+    /// writing file after file would heat one target partition at a time.
+    public static func interleave<T>(_ files: [[T]]) -> [T] {
+        var result: [T] = []
+        result.reserveCapacity(files.reduce(0) { $0 + $1.count })
+        var index = 0
+        var remaining = true
+        while remaining {
+            remaining = false
+            for file in files where index < file.count {
+                result.append(file[index])
+                remaining = true
+            }
+            index += 1
+        }
+        return result
+    }
+
+    /// Batches in order, in one pass. A write whose key is already in the current batch waits for the next one, and
+    /// so does every later write to that key, so the last write of a key is applied last. `maxUnits` keeps a batch
+    /// within what the capacity budget allows in a second.
+    public static func batches(_ writes: [PendingWrite], maxUnits: Int? = nil) -> [[PendingWrite]] {
+        var batches: [[PendingWrite]] = []
+        var next = 0
+        var carried: [PendingWrite] = []
+        while next < writes.count || !carried.isEmpty {
+            var batch: [PendingWrite] = []
+            var keys = Set<[UInt8]>()
+            var blocked = Set<[UInt8]>()
+            var stillCarried: [PendingWrite] = []
+            var bytes = 0
+            var units = 0
+            func fits(_ write: PendingWrite) -> Bool {
+                batch.isEmpty || (batch.count < maxWrites && bytes + write.requestBytes <= maxBytes
+                    && (maxUnits.map { units + write.units <= $0 } ?? true))
+            }
+            func take(_ write: PendingWrite) {
+                batch.append(write)
+                keys.insert(write.key)
+                bytes += write.requestBytes
+                units += write.units
+            }
+            for write in carried {
+                if !keys.contains(write.key) && !blocked.contains(write.key) && fits(write) { take(write) } else {
+                    blocked.insert(write.key)
+                    stillCarried.append(write)
+                }
+            }
+            while next < writes.count {
+                let write = writes[next]
+                if keys.contains(write.key) || blocked.contains(write.key) {
+                    blocked.insert(write.key)
+                    stillCarried.append(write)
+                    next += 1
+                    continue
+                }
+                guard fits(write) else { break }
+                take(write)
+                next += 1
+            }
+            carried = stillCarried
+            batches.append(batch)
+        }
+        return batches
+    }
+}
+
+extension ExportRecord {
+    /// The key attributes' raw JSON (`{"pk":{"S":"a"},"sk":{"N":"1"}}`, in `keyNames` order), from `Keys` for
+    /// incremental records and from the item for full ones. Throws when the item lacks a key attribute.
+    public func keyJSON(keyNames: [String]) throws -> [UInt8] {
+        guard let range = keysRange ?? newImageRange else { return [] }
+        return try line[range].withUnsafeBufferPointer { buffer -> [UInt8] in
+            var scanner = DynamoJSONScanner()
+            scanner.reset(buffer)
+            var members: [DynamoJSONScanner.Member] = []
+            do throws(DynamoJSONError) {
+                _ = try withUnsafeMutablePointer(to: &members) { (pointer) throws(DynamoJSONError) -> Int in try scanner.scanItem(members: pointer) }
+            } catch {
+                throw ExportReaderError.invalidRecord(key: location.fileKey, line: location.line, column: error.column, reason: error.description)
+            }
+            var out: [UInt8] = [UInt8(ascii: "{")]
+            for (index, name) in keyNames.enumerated() {
+                guard let member = members.first(where: { buffer[$0.nameStart..<$0.nameEnd].elementsEqual(name.utf8) }) else {
+                    throw ExportReaderError.invalidRecord(key: location.fileKey, line: location.line, column: 1, reason: "the item has no key attribute \"\(name)\"")
+                }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                DynamoJSONEncoder.appendString(name, to: &out)
+                out.append(UInt8(ascii: ":"))
+                out += buffer[member.valueStart..<member.valueEnd]
+            }
+            out.append(UInt8(ascii: "}"))
+            return out
+        }
+    }
+}
