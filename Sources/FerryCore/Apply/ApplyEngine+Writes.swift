@@ -1,0 +1,96 @@
+import AWSClient
+import AWSCore
+import DynamoModel
+import ExportReader
+import Foundation
+
+extension ApplyEngine {
+    /// Streams one data file into batches and writes them; returns the items written (rejects excluded).
+    func applyFile(_ file: ManifestFileEntry, of export: Export, keyNames: [String], gate: CapacityGate,
+                   rejects: RejectsWriter, counters: Counters) async throws -> Int64 {
+        var pending: [PendingWrite] = []
+        var written: Int64 = 0
+        let reader = ExportReader(source: source)
+        _ = try await reader.readRecords(of: file, in: export) { records in
+            for record in records { pending.append(try PendingWrite(record: record, keyNames: keyNames)) }
+            guard pending.count >= 100 else { return }
+            var batches = WriteBatcher.batches(pending, maxUnits: await gate.unitsPerBatch)
+            // Keep the last, possibly partial, batch to fill with the next records.
+            pending = batches.removeLast()
+            for batch in batches { written += try await write(batch, gate: gate, rejects: rejects, counters: counters) }
+        }
+        for batch in WriteBatcher.batches(pending, maxUnits: await gate.unitsPerBatch) where !batch.isEmpty {
+            written += try await write(batch, gate: gate, rejects: rejects, counters: counters)
+        }
+        return written
+    }
+
+    /// Writes one batch until every write is applied or rejected. Returns the writes applied.
+    ///
+    /// - Throttling (the whole call refused): the controller slows down, the batch is sent again.
+    /// - `UnprocessedItems`: sent again with capped, jittered backoff until none is left.
+    /// - `ValidationException`: the batch is split and each write sent alone; one DynamoDB still refuses is a reject.
+    /// - Anything else fatal (access denied, table missing): thrown at once; the checkpoint keeps what was done.
+    func write(_ batch: [PendingWrite], gate: CapacityGate, rejects: RejectsWriter, counters: Counters) async throws -> Int64 {
+        var toSend = batch
+        var applied: Int64 = 0
+        var unprocessedRounds = 0
+        while !toSend.isEmpty {
+            let units = Double(toSend.reduce(0) { $0 + $1.units })
+            let sentAt = try await gate.acquire(units: units)
+            var request = BatchWriteRequestBuilder(tableName: plan.target.table)
+            for write in toSend {
+                if write.record.isDelete { request.delete(keyJSON: write.key) } else { request.put(itemJSON: write.record.json(write.record.newImageRange!)) }
+            }
+            let output: DynamoDBClient.BatchWriteItemOutput
+            do {
+                output = try await dynamo.batchWriteItem(request, table: plan.target.table)
+            } catch let error as AWSClientError where error.isThrottling {
+                await gate.throttled()
+                continue
+            } catch let AWSClientError.service(error, _, _) where error.code == "ValidationException" {
+                if toSend.count == 1 {
+                    try await rejects.reject(toSend[0].record, reason: error.message ?? error.code)
+                    return applied
+                }
+                for write in toSend { applied += try await self.write([write], gate: gate, rejects: rejects, counters: counters) }
+                return applied
+            }
+            await gate.consumed(Self.consumedUnits(output.consumedCapacity), estimated: units, sentAt: sentAt)
+            guard !output.unprocessed.isEmpty else { return applied + Int64(toSend.count) }
+            // Match what DynamoDB left unprocessed back to our writes, by key.
+            let leftKeys = Set(output.unprocessed.map { request -> Item in
+                switch request {
+                case .put(let item): item.projected(onto: Self.keyNames(of: toSend)) ?? item
+                case .delete(let key): key
+                }
+            })
+            let left = toSend.filter { write in
+                (try? DynamoJSONParser.item(from: String(decoding: write.key, as: UTF8.self))).map(leftKeys.contains) ?? true
+            }
+            applied += Int64(toSend.count - left.count)
+            toSend = left
+            unprocessedRounds += 1
+            await counters.unprocessed()
+            // Full jitter, 50 ms doubling to a 5 s cap.
+            let cap = min(5.0, 0.05 * pow(2, Double(min(unprocessedRounds, 10))))
+            try await Task.sleep(for: .seconds(Double.random(in: 0...cap)))
+        }
+        return applied
+    }
+
+    static func keyNames(of writes: [PendingWrite]) -> [String] {
+        guard let first = writes.first, let key = try? DynamoJSONParser.item(from: String(decoding: first.key, as: UTF8.self)) else { return [] }
+        return key.names
+    }
+
+    /// Units per resource from `ConsumedCapacity` (`"table"` and each GSI by name).
+    static func consumedUnits(_ reports: [ConsumedCapacity]) -> [String: Double] {
+        var units: [String: Double] = [:]
+        for report in reports {
+            units["table", default: 0] += report.Table?.CapacityUnits ?? report.CapacityUnits ?? 0
+            for (name, index) in report.GlobalSecondaryIndexes ?? [:] { units[name, default: 0] += index.CapacityUnits ?? 0 }
+        }
+        return units
+    }
+}

@@ -1,0 +1,201 @@
+import AWSClient
+import AWSCore
+import DynamoModel
+import ExportReader
+import Foundation
+
+/// Applies a plan to the target table: each window's files concurrently (their writes interleave across source
+/// partitions), batches within the capacity budget, UnprocessedItems and throttles retried, item-level rejects
+/// isolated into the rejects file, a checkpoint after each file and each window, resumed from it.
+public struct ApplyEngine: Sendable {
+    public let plan: Plan
+    public let source: any ExportSource
+    public let dynamo: DynamoDBClient
+    public let store: CheckpointStore
+    public let rejectsPath: String
+    public var writePercent: Double
+    public var maxWriteUnits: Int?
+    /// Files of one window read at once.
+    public var fileConcurrency = 8
+    public var progress: @Sendable (String) -> Void = { _ in }
+
+    public init(plan: Plan, source: any ExportSource, dynamo: DynamoDBClient, store: CheckpointStore, rejectsPath: String,
+                writePercent: Double, maxWriteUnits: Int? = nil) {
+        self.plan = plan
+        self.source = source
+        self.dynamo = dynamo
+        self.store = store
+        self.rejectsPath = rejectsPath
+        self.writePercent = writePercent
+        self.maxWriteUnits = maxWriteUnits
+    }
+
+    public struct Report: Sendable {
+        public var windowsApplied: Int
+        public var itemsApplied: Int64
+        public var rejects: Int64
+        public var throttles: Int
+        public var unprocessedRetries: Int
+    }
+
+    public func run() async throws -> Report {
+        let lock = try store.lock()
+        defer { withExtendedLifetime(lock) {} }
+        let table = try await preflight()
+        try await ExportDiscovery.verify(plan, against: source)
+        let gate = CapacityGate(try controller(for: table))
+        let keeper = CheckpointKeeper(store: store, checkpoint: try store.load(for: plan.planId) ?? Checkpoint(planId: plan.planId))
+        let rejects = RejectsWriter(path: rejectsPath)
+        let counters = Counters()
+        let reader = ExportReader(source: source)
+        let keyNames = table.keyNames
+        var windowsApplied = 0
+        for window in plan.windows where window.index >= (await keeper.checkpoint.windowsDone) {
+            let export = try await reader.export(summaryKey: window.summaryKey)
+            let done = Set(await keeper.checkpoint.filesDone)
+            let files = export.files.filter { !done.contains($0.dataFileS3Key) }
+            progress("window \(window.index + 1)/\(plan.windows.count) (\(window.kind == .full ? "FULL" : "INCREMENTAL") \(window.exportId)): \(files.count) files")
+            try await withThrowingTaskGroup(of: (String, Int64).self) { group in
+                var pending = files[...]
+                func startNext() {
+                    guard let file = pending.popFirst() else { return }
+                    group.addTask {
+                        let items = try await applyFile(file, of: export, keyNames: keyNames, gate: gate, rejects: rejects, counters: counters)
+                        return (file.dataFileS3Key, items)
+                    }
+                }
+                for _ in 0..<fileConcurrency { startNext() }
+                for try await (key, items) in group {
+                    try await keeper.fileDone(key, items: items, rejects: await rejects.count)
+                    startNext()
+                }
+            }
+            try await keeper.windowDone(through: window.to)
+            windowsApplied += 1
+        }
+        try await rejects.close()
+        let checkpoint = await keeper.checkpoint
+        return Report(windowsApplied: windowsApplied, itemsApplied: checkpoint.itemsApplied, rejects: await rejects.count,
+                      throttles: await gate.throttleCount, unprocessedRetries: await counters.unprocessedRetries)
+    }
+
+    /// Before the first write: the target exists, is ACTIVE, and its key schema is the export's.
+    func preflight() async throws -> TableDescription {
+        let table = try await dynamo.describeTable(plan.target.table)
+        guard table.TableStatus == nil || table.TableStatus == "ACTIVE" else {
+            throw ApplyError.targetNotReady(table: plan.target.table, status: table.TableStatus ?? "?")
+        }
+        // The export's keys: an incremental record's Keys, or the key attributes of a full export's first item.
+        let reader = ExportReader(source: source)
+        for window in plan.windows {
+            let export = try await reader.export(summaryKey: window.summaryKey)
+            for file in export.files where file.itemCount > 0 {
+                var first: ExportRecord?
+                do {
+                    _ = try await reader.readRecords(of: file, in: export, verify: false) { records in
+                        first = records.first
+                        throw FirstRecordFound()
+                    }
+                } catch is FirstRecordFound {}
+                guard let record = first else { continue }
+                try checkKeys(record, table: table)
+                return table
+            }
+        }
+        return table
+    }
+
+    func checkKeys(_ record: ExportRecord, table: TableDescription) throws {
+        let types = Dictionary((table.AttributeDefinitions ?? []).map { ($0.AttributeName, $0.AttributeType) }, uniquingKeysWith: { a, _ in a })
+        let body = try record.body()
+        let keys: Item
+        switch body {
+        case .item(let item): keys = item
+        case .change(let change): keys = change.keys
+        }
+        let expected = table.keyNames.map { "\($0) \(types[$0] ?? "?")" }.joined(separator: ", ")
+        for name in table.keyNames {
+            guard let value = keys[name], value.typeTag == types[name] ?? value.typeTag else {
+                let seen = keys.attributes.map { "\($0.name) \($0.value.typeTag)" }.joined(separator: ", ")
+                throw ApplyError.keySchemaMismatch(table: plan.target.table, tableKeys: expected, exportKeys: seen, at: record.location.description)
+            }
+        }
+        if case .change(let change) = body, Set(change.keys.names) != Set(table.keyNames) {
+            throw ApplyError.keySchemaMismatch(table: plan.target.table, tableKeys: expected,
+                                               exportKeys: change.keys.names.joined(separator: ", "), at: record.location.description)
+        }
+    }
+
+    func controller(for table: TableDescription) throws -> CapacityController {
+        if table.isOnDemand {
+            let tableMax = table.OnDemandThroughput?.MaxWriteRequestUnits.flatMap { $0 > 0 ? Double($0) : nil }
+            guard let ceiling = tableMax ?? maxWriteUnits.map(Double.init) else { throw ApplyError.onDemandNeedsCeiling(table: plan.target.table) }
+            var limits = [CapacityController.Limit(resource: "table", capacity: ceiling)]
+            for index in table.GlobalSecondaryIndexes ?? [] {
+                let max = index.OnDemandThroughput?.MaxWriteRequestUnits.flatMap { $0 > 0 ? Double($0) : nil } ?? ceiling
+                limits.append(.init(resource: index.IndexName, capacity: max))
+            }
+            let warm = table.WarmThroughput?.WriteUnitsPerSecond.map(Double.init) ?? 4000
+            return CapacityController(percent: writePercent, limits: limits, mode: .onDemand(warm: warm))
+        }
+        var limits = [CapacityController.Limit(resource: "table", capacity: Double(table.ProvisionedThroughput?.WriteCapacityUnits ?? 0))]
+        for index in table.GlobalSecondaryIndexes ?? [] {
+            limits.append(.init(resource: index.IndexName, capacity: Double(index.ProvisionedThroughput?.WriteCapacityUnits ?? 0)))
+        }
+        guard limits.allSatisfy({ $0.capacity > 0 }) else { throw ApplyError.noWriteCapacity(table: plan.target.table) }
+        return CapacityController(percent: writePercent, limits: limits)
+    }
+}
+
+struct FirstRecordFound: Error {}
+
+/// Counters shared by the file tasks.
+actor Counters {
+    var unprocessedRetries = 0
+    func unprocessed() { unprocessedRetries += 1 }
+}
+
+/// Owns the checkpoint while files complete concurrently, and saves it after each file and each window.
+actor CheckpointKeeper {
+    let store: CheckpointStore
+    private(set) var checkpoint: Checkpoint
+
+    init(store: CheckpointStore, checkpoint: Checkpoint) {
+        self.store = store
+        self.checkpoint = checkpoint
+    }
+
+    func fileDone(_ key: String, items: Int64, rejects: Int64) throws {
+        checkpoint.filesDone.append(key)
+        checkpoint.rejects = rejects
+        checkpoint.itemsApplied += items
+        checkpoint.currentWindowItems += items
+        try store.save(checkpoint)
+    }
+
+    func windowDone(through time: String) throws {
+        checkpoint.windowsDone += 1
+        checkpoint.filesDone = []
+        checkpoint.currentWindowItems = 0
+        checkpoint.appliedThrough = time
+        try store.save(checkpoint)
+    }
+}
+
+public enum ApplyError: Error, Sendable, Hashable, CustomStringConvertible {
+    case targetNotReady(table: String, status: String)
+    case keySchemaMismatch(table: String, tableKeys: String, exportKeys: String, at: String)
+    case onDemandNeedsCeiling(table: String)
+    case noWriteCapacity(table: String)
+
+    public var description: String {
+        switch self {
+        case let .targetNotReady(table, status): "target table \(table) is \(status), not ACTIVE; wait for it and apply again"
+        case let .keySchemaMismatch(table, tableKeys, exportKeys, at):
+            "target table \(table) has the key (\(tableKeys)) but the export's records have (\(exportKeys)), e.g. at \(at); nothing was written"
+        case .onDemandNeedsCeiling(let table):
+            "target table \(table) is on-demand with no maximum throughput: pass --max-write-units N, the write units per second Ferry may use at 100 %"
+        case .noWriteCapacity(let table): "target table \(table) reports no write capacity; check DescribeTable"
+        }
+    }
+}
