@@ -1,22 +1,79 @@
+import AWSClient
 import ArgumentParser
+import ExportReader
+import FerryCore
+import Foundation
 
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
-        abstract: "Apply a plan to the target table, throttled, checkpointed and resumable."
+        abstract: "Apply a plan to the target table, throttled, checkpointed and resumable.",
+        discussion: """
+            Writes each window in order (the FULL export, then every INCREMENTAL window) at --write-percent of the \
+            target's write capacity (table and every GSI), saving a checkpoint after each data file and window \
+            (default: next to the plan, <plan>.checkpoint.json). Run it again to resume. Records DynamoDB refuses \
+            for the item itself go to <plan>.rejects.jsonl and the run exits 6.
+            Not built yet: --follow, SIGINT/SIGTERM draining (a killed run resumes from its checkpoint), live progress.
+            """
     )
 
     @Argument(help: "The plan file.") var plan: String
-    @Flag(help: "After the plan, keep applying new incremental exports.") var follow = false
-    @Option(help: "Checkpoint file (default: next to the plan).") var checkpoint: String?
-    @Option(name: .customLong("write-percent"), help: "Share of the target's write capacity to use, 0 < P <= 100.") var writePercent: Percent?
-    @Option(name: .customLong("max-write-units"), help: "Write-unit ceiling for on-demand tables.") var maxWriteUnits: Int?
+    @Flag(help: "After the plan, keep applying new incremental exports (not built yet).") var follow = false
+    @Option(help: "Checkpoint file (default: next to the plan, <plan>.checkpoint.json).") var checkpoint: String?
+    @Option(name: .customLong("write-percent"), help: "Share of the target's write capacity to use, 0 < P <= 100 (default: the plan's).") var writePercent: Percent?
+    @Option(name: .customLong("max-write-units"), help: "Write-unit ceiling for on-demand tables (default: the plan's).") var maxWriteUnits: Int?
     @OptionGroup(title: "Source AWS options") var sourceAWS: SourceAWSOptions
     @OptionGroup(title: "Target AWS options") var targetAWS: TargetAWSOptions
 
     func validate() throws {
         try writePercent?.validate("--write-percent")
+        if let maxWriteUnits, maxWriteUnits <= 0 { throw ValidationError("--max-write-units must be a positive number of write units") }
     }
 
-    func run() async throws { try refuseNotBuilt("apply", issue: 5) }
+    func run() async throws {
+        if follow { try refuseNotBuilt("apply --follow", issue: 5) }
+        let environment = ProcessInfo.processInfo.environment
+        try await runReportingErrors {
+            let loaded = try PlanFile.read(plan)
+            try await AsyncHTTPClientTransport.withTransport { transport in
+                let source: any ExportSource
+                switch try SourceLocation(loaded.source.location) {
+                case .directory(let path):
+                    source = LocalDirectorySource(root: path)
+                case .s3(let bucket, _):
+                    var side = sourceAWS.side
+                    side.region = side.region ?? loaded.source.region
+                    side.profile = side.profile ?? loaded.source.profile
+                    side.roleArn = side.roleArn ?? loaded.source.roleArn
+                    side.endpointURL = side.endpointURL ?? loaded.source.endpointUrl
+                    let session = try AWSSession.make(side, environment: environment, transport: transport)
+                    source = S3ExportSource(s3: S3Client(executor: try session.executor(.s3)), bucket: bucket)
+                }
+                var side = targetAWS.side
+                side.region = side.region ?? loaded.target.region
+                side.profile = side.profile ?? loaded.target.profile
+                side.roleArn = side.roleArn ?? loaded.target.roleArn
+                side.endpointURL = side.endpointURL ?? loaded.target.endpointUrl
+                let session = try AWSSession.make(side, environment: environment, transport: transport)
+                let base = plan.hasSuffix(".json") ? String(plan.dropLast(5)) : plan
+                var engine = ApplyEngine(
+                    plan: loaded, source: source, dynamo: DynamoDBClient(executor: try session.executor(.dynamodb)),
+                    store: CheckpointStore(path: checkpoint ?? CheckpointStore.defaultPath(forPlan: plan)),
+                    rejectsPath: base + ".rejects.jsonl",
+                    writePercent: writePercent?.value ?? loaded.throttle.writePercent,
+                    maxWriteUnits: maxWriteUnits ?? loaded.throttle.maxWriteUnits)
+                engine.progress = { printError($0) }
+                let started = ContinuousClock.now
+                let report = try await engine.run()
+                let elapsed = ContinuousClock.now - started
+                print("applied \(report.windowsApplied) window\(report.windowsApplied == 1 ? "" : "s") to \(loaded.target.table): \(report.itemsApplied) items in total, "
+                      + "\(report.rejects) rejects, \(report.throttles) throttles, \(report.unprocessedRetries) unprocessed retries, \(elapsed.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")
+                print("the target is at \(loaded.totals.end)")
+                if report.rejects > 0 {
+                    printError("error: \(report.rejects) records were rejected by DynamoDB; they are in \(base).rejects.jsonl with the reason")
+                    throw ExitCode(6)
+                }
+            }
+        }
+    }
 }

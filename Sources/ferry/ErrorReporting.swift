@@ -18,7 +18,7 @@ func runReportingErrors(_ body: () async throws -> Void) async throws {
         printError("error: \(error)")
         switch error {
         case is PlanError, is ExportReaderError, is SourceLocationError, is CheckpointError: throw ExitCode(3)
-        case is AWSClientError, is AWSServiceError, is AWSConfigError, is EndpointError: throw ExitCode(4)
+        case is AWSClientError, is AWSServiceError, is AWSConfigError, is EndpointError, is ApplyError: throw ExitCode(4)
         default: throw ExitCode(1)
         }
     }

@@ -17,6 +17,7 @@ struct Ferry: AsyncParsableCommand {
               3   invalid export or plan
               4   AWS error
               5   interrupted; the run can be resumed from its checkpoint
+              6   apply finished, but DynamoDB rejected some records (see the rejects file)
               69  the subcommand is not built yet
             """,
         subcommands: [PlanCommand.self, ApplyCommand.self, DiffCommand.self, StatusCommand.self]

@@ -48,7 +48,7 @@ struct CommandLineContractTests {
     }
 
     @Test("subcommands not built yet say so on stderr and exit 69, printing nothing on stdout", arguments: [
-        ["apply", "plan.json"], ["diff", "plan.json"],
+        ["apply", "plan.json", "--follow"], ["diff", "plan.json"],
     ])
     func notBuiltYet(_ arguments: [String]) throws {
         let result = try Self.run(arguments)
@@ -100,6 +100,13 @@ struct CommandLineContractTests {
         let tampered = try Self.run(["status", planPath])
         #expect(tampered.status == 3)
         #expect(tampered.stderr.contains("does not match its planId"))
+    }
+
+    @Test("apply with a missing plan names it and exits 3")
+    func applyMissingPlan() throws {
+        let result = try Self.run(["apply", "/nonexistent/plan.json"])
+        #expect(result.status == 3)
+        #expect(result.stderr.contains("/nonexistent/plan.json: not a Ferry plan (no such file)"))
     }
 
     @Test("--help documents the exit codes")
