@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(name: "DynamoModel"),
@@ -57,7 +58,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "ferry",
-            dependencies: ["FerryCore", "ExportReader", "AWSClient", "AWSCore", "AWSCredentials", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "FerryCore", "ExportReader", "AWSClient", "AWSCore", "AWSCredentials",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
         ),
         .executableTarget(
             name: "ferry-exportgen",
@@ -72,7 +77,7 @@ let package = Package(
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         .testTarget(name: "AWSCredentialsTests", dependencies: ["AWSCredentials"]),
         .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore"]),
-        .testTarget(name: "FerryCLITests", dependencies: ["ferry", "ferry-exportgen"]),
+        .testTarget(name: "FerryCLITests", dependencies: ["ferry", "ferry-exportgen", "FerryTestSupport", "AWSClient", "DynamoModel"]),
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "ExportGenerator", "ExportReader", "FerryTestSupport"]),
         .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "AWSCore", "AWSCredentials", "DynamoModel", "FerryTestSupport"]),
         .testTarget(name: "ExportReaderTests", dependencies: ["ExportReader", "FerryTestSupport"]),

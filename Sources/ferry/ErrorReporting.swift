@@ -16,6 +16,7 @@ func runReportingErrors(_ body: () async throws -> Void) async throws {
         throw error
     } catch {
         printError("error: \(error)")
+        if case ApplyError.interrupted = error { throw ExitCode(5) }
         switch error {
         case is PlanError, is ExportReaderError, is SourceLocationError, is CheckpointError: throw ExitCode(3)
         case is AWSClientError, is AWSServiceError, is AWSConfigError, is EndpointError, is ApplyError: throw ExitCode(4)

@@ -12,12 +12,16 @@ extension ApplyEngine {
         var written: Int64 = 0
         let reader = ExportReader(source: source)
         _ = try await reader.readRecords(of: file, in: export) { records in
+            if stop.isSet { throw StopRequested() }
             for record in records { pending.append(try PendingWrite(record: record, keyNames: keyNames)) }
             guard pending.count >= 100 else { return }
             var batches = WriteBatcher.batches(pending, maxUnits: await gate.unitsPerBatch)
             // Keep the last, possibly partial, batch to fill with the next records.
             pending = batches.removeLast()
-            for batch in batches { written += try await write(batch, gate: gate, rejects: rejects, counters: counters) }
+            for batch in batches {
+                if stop.isSet { throw StopRequested() }
+                written += try await write(batch, gate: gate, rejects: rejects, counters: counters)
+            }
         }
         for batch in WriteBatcher.batches(pending, maxUnits: await gate.unitsPerBatch) where !batch.isEmpty {
             written += try await write(batch, gate: gate, rejects: rejects, counters: counters)

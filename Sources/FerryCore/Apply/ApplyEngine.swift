@@ -18,6 +18,9 @@ public struct ApplyEngine: Sendable {
     /// Files of one window read at once.
     public var fileConcurrency = 8
     public var progress: @Sendable (String) -> Void = { _ in }
+    /// Set (by SIGINT/SIGTERM) to stop: no new batch or file starts, batches in flight finish, the checkpoint is
+    /// written, and `run` throws `ApplyError.interrupted`.
+    public let stop = StopSignal()
 
     public init(plan: Plan, source: any ExportSource, dynamo: DynamoDBClient, store: CheckpointStore, rejectsPath: String,
                 writePercent: Double, maxWriteUnits: Int? = nil) {
@@ -65,10 +68,26 @@ public struct ApplyEngine: Sendable {
                     }
                 }
                 for _ in 0..<fileConcurrency { startNext() }
-                for try await (key, items) in group {
-                    try await keeper.fileDone(key, items: items, rejects: await rejects.count)
-                    startNext()
+                do {
+                    for try await (key, items) in group {
+                        try await keeper.fileDone(key, items: items, rejects: await rejects.count)
+                        if !stop.isSet { startNext() }
+                    }
+                } catch is StopRequested {
+                    // Let the other files' in-flight batches finish; their files are re-applied on resume.
+                    while true {
+                        do {
+                            guard let (key, items) = try await group.next() else { break }
+                            try await keeper.fileDone(key, items: items, rejects: await rejects.count)
+                        } catch is StopRequested {
+                            continue
+                        }
+                    }
                 }
+            }
+            if stop.isSet {
+                try await rejects.close()
+                throw ApplyError.interrupted(checkpoint: store.path)
             }
             try await keeper.windowDone(through: window.to)
             windowsApplied += 1
@@ -149,6 +168,19 @@ public struct ApplyEngine: Sendable {
 
 struct FirstRecordFound: Error {}
 
+/// Thrown inside a file's task when a stop was requested, after its in-flight batch finished.
+struct StopRequested: Error {}
+
+/// A flag the signal handler sets and the writers read.
+public final class StopSignal: Sendable {
+    private let flag = Mutex(false)
+    public init() {}
+    public func set() { flag.withLock { $0 = true } }
+    public var isSet: Bool { flag.withLock { $0 } }
+}
+
+import Synchronization
+
 /// Counters shared by the file tasks.
 actor Counters {
     var unprocessedRetries = 0
@@ -187,6 +219,7 @@ public enum ApplyError: Error, Sendable, Hashable, CustomStringConvertible {
     case keySchemaMismatch(table: String, tableKeys: String, exportKeys: String, at: String)
     case onDemandNeedsCeiling(table: String)
     case noWriteCapacity(table: String)
+    case interrupted(checkpoint: String)
 
     public var description: String {
         switch self {
@@ -196,6 +229,7 @@ public enum ApplyError: Error, Sendable, Hashable, CustomStringConvertible {
         case .onDemandNeedsCeiling(let table):
             "target table \(table) is on-demand with no maximum throughput: pass --max-write-units N, the write units per second Ferry may use at 100 %"
         case .noWriteCapacity(let table): "target table \(table) reports no write capacity; check DescribeTable"
+        case .interrupted(let checkpoint): "interrupted: the batches in flight were finished and the checkpoint saved at \(checkpoint); run the same command again to resume"
         }
     }
 }
