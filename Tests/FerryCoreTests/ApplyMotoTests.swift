@@ -10,7 +10,7 @@ import Testing
 
 @Suite("apply against moto (SigV4 and IAM enforced)", .serialized)
 struct ApplyMotoTests {
-    @Test("a FULL export and 5 windows (inserts, updates, deletes, every type) end exactly at the expected state; a second run does nothing")
+    @Test("a FULL export and 5 windows (inserts, updates, deletes, every type) into a table with a GSI end exactly at the expected state; a second run does nothing")
     func applyChain() async throws {
         try await withTemporaryDirectory { directory in
             var spec = ChainSpec()
@@ -22,10 +22,11 @@ struct ApplyMotoTests {
             let plan = try PlanFile.decode(try PlanFile.encode(try ChainPlanner.plan(found, options: PlannerTests.options)), path: "plan.json")
             try await MotoFixture.with { fixture, transport in
                 let dynamo = DynamoDBClient(executor: try fixture.executor(.dynamodb, transport))
-                try await dynamo.createTable(json: #"{"TableName":"orders-copy","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"ProvisionedThroughput":{"ReadCapacityUnits":1000,"WriteCapacityUnits":1000}}"#, table: "orders-copy")
+                try await dynamo.createTable(json: #"{"TableName":"orders-copy","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"},{"AttributeName":"name","AttributeType":"S"}],"ProvisionedThroughput":{"ReadCapacityUnits":1000,"WriteCapacityUnits":1000},"GlobalSecondaryIndexes":[{"IndexName":"by-name","KeySchema":[{"AttributeName":"name","KeyType":"HASH"}],"Projection":{"ProjectionType":"ALL"},"ProvisionedThroughput":{"ReadCapacityUnits":500,"WriteCapacityUnits":500}}]}"#, table: "orders-copy")
                 let engine = ApplyEngine(
                     plan: plan, source: LocalDirectorySource(root: chain.exportsDirectory), dynamo: dynamo,
                     store: CheckpointStore(path: directory + "/plan.checkpoint.json"), rejectsPath: directory + "/rejects.jsonl", writePercent: 100)
+                #expect(try await dynamo.describeTable("orders-copy").GlobalSecondaryIndexes?.first?.IndexName == "by-name")
                 let report = try await engine.run()
                 #expect(report.windowsApplied == 6)
                 #expect(report.rejects == 0)
