@@ -14,7 +14,8 @@ struct ApplyCommand: AsyncParsableCommand {
             target's write capacity (table and every GSI), saving a checkpoint after each data file and window \
             (default: next to the plan, <plan>.checkpoint.json). Run it again to resume. Records DynamoDB refuses \
             for the item itself go to <plan>.rejects.jsonl and the run exits 6.
-            Not built yet: --follow, SIGINT/SIGTERM draining (a killed run resumes from its checkpoint), live progress.
+            Progress goes to stderr: a status line on a terminal, JSON lines otherwise. SIGINT/SIGTERM finish the \
+            batches in flight, save the checkpoint and exit 5. Not built yet: --follow.
             """
     )
 
@@ -63,7 +64,15 @@ struct ApplyCommand: AsyncParsableCommand {
                     rejectsPath: base + ".rejects.jsonl",
                     writePercent: writePercent?.value ?? loaded.throttle.writePercent,
                     maxWriteUnits: maxWriteUnits ?? loaded.throttle.maxWriteUnits)
-                engine.progress = { printError($0) }
+                // A status line on a terminal, JSON lines otherwise (for logs and scripts).
+                let terminal = isatty(2) == 1
+                engine.progress = { event in
+                    if terminal {
+                        FileHandle.standardError.write(Data(("\r\u{1B}[K" + event.line + (event.event == .windowDone ? "\n" : "")).utf8))
+                    } else {
+                        printError(event.json)
+                    }
+                }
                 let started = ContinuousClock.now
                 let stop = engine.stop
                 let ready = engine

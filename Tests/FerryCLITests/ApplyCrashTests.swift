@@ -12,13 +12,13 @@ import Glibc
 /// exact expected state.
 @Suite("apply survives SIGKILL and SIGTERM", .serialized)
 struct ApplyCrashTests {
-    static func ferry(_ arguments: [String], environment: [String: String]) throws -> Process {
+    static func ferry(_ arguments: [String], environment: [String: String], stderr: Pipe? = nil) throws -> Process {
         let process = Process()
         process.executableURL = CommandLineContractTests.ferry
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        process.standardError = stderr ?? FileHandle.nullDevice
         try process.run()
         return process
     }
@@ -56,9 +56,17 @@ struct ApplyCrashTests {
                 let checkpoint = try String(contentsOfFile: directory + "/plan.checkpoint.json", encoding: .utf8)
                 #expect(checkpoint.contains("\"windowsDone\""), "a checkpoint was saved before the stop")
 
-                let second = try Self.ferry(["apply", plan], environment: environment)
+                let progress = Pipe()
+                let second = try Self.ferry(["apply", plan], environment: environment, stderr: progress)
+                let output = progress.fileHandleForReading.readDataToEndOfFile()
                 second.waitUntilExit()
                 #expect(second.terminationStatus == 0)
+                // Not a terminal: progress comes as JSON lines, ending with the last window done.
+                let events = String(decoding: output, as: UTF8.self).split(separator: "\n")
+                    .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                #expect(!events.isEmpty)
+                #expect(events.last?["event"] as? String == "windowDone")
+                #expect(events.last?["window"] as? Int == events.last?["windows"] as? Int)
 
                 var target: [Item: Item] = [:]
                 var start: Item?

@@ -17,7 +17,7 @@ public struct ApplyEngine: Sendable {
     public var maxWriteUnits: Int?
     /// Files of one window read at once.
     public var fileConcurrency = 8
-    public var progress: @Sendable (String) -> Void = { _ in }
+    public var progress: @Sendable (ApplyProgress) -> Void = { _ in }
     /// Set (by SIGINT/SIGTERM) to stop: no new batch or file starts, batches in flight finish, the checkpoint is
     /// written, and `run` throws `ApplyError.interrupted`.
     public let stop = StopSignal()
@@ -53,11 +53,20 @@ public struct ApplyEngine: Sendable {
         let reader = ExportReader(source: source)
         let keyNames = table.keyNames
         var windowsApplied = 0
+        let started = ContinuousClock.now
+        let itemsTotal = plan.totals.items
+        @Sendable func report(_ event: ApplyProgress.Event, _ window: Plan.Window, file: String? = nil, checkpoint: Checkpoint) {
+            let elapsed = ContinuousClock.now - started
+            progress(ApplyProgress(
+                event: event, window: window.index + 1, windows: plan.windows.count, exportId: window.exportId, file: file,
+                itemsApplied: checkpoint.itemsApplied, itemsTotal: itemsTotal, rejects: checkpoint.rejects,
+                elapsedSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+        }
         for window in plan.windows where window.index >= (await keeper.checkpoint.windowsDone) {
             let export = try await reader.export(summaryKey: window.summaryKey)
             let done = Set(await keeper.checkpoint.filesDone)
             let files = export.files.filter { !done.contains($0.dataFileS3Key) }
-            progress("window \(window.index + 1)/\(plan.windows.count) (\(window.kind == .full ? "FULL" : "INCREMENTAL") \(window.exportId)): \(files.count) files")
+            report(.windowStarted, window, checkpoint: await keeper.checkpoint)
             try await withThrowingTaskGroup(of: (String, Int64).self) { group in
                 var pending = files[...]
                 func startNext() {
@@ -71,6 +80,7 @@ public struct ApplyEngine: Sendable {
                 do {
                     for try await (key, items) in group {
                         try await keeper.fileDone(key, items: items, rejects: await rejects.count)
+                        report(.fileDone, window, file: key, checkpoint: await keeper.checkpoint)
                         if !stop.isSet { startNext() }
                     }
                 } catch is StopRequested {
@@ -90,6 +100,7 @@ public struct ApplyEngine: Sendable {
                 throw ApplyError.interrupted(checkpoint: store.path)
             }
             try await keeper.windowDone(through: window.to)
+            report(.windowDone, window, checkpoint: await keeper.checkpoint)
             windowsApplied += 1
         }
         try await rejects.close()
