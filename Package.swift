@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         .testTarget(name: "AWSCredentialsTests", dependencies: ["AWSCredentials"]),
         .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore"]),
-        .testTarget(name: "FerryCLITests", dependencies: ["ferry", "ferry-exportgen", "FerryTestSupport", "AWSClient", "DynamoModel"]),
+        .testTarget(name: "FerryCLITests", dependencies: ["ferry", "ferry-exportgen", "FerryTestSupport", "FerryCore", "AWSClient", "DynamoModel"]),
         .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "ExportGenerator", "ExportReader", "FerryTestSupport"]),
         .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "AWSCore", "AWSCredentials", "DynamoModel", "FerryTestSupport"]),
         .testTarget(name: "ExportReaderTests", dependencies: ["ExportReader", "FerryTestSupport"]),

@@ -31,9 +31,12 @@ public enum ExportDiscovery {
     }
 
     /// Re-reads each window's manifests and compares them with the plan: a plan whose files changed in the source
-    /// since it was made is refused before anything is read or written.
-    public static func verify(_ plan: Plan, against source: any ExportSource) async throws {
+    /// since it was made is refused before anything is read or written. Returns the exports, one per window, so
+    /// callers need not read the manifests again.
+    @discardableResult
+    public static func verify(_ plan: Plan, against source: any ExportSource) async throws -> [Export] {
         let reader = ExportReader(source: source)
+        var exports: [Export] = []
         for window in plan.windows {
             let export: Export
             do { export = try await reader.export(summaryKey: window.summaryKey) } catch {
@@ -47,6 +50,8 @@ public enum ExportDiscovery {
                 let changed = Set(files).symmetricDifference(Set(window.files)).map(\.key).sorted()
                 throw PlanError.sourceChanged(window: window.index, exportId: window.exportId, reason: "data files differ: \(changed.prefix(3).joined(separator: ", "))\(changed.count > 3 ? " and \(changed.count - 3) more" : "")")
             }
+            exports.append(export)
         }
+        return exports
     }
 }

@@ -44,13 +44,12 @@ public struct ApplyEngine: Sendable {
     public func run() async throws -> Report {
         let lock = try store.lock()
         defer { withExtendedLifetime(lock) {} }
-        let table = try await preflight()
-        try await ExportDiscovery.verify(plan, against: source)
+        let exports = try await ExportDiscovery.verify(plan, against: source)
+        let table = try await preflight(exports)
         let gate = CapacityGate(try controller(for: table))
         let keeper = CheckpointKeeper(store: store, checkpoint: try store.load(for: plan.planId) ?? Checkpoint(planId: plan.planId))
         let rejects = RejectsWriter(path: rejectsPath)
         let counters = Counters()
-        let reader = ExportReader(source: source)
         let keyNames = table.keyNames
         var windowsApplied = 0
         let started = ContinuousClock.now
@@ -63,7 +62,7 @@ public struct ApplyEngine: Sendable {
                 elapsedSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
         }
         for window in plan.windows where window.index >= (await keeper.checkpoint.windowsDone) {
-            let export = try await reader.export(summaryKey: window.summaryKey)
+            let export = exports[window.index]
             let done = Set(await keeper.checkpoint.filesDone)
             let files = export.files.filter { !done.contains($0.dataFileS3Key) }
             report(.windowStarted, window, checkpoint: await keeper.checkpoint)
@@ -110,15 +109,14 @@ public struct ApplyEngine: Sendable {
     }
 
     /// Before the first write: the target exists, is ACTIVE, and its key schema is the export's.
-    func preflight() async throws -> TableDescription {
+    func preflight(_ exports: [Export]) async throws -> TableDescription {
         let table = try await dynamo.describeTable(plan.target.table)
         guard table.TableStatus == nil || table.TableStatus == "ACTIVE" else {
             throw ApplyError.targetNotReady(table: plan.target.table, status: table.TableStatus ?? "?")
         }
         // The export's keys: an incremental record's Keys, or the key attributes of a full export's first item.
         let reader = ExportReader(source: source)
-        for window in plan.windows {
-            let export = try await reader.export(summaryKey: window.summaryKey)
+        for export in exports {
             for file in export.files where file.itemCount > 0 {
                 var first: ExportRecord?
                 do {
