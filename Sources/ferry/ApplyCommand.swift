@@ -38,28 +38,10 @@ struct ApplyCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let loaded = try PlanFile.read(plan)
             try await AsyncHTTPClientTransport.withTransport { transport in
-                let source: any ExportSource
-                switch try SourceLocation(loaded.source.location) {
-                case .directory(let path):
-                    source = LocalDirectorySource(root: path)
-                case .s3(let bucket, _):
-                    var side = sourceAWS.side
-                    side.region = side.region ?? loaded.source.region
-                    side.profile = side.profile ?? loaded.source.profile
-                    side.roleArn = side.roleArn ?? loaded.source.roleArn
-                    side.endpointURL = side.endpointURL ?? loaded.source.endpointUrl
-                    let session = try AWSSession.make(side, environment: environment, transport: transport)
-                    source = S3ExportSource(s3: S3Client(executor: try session.executor(.s3)), bucket: bucket)
-                }
-                var side = targetAWS.side
-                side.region = side.region ?? loaded.target.region
-                side.profile = side.profile ?? loaded.target.profile
-                side.roleArn = side.roleArn ?? loaded.target.roleArn
-                side.endpointURL = side.endpointURL ?? loaded.target.endpointUrl
-                let session = try AWSSession.make(side, environment: environment, transport: transport)
+                let clients = try PlanClients(plan: loaded, sourceAWS: sourceAWS, targetAWS: targetAWS, transport: transport, environment: environment)
                 let base = plan.hasSuffix(".json") ? String(plan.dropLast(5)) : plan
                 var engine = ApplyEngine(
-                    plan: loaded, source: source, dynamo: DynamoDBClient(executor: try session.executor(.dynamodb)),
+                    plan: loaded, source: clients.source, dynamo: clients.dynamo,
                     store: CheckpointStore(path: checkpoint ?? CheckpointStore.defaultPath(forPlan: plan)),
                     rejectsPath: base + ".rejects.jsonl",
                     writePercent: writePercent?.value ?? loaded.throttle.writePercent,

@@ -8,8 +8,12 @@ import Foundation
 
 /// Maps errors to the documented exit codes (only the executable does this) and prints them on stderr.
 func runReportingErrors(_ body: () async throws -> Void) async throws {
+    try await runReportingErrorsReturning(body)
+}
+
+func runReportingErrorsReturning<T>(_ body: () async throws -> T) async throws -> T {
     do {
-        try await body()
+        return try await body()
     } catch let error as ExitCode {
         throw error
     } catch let error as ValidationError {
@@ -20,7 +24,9 @@ func runReportingErrors(_ body: () async throws -> Void) async throws {
         switch error {
         case is PlanError, is ExportReaderError, is SourceLocationError, is CheckpointError: throw ExitCode(3)
         case is AWSClientError, is AWSServiceError, is AWSConfigError, is EndpointError, is ApplyError: throw ExitCode(4)
-        default: throw ExitCode(1)
+        case DiffError.workDirectory: throw ExitCode(7)
+        case is DiffError: throw ExitCode(4)
+        default: throw ExitCode(70)
         }
     }
 }

@@ -18,7 +18,8 @@ struct Ferry: AsyncParsableCommand {
               4   AWS error
               5   interrupted; the run can be resumed from its checkpoint
               6   apply finished, but DynamoDB rejected some records (see the rejects file)
-              69  the subcommand is not built yet
+              7   a local file could not be written or read (checkpoint directory, diff work directory)
+              70  an unexpected internal error (please report it)
             """,
         subcommands: [PlanCommand.self, ApplyCommand.self, DiffCommand.self, StatusCommand.self]
     )

@@ -48,7 +48,7 @@ struct CommandLineContractTests {
     }
 
     @Test("subcommands not built yet say so on stderr and exit 69, printing nothing on stdout", arguments: [
-        ["apply", "plan.json", "--follow"], ["diff", "plan.json"],
+        ["apply", "plan.json", "--follow"],
     ])
     func notBuiltYet(_ arguments: [String]) throws {
         let result = try Self.run(arguments)

@@ -15,18 +15,26 @@ public final class FakeDynamoDB: HTTPTransport {
         public var faults: [Fault] = []
         public var batchCalls = 0
         public var writesReceived = 0
+        /// Each Scan call: when it arrived (seconds since the fake was made) and the read units it consumed.
+        public var scans: [(time: Double, units: Double)] = []
+        /// Scan calls to refuse with ProvisionedThroughputExceededException, first ones first.
+        public var scanThrottles = 0
     }
 
     public let keyNames: [String]
     public let writeCapacity: Int
+    public let readCapacity: Int
+    private let started = ContinuousClock.now
     /// Partition-key values whose writes DynamoDB refuses (ValidationException for any batch holding one).
     public let rejectedKeys: Set<String>
     public let accessDenied: Bool
     public let state: Mutex<State>
 
-    public init(keyNames: [String] = ["pk", "sk"], writeCapacity: Int = 1000, faults: [Fault] = [], rejectedKeys: Set<String> = [], accessDenied: Bool = false) {
+    public init(keyNames: [String] = ["pk", "sk"], writeCapacity: Int = 1000, readCapacity: Int = 1000, faults: [Fault] = [],
+                rejectedKeys: Set<String> = [], accessDenied: Bool = false) {
         self.keyNames = keyNames
         self.writeCapacity = writeCapacity
+        self.readCapacity = readCapacity
         self.rejectedKeys = rejectedKeys
         self.accessDenied = accessDenied
         state = Mutex(State(faults: faults))
@@ -36,7 +44,10 @@ public final class FakeDynamoDB: HTTPTransport {
         let target = request.headers.first { $0.name.lowercased() == "x-amz-target" }?.value ?? ""
         switch target.split(separator: ".").last.map(String.init) ?? "" {
         case "DescribeTable":
-            return Self.ok(#"{"Table":{"TableName":"orders-copy","TableStatus":"ACTIVE","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"ProvisionedThroughput":{"ReadCapacityUnits":1000,"WriteCapacityUnits":\#(writeCapacity)}}}"#)
+            let (count, bytes) = state.withLock { state in (state.items.count, state.items.values.reduce(0) { $0 + ItemSize.bytes(of: $1) }) }
+            return Self.ok(#"{"Table":{"TableName":"orders-copy","TableStatus":"ACTIVE","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"ProvisionedThroughput":{"ReadCapacityUnits":\#(readCapacity),"WriteCapacityUnits":\#(writeCapacity)},"ItemCount":\#(count),"TableSizeBytes":\#(bytes)}}"#)
+        case "Scan":
+            return try scan(request.body)
         case "BatchWriteItem":
             return try batchWrite(request.body)
         default:
@@ -94,6 +105,56 @@ public final class FakeDynamoDB: HTTPTransport {
         }
         json += #"},"ConsumedCapacity":[{"TableName":"orders-copy","CapacityUnits":\#(units),"Table":{"CapacityUnits":\#(units)}}]}"#.utf8
         return Self.ok(String(decoding: json, as: UTF8.self))
+    }
+
+    /// A page of a (parallel) scan in a stable key order, eventually consistent: half a unit per 4 KB read.
+    private func scan(_ body: [UInt8]) throws -> HTTPResponseData {
+        let request = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] ?? [:]
+        let segment = request["Segment"] as? Int ?? 0
+        let segments = request["TotalSegments"] as? Int ?? 1
+        let limit = request["Limit"] as? Int ?? Int.max
+        var startAfter: String?
+        if let start = request["ExclusiveStartKey"] {
+            let json = String(decoding: try JSONSerialization.data(withJSONObject: start), as: UTF8.self)
+            startAfter = DynamoJSONEncoder.string(try DynamoJSONParser.item(from: json).projected(onto: keyNames)!)
+        }
+        let now = ContinuousClock.now - started
+        let time = Double(now.components.seconds) + Double(now.components.attoseconds) / 1e18
+        let throttled = state.withLock { state in
+            guard state.scanThrottles > 0 else { return false }
+            state.scanThrottles -= 1
+            return true
+        }
+        if throttled {
+            return Self.error(400, "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException", "The level of configured provisioned throughput for the table was exceeded")
+        }
+        let page: [(String, Item)] = state.withLock { state in
+            let keyed = state.items.map { (DynamoJSONEncoder.string($0.key.projected(onto: keyNames)!), $0.value) }
+                .filter { Self.fnv($0.0) % UInt64(segments) == UInt64(segment) }
+                .sorted { $0.0 < $1.0 }
+            return Array(keyed.drop { startAfter != nil && $0.0 <= startAfter! }.prefix(limit))
+        }
+        let bytes = page.reduce(0) { $0 + ItemSize.bytes(of: $1.1) }
+        let units = Double((bytes + 4095) / 4096) * 0.5
+        state.withLock { $0.scans.append((time, units)) }
+        var json: [UInt8] = Array(#"{"Count":\#(page.count),"Items":["#.utf8)
+        for (index, entry) in page.enumerated() {
+            if index > 0 { json.append(UInt8(ascii: ",")) }
+            DynamoJSONEncoder.append(entry.1, to: &json)
+        }
+        json += "]".utf8
+        if page.count == limit, let last = page.last {
+            json += #","LastEvaluatedKey":"#.utf8
+            DynamoJSONEncoder.append(last.1.projected(onto: keyNames)!, to: &json)
+        }
+        json += #","ConsumedCapacity":{"TableName":"orders-copy","CapacityUnits":\#(units),"Table":{"CapacityUnits":\#(units)}}}"#.utf8
+        return Self.ok(String(decoding: json, as: UTF8.self))
+    }
+
+    private static func fnv(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
     }
 
     struct Write { var item: Item; var isDelete: Bool }

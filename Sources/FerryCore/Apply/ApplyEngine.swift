@@ -126,32 +126,11 @@ public struct ApplyEngine: Sendable {
                     }
                 } catch is FirstRecordFound {}
                 guard let record = first else { continue }
-                try checkKeys(record, table: table)
+                try KeySchemaCheck.check(record, table: table)
                 return table
             }
         }
         return table
-    }
-
-    func checkKeys(_ record: ExportRecord, table: TableDescription) throws {
-        let types = Dictionary((table.AttributeDefinitions ?? []).map { ($0.AttributeName, $0.AttributeType) }, uniquingKeysWith: { a, _ in a })
-        let body = try record.body()
-        let keys: Item
-        switch body {
-        case .item(let item): keys = item
-        case .change(let change): keys = change.keys
-        }
-        let expected = table.keyNames.map { "\($0) \(types[$0] ?? "?")" }.joined(separator: ", ")
-        for name in table.keyNames {
-            guard let value = keys[name], value.typeTag == types[name] ?? value.typeTag else {
-                let seen = keys.attributes.map { "\($0.name) \($0.value.typeTag)" }.joined(separator: ", ")
-                throw ApplyError.keySchemaMismatch(table: plan.target.table, tableKeys: expected, exportKeys: seen, at: record.location.description)
-            }
-        }
-        if case .change(let change) = body, Set(change.keys.names) != Set(table.keyNames) {
-            throw ApplyError.keySchemaMismatch(table: plan.target.table, tableKeys: expected,
-                                               exportKeys: change.keys.names.joined(separator: ", "), at: record.location.description)
-        }
     }
 
     func controller(for table: TableDescription) throws -> CapacityController {

@@ -49,6 +49,9 @@ public struct CapacityController: Sendable {
     private var rampCeiling = Double.infinity
     private var lastRamp = 0.0
     public private(set) var throttles = 0
+    /// Learn each resource's consumed ÷ estimated ratio (writes: a GSI only some items reach). Off when the caller
+    /// already corrects its own estimates (the diff's scan learns units per item per segment).
+    public var learnsRatio = true
 
     struct Resource: Sendable {
         var capacity: Double
@@ -122,7 +125,7 @@ public struct CapacityController: Sendable {
                 resource.spentInWindow += real - guess
             }
             // Learn slowly (EWMA), and never below what was just seen: under-estimating is what overshoots.
-            if estimated > 0 {
+            if learnsRatio, estimated > 0 {
                 let seen = real / estimated
                 resource.ratio = max(seen, 0.8 * resource.ratio + 0.2 * seen)
             }

@@ -38,4 +38,7 @@ public actor CapacityGate {
     public var unitsPerBatch: Int { max(1, Int(controller.tightestBudget)) }
 
     public var throttleCount: Int { controller.throttles }
+
+    /// The tightest resource's budget right now, units per second.
+    public var budget: Double { controller.tightestBudget }
 }

@@ -1,0 +1,34 @@
+import AWSClient
+import ExportReader
+import FerryCore
+import Foundation
+
+/// The source and target clients a plan runs with: the plan's recorded region/profile/role/endpoint for each side,
+/// overridden by the command line's options.
+struct PlanClients {
+    var source: any ExportSource
+    var dynamo: DynamoDBClient
+
+    init(plan: Plan, sourceAWS: SourceAWSOptions, targetAWS: TargetAWSOptions, transport: any HTTPTransport,
+         environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        switch try SourceLocation(plan.source.location) {
+        case .directory(let path):
+            source = LocalDirectorySource(root: path)
+        case .s3(let bucket, _):
+            var side = sourceAWS.side
+            side.region = side.region ?? plan.source.region
+            side.profile = side.profile ?? plan.source.profile
+            side.roleArn = side.roleArn ?? plan.source.roleArn
+            side.endpointURL = side.endpointURL ?? plan.source.endpointUrl
+            let session = try AWSSession.make(side, environment: environment, transport: transport)
+            source = S3ExportSource(s3: S3Client(executor: try session.executor(.s3)), bucket: bucket)
+        }
+        var side = targetAWS.side
+        side.region = side.region ?? plan.target.region
+        side.profile = side.profile ?? plan.target.profile
+        side.roleArn = side.roleArn ?? plan.target.roleArn
+        side.endpointURL = side.endpointURL ?? plan.target.endpointUrl
+        let session = try AWSSession.make(side, environment: environment, transport: transport)
+        dynamo = DynamoDBClient(executor: try session.executor(.dynamodb))
+    }
+}
