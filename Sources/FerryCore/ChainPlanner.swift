@@ -81,9 +81,36 @@ public enum ChainPlanner {
         throw firstGap!
     }
 
+    /// The INCREMENTAL exports that continue `windows` (a plan's chain so far), by the same rules as `plan`: in
+    /// order of window end, repeated or contained windows skipped, a gap refused. Exports of another table are
+    /// refused as in `plan`. Empty when nothing new has arrived.
+    public static func extend(_ windows: [Plan.Window], table: Plan.SourceTable, with found: DiscoveredExports) throws(PlanError) -> [Export] {
+        let tables = Set(found.exports.map { "\($0.summary.tableArn) (table id \($0.summary.tableId))" })
+        let ours = "\(table.tableArn) (table id \(table.tableId))"
+        guard tables.subtracting([ours]).isEmpty else { throw .severalTables(location: found.location, tables: tables.union([ours]).sorted()) }
+        guard let last = windows.last, let end = ExportTime(last.to) else { return [] }
+        let incrementals = found.exports.filter { $0.summary.kind == .incremental }
+            .sorted { ($0.summary.exportToTime!, $0.summary.exportFromTime!, $0.summary.exportId) < ($1.summary.exportToTime!, $1.summary.exportFromTime!, $1.summary.exportId) }
+        return try chain(after: end, lastExportId: last.exportId, incrementals: incrementals, until: nil).get()
+    }
+
+    /// A plan window for `export` at position `index`.
+    public static func window(index: Int, export: Export, sizes: [String: Int64]) -> Plan.Window {
+        let files = export.files.map { Plan.File(key: $0.dataFileS3Key, md5Checksum: $0.md5Checksum, etag: $0.etag, itemCount: $0.itemCount) }
+        return Plan.Window(
+            index: index, kind: export.summary.kind, exportArn: export.summary.exportArn, exportId: export.summary.exportId,
+            summaryKey: export.summaryKey, from: export.summary.exportFromTime?.text, to: export.summary.pointInTime.text,
+            format: export.summary.format, viewType: export.summary.viewType, itemCount: export.summary.itemCount,
+            compressedBytes: files.reduce(0) { $0 + (sizes[$1.key] ?? 0) }, files: files)
+    }
+
     static func chain(from full: Export, incrementals: [Export], until: ExportTime?) -> Result<[Export], PlanError> {
-        var end = full.summary.pointInTime
-        var last = full.summary.exportId
+        chain(after: full.summary.pointInTime, lastExportId: full.summary.exportId, incrementals: incrementals, until: until)
+    }
+
+    static func chain(after start: ExportTime, lastExportId: String, incrementals: [Export], until: ExportTime?) -> Result<[Export], PlanError> {
+        var end = start
+        var last = lastExportId
         var selected: [Export] = []
         for window in incrementals {
             let from = window.summary.exportFromTime!, to = window.summary.exportToTime!
@@ -100,14 +127,7 @@ public enum ChainPlanner {
     }
 
     static func assemble(_ exports: [Export], found: DiscoveredExports, options: PlanOptions) -> Plan {
-        let windows = exports.enumerated().map { index, export in
-            let files = export.files.map { Plan.File(key: $0.dataFileS3Key, md5Checksum: $0.md5Checksum, etag: $0.etag, itemCount: $0.itemCount) }
-            return Plan.Window(
-                index: index, kind: export.summary.kind, exportArn: export.summary.exportArn, exportId: export.summary.exportId,
-                summaryKey: export.summaryKey, from: export.summary.exportFromTime?.text, to: export.summary.pointInTime.text,
-                format: export.summary.format, viewType: export.summary.viewType, itemCount: export.summary.itemCount,
-                compressedBytes: files.reduce(0) { $0 + (found.sizes[$1.key] ?? 0) }, files: files)
-        }
+        let windows = exports.enumerated().map { index, export in window(index: index, export: export, sizes: found.sizes) }
         let first = exports[0].summary
         return Plan(
             source: options.source, target: options.target, throttle: options.throttle,

@@ -74,6 +74,7 @@ public struct PlanStatus: Sendable, Codable, Hashable {
 
     /// The status of `plan` from its checkpoint (nil: not started). `now` is epoch milliseconds, for the lag.
     public static func make(_ plan: Plan, checkpoint: Checkpoint?, path: String, now: Int64) -> PlanStatus {
+        let plan = plan.chain(with: checkpoint)
         guard let checkpoint else {
             return PlanStatus(planId: plan.planId, windows: plan.windows.count, windowsDone: 0, itemsApplied: 0, rejects: 0,
                               checkpoint: path, started: false, appliedThrough: nil, lagSeconds: nil, planEnd: plan.totals.end,
@@ -115,5 +116,41 @@ public struct PlanStatus: Sendable, Codable, Hashable {
         }
         lines.append("  the plan ends at \(planEnd)")
         return lines.joined(separator: "\n")
+    }
+}
+
+/// A duration on the command line: `90`, `90s`, `15m`, `2h`, `1d`, or a sum such as `1h30m`.
+public struct DurationArgument: Sendable, Hashable {
+    public var seconds: Double
+
+    public init?(_ text: String) {
+        let text = text.lowercased()
+        if let plain = Double(text), plain >= 0, plain.isFinite {
+            seconds = plain
+            return
+        }
+        var total = 0.0
+        var number = ""
+        var sawUnit = false
+        for character in text {
+            if character.isNumber || character == "." {
+                number.append(character)
+                continue
+            }
+            let unit: Double
+            switch character {
+            case "s": unit = 1
+            case "m": unit = 60
+            case "h": unit = 3600
+            case "d": unit = 86400
+            default: return nil
+            }
+            guard let value = Double(number), value.isFinite else { return nil }
+            total += value * unit
+            number = ""
+            sawUnit = true
+        }
+        guard sawUnit, number.isEmpty else { return nil }
+        seconds = total
     }
 }

@@ -47,25 +47,6 @@ struct Percent: ExpressibleByArgument {
     }
 }
 
-/// Subcommands that are specified but not built yet say so and exit non-zero; they never print fake output.
-struct NotBuiltYet: Error, CustomStringConvertible {
-    var command: String
-    var issue: Int
-    var description: String { "ferry \(command) is not built yet (tracked in issue #\(issue)); nothing was done." }
-}
-
-enum ExitCodes {
-    static let notBuilt = ExitCode(69)
-}
-
-extension ParsableCommand {
-    func refuseNotBuilt(_ command: String, issue: Int) throws -> Never {
-        var stderr = StandardError()
-        print("error: \(NotBuiltYet(command: command, issue: issue))", to: &stderr)
-        throw ExitCodes.notBuilt
-    }
-}
-
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
         FileHandle.standardError.write(Data(string.utf8))

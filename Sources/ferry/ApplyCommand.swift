@@ -4,6 +4,7 @@ import UnixSignals
 import ExportReader
 import FerryCore
 import Foundation
+import Synchronization
 
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,12 +16,20 @@ struct ApplyCommand: AsyncParsableCommand {
             (default: next to the plan, <plan>.checkpoint.json). Run it again to resume. Records DynamoDB refuses \
             for the item itself go to <plan>.rejects.jsonl and the run exits 6.
             Progress goes to stderr: a status line on a terminal, JSON lines otherwise. SIGINT/SIGTERM finish the \
-            batches in flight, save the checkpoint and exit 5. Not built yet: --follow.
+            batches in flight, save the checkpoint and exit 5.
+            --follow: after the plan's last window, look for new INCREMENTAL exports in the source every \
+            --poll-interval, check them against the chain exactly as `ferry plan` does (a gap stops the run with exit \
+            3), apply them, and print the lag (now − the end of the last window applied). It runs until interrupted \
+            (exit 5; run it again to go on), or with --until-lag until the lag is at most that long (then exit 0). \
+            Windows found this way are recorded in the checkpoint, so `ferry status` and a resume see them.
+            The table's capacity is re-read every minute, so auto-scaling is followed.
             """
     )
 
     @Argument(help: "The plan file.") var plan: String
-    @Flag(help: "After the plan, keep applying new incremental exports (not built yet).") var follow = false
+    @Flag(help: "After the plan, keep applying new incremental exports as they appear.") var follow = false
+    @Option(name: .customLong("until-lag"), help: "With --follow: stop (exit 0) once the lag is at most this long, e.g. 15m, 90s, 1h30m.") var untilLag: String?
+    @Option(name: .customLong("poll-interval"), help: "With --follow: how often to look for new exports (default 60s).") var pollInterval: String?
     @Option(help: "Checkpoint file (default: next to the plan, <plan>.checkpoint.json).") var checkpoint: String?
     @Option(name: .customLong("write-percent"), help: "Share of the target's write capacity to use, 0 < P <= 100 (default: the plan's).") var writePercent: Percent?
     @Option(name: .customLong("max-write-units"), help: "Write-unit ceiling for on-demand tables (default: the plan's).") var maxWriteUnits: Int?
@@ -29,11 +38,17 @@ struct ApplyCommand: AsyncParsableCommand {
 
     func validate() throws {
         try writePercent?.validate("--write-percent")
+        if let untilLag, DurationArgument(untilLag) == nil { throw ValidationError("--until-lag must be a duration such as 15m, 90s or 1h30m (got \(untilLag))") }
+        if let pollInterval {
+            guard let interval = DurationArgument(pollInterval), interval.seconds > 0 else {
+                throw ValidationError("--poll-interval must be a positive duration such as 60s or 5m (got \(pollInterval))")
+            }
+        }
+        if !follow && (untilLag != nil || pollInterval != nil) { throw ValidationError("--until-lag and --poll-interval need --follow") }
         if let maxWriteUnits, maxWriteUnits <= 0 { throw ValidationError("--max-write-units must be a positive number of write units") }
     }
 
     func run() async throws {
-        if follow { try refuseNotBuilt("apply --follow", issue: 5) }
         let environment = ProcessInfo.processInfo.environment
         try await runReportingErrors {
             let loaded = try PlanFile.read(plan)
@@ -46,12 +61,27 @@ struct ApplyCommand: AsyncParsableCommand {
                     rejectsPath: base + ".rejects.jsonl",
                     writePercent: writePercent?.value ?? loaded.throttle.writePercent,
                     maxWriteUnits: maxWriteUnits ?? loaded.throttle.maxWriteUnits)
-                // A status line on a terminal, JSON lines otherwise (for logs and scripts).
+                if follow {
+                    engine.follow = ApplyEngine.FollowOptions(
+                        pollInterval: .seconds(pollInterval.flatMap(DurationArgument.init)?.seconds ?? 60),
+                        untilLagSeconds: untilLag.flatMap(DurationArgument.init)?.seconds)
+                }
+                // A live status line on a terminal; JSON lines otherwise (for logs and scripts), ticks every 10 s.
                 let terminal = isatty(2) == 1
+                let lastTick = Mutex(ContinuousClock.now)
                 engine.progress = { event in
                     if terminal {
-                        FileHandle.standardError.write(Data(("\r\u{1B}[K" + event.line + (event.event == .windowDone ? "\n" : "")).utf8))
+                        let done = event.event == .windowDone || event.event == .caughtUp
+                        FileHandle.standardError.write(Data(("\r\u{1B}[K" + event.line + (done ? "\n" : "")).utf8))
                     } else {
+                        if event.event == .tick {
+                            let due = lastTick.withLock { last in
+                                guard ContinuousClock.now - last >= .seconds(10) else { return false }
+                                last = ContinuousClock.now
+                                return true
+                            }
+                            guard due else { return }
+                        }
                         printError(event.json)
                     }
                 }
@@ -79,7 +109,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 let elapsed = ContinuousClock.now - started
                 print("applied \(report.windowsApplied) window\(report.windowsApplied == 1 ? "" : "s") to \(loaded.target.table): \(report.itemsApplied) items in total, "
                       + "\(report.rejects) rejects, \(report.throttles) throttles, \(report.unprocessedRetries) unprocessed retries, \(elapsed.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")
-                print("the target is at \(loaded.totals.end)")
+                print("the target is at \(report.appliedThrough ?? loaded.totals.end)")
                 if report.rejects > 0 {
                     printError("error: \(report.rejects) records were rejected by DynamoDB; they are in \(base).rejects.jsonl with the reason")
                     throw ExitCode(6)

@@ -47,13 +47,13 @@ struct CommandLineContractTests {
         #expect(try Self.run(arguments).status == 2)
     }
 
-    @Test("subcommands not built yet say so on stderr and exit 69, printing nothing on stdout", arguments: [
-        ["apply", "plan.json", "--follow"],
+    @Test("apply's follow options: durations are checked and need --follow (usage errors, exit 2)", arguments: [
+        ["apply", "plan.json", "--follow", "--until-lag", "soon"], ["apply", "plan.json", "--until-lag", "15m"],
+        ["apply", "plan.json", "--follow", "--poll-interval", "0s"], ["diff", "plan.json", "--checkpoint", "c.json"],
     ])
-    func notBuiltYet(_ arguments: [String]) throws {
+    func followUsage(_ arguments: [String]) throws {
         let result = try Self.run(arguments)
-        #expect(result.status == 69)
-        #expect(result.stderr.contains("is not built yet"))
+        #expect(result.status == 2)
         #expect(result.stdout.isEmpty)
     }
 

@@ -61,7 +61,10 @@ extension ApplyEngine {
                 return applied
             }
             await gate.consumed(Self.consumedUnits(output.consumedCapacity), estimated: units, sentAt: sentAt)
-            guard !output.unprocessed.isEmpty else { return applied + Int64(toSend.count) }
+            guard !output.unprocessed.isEmpty else {
+                await counters.written(Int64(toSend.count))
+                return applied + Int64(toSend.count)
+            }
             // Match what DynamoDB left unprocessed back to our writes, by key.
             let leftKeys = Set(output.unprocessed.map { request -> Item in
                 switch request {
@@ -73,6 +76,7 @@ extension ApplyEngine {
                 (try? DynamoJSONParser.item(from: String(decoding: write.key, as: UTF8.self))).map(leftKeys.contains) ?? true
             }
             applied += Int64(toSend.count - left.count)
+            await counters.written(Int64(toSend.count - left.count))
             toSend = left
             unprocessedRounds += 1
             await counters.unprocessed()

@@ -17,6 +17,12 @@ public struct ApplyEngine: Sendable {
     public var maxWriteUnits: Int?
     /// Files of one window read at once.
     public var fileConcurrency = 8
+    /// Keep following the source after the plan's windows (`apply --follow`); nil stops at the plan's end.
+    public var follow: FollowOptions?
+    /// How often a `.tick` progress event is sent while writing.
+    public var tickInterval: Duration = .seconds(1)
+    /// How often the table's capacity is re-read (auto-scaling).
+    public var describeInterval: Duration = .seconds(60)
     public var progress: @Sendable (ApplyProgress) -> Void = { _ in }
     /// Set (by SIGINT/SIGTERM) to stop: no new batch or file starts, batches in flight finish, the checkpoint is
     /// written, and `run` throws `ApplyError.interrupted`.
@@ -39,47 +45,115 @@ public struct ApplyEngine: Sendable {
         public var rejects: Int64
         public var throttles: Int
         public var unprocessedRetries: Int
+        /// The point in time the target has reached (the end of the last window applied, this run or before).
+        public var appliedThrough: String?
+    }
+
+    /// `apply --follow`: look for new incremental exports every `pollInterval`; stop once the lag (now − the end
+    /// of the last window applied) is at most `untilLagSeconds`, or never (until interrupted) when nil.
+    public struct FollowOptions: Sendable {
+        public var pollInterval: Duration
+        public var untilLagSeconds: Double?
+        /// Epoch milliseconds now (a parameter so tests control the lag).
+        public var now: @Sendable () -> Int64
+
+        public init(pollInterval: Duration = .seconds(60), untilLagSeconds: Double? = nil,
+                    now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
+            self.pollInterval = pollInterval
+            self.untilLagSeconds = untilLagSeconds
+            self.now = now
+        }
     }
 
     public func run() async throws -> Report {
         let lock = try store.lock()
         defer { withExtendedLifetime(lock) {} }
-        let exports = try await ExportDiscovery.verify(plan, against: source)
+        let saved = try store.load(for: plan.planId) ?? Checkpoint(planId: plan.planId)
+        // The plan's windows, and those an earlier `--follow` run added (a resume finishes them too).
+        let chain = plan.chain(with: saved)
+        let exports = try await ExportDiscovery.verify(chain, against: source)
         let table = try await preflight(exports)
         let gate = CapacityGate(try controller(for: table))
-        let keeper = CheckpointKeeper(store: store, checkpoint: try store.load(for: plan.planId) ?? Checkpoint(planId: plan.planId))
-        let rejects = RejectsWriter(path: rejectsPath)
-        let counters = Counters()
-        let keyNames = table.keyNames
-        var windowsApplied = 0
-        let started = ContinuousClock.now
-        let itemsTotal = plan.totals.items
-        @Sendable func report(_ event: ApplyProgress.Event, _ window: Plan.Window, file: String? = nil, checkpoint: Checkpoint) {
-            let elapsed = ContinuousClock.now - started
-            progress(ApplyProgress(
-                event: event, window: window.index + 1, windows: plan.windows.count, exportId: window.exportId, file: file,
-                itemsApplied: checkpoint.itemsApplied, itemsTotal: itemsTotal, rejects: checkpoint.rejects,
-                elapsedSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+        let run = RunState(
+            gate: gate, keeper: CheckpointKeeper(store: store, checkpoint: saved), rejects: RejectsWriter(path: rejectsPath),
+            counters: Counters(), keyNames: table.keyNames, itemsAtStart: saved.itemsApplied, chain: chain)
+        return try await withThrowingTaskGroup(of: Report?.self) { group in
+            group.addTask { try await applyAll(chain, exports: exports, run: run) }
+            group.addTask {
+                await monitor(run)
+                return nil
+            }
+            while let result = try await group.next() {
+                if let report = result {
+                    group.cancelAll()
+                    return report
+                }
+            }
+            throw CancellationError()
         }
-        for window in plan.windows where window.index >= (await keeper.checkpoint.windowsDone) {
-            let export = exports[window.index]
-            let done = Set(await keeper.checkpoint.filesDone)
+    }
+
+    /// The plan's windows, then (with `follow`) new incremental exports as they appear.
+    func applyAll(_ initial: Plan, exports: [Export], run: RunState) async throws -> Report {
+        var chain = initial
+        var windowsApplied = try await applyWindows(Array(zip(chain.windows, exports)), run: run)
+        if let follow {
+            let prefix: String
+            if case .s3(_, let path) = try SourceLocation(plan.source.location) { prefix = path } else { prefix = "" }
+            while true {
+                if stop.isSet { throw ApplyError.interrupted(checkpoint: store.path) }
+                let found = try await ExportDiscovery.discover(source, prefix: prefix, location: plan.source.location)
+                let added = try ChainPlanner.extend(chain.windows, table: plan.sourceTable, with: found)
+                if !added.isEmpty {
+                    let windows = added.enumerated().map { offset, export in
+                        ChainPlanner.window(index: chain.windows.count + offset, export: export, sizes: found.sizes)
+                    }
+                    try await run.keeper.follow(windows)
+                    chain.windows += windows
+                    await run.setChain(chain)
+                    windowsApplied += try await applyWindows(Array(zip(windows, added)), run: run)
+                }
+                let end = ExportTime(chain.windows.last!.to)?.epochMilliseconds ?? 0
+                let lag = Double(follow.now() - end) / 1000
+                await report(.caughtUp, chain.windows.last!, run: run, lag: lag)
+                if let limit = follow.untilLagSeconds, lag <= limit { break }
+                // Wait for the next look, a little at a time so a stop is seen at once.
+                let deadline = ContinuousClock.now + follow.pollInterval
+                while ContinuousClock.now < deadline {
+                    if stop.isSet { throw ApplyError.interrupted(checkpoint: store.path) }
+                    try await Task.sleep(for: min(.milliseconds(200), deadline - ContinuousClock.now))
+                }
+            }
+        }
+        try await run.rejects.close()
+        let checkpoint = await run.keeper.checkpoint
+        return Report(windowsApplied: windowsApplied, itemsApplied: checkpoint.itemsApplied, rejects: await run.rejects.count,
+                      throttles: await run.gate.throttleCount, unprocessedRetries: await run.counters.unprocessedRetries,
+                      appliedThrough: checkpoint.appliedThrough)
+    }
+
+    /// Applies windows in order, skipping those the checkpoint has done; returns how many it applied.
+    func applyWindows(_ windows: [(Plan.Window, Export)], run: RunState) async throws -> Int {
+        var applied = 0
+        for (window, export) in windows where window.index >= (await run.keeper.checkpoint.windowsDone) {
+            let done = Set(await run.keeper.checkpoint.filesDone)
             let files = export.files.filter { !done.contains($0.dataFileS3Key) }
-            report(.windowStarted, window, checkpoint: await keeper.checkpoint)
+            await run.setWindow(window)
+            await report(.windowStarted, window, run: run)
             try await withThrowingTaskGroup(of: (String, Int64).self) { group in
                 var pending = files[...]
                 func startNext() {
                     guard let file = pending.popFirst() else { return }
                     group.addTask {
-                        let items = try await applyFile(file, of: export, keyNames: keyNames, gate: gate, rejects: rejects, counters: counters)
+                        let items = try await applyFile(file, of: export, keyNames: run.keyNames, gate: run.gate, rejects: run.rejects, counters: run.counters)
                         return (file.dataFileS3Key, items)
                     }
                 }
                 for _ in 0..<fileConcurrency { startNext() }
                 do {
                     for try await (key, items) in group {
-                        try await keeper.fileDone(key, items: items, rejects: await rejects.count)
-                        report(.fileDone, window, file: key, checkpoint: await keeper.checkpoint)
+                        try await run.keeper.fileDone(key, items: items, rejects: await run.rejects.count)
+                        await report(.fileDone, window, file: key, run: run)
                         if !stop.isSet { startNext() }
                     }
                 } catch is StopRequested {
@@ -87,7 +161,7 @@ public struct ApplyEngine: Sendable {
                     while true {
                         do {
                             guard let (key, items) = try await group.next() else { break }
-                            try await keeper.fileDone(key, items: items, rejects: await rejects.count)
+                            try await run.keeper.fileDone(key, items: items, rejects: await run.rejects.count)
                         } catch is StopRequested {
                             continue
                         }
@@ -95,17 +169,43 @@ public struct ApplyEngine: Sendable {
                 }
             }
             if stop.isSet {
-                try await rejects.close()
+                try await run.rejects.close()
                 throw ApplyError.interrupted(checkpoint: store.path)
             }
-            try await keeper.windowDone(through: window.to)
-            report(.windowDone, window, checkpoint: await keeper.checkpoint)
-            windowsApplied += 1
+            try await run.keeper.windowDone(through: window.to)
+            await report(.windowDone, window, run: run)
+            applied += 1
         }
-        try await rejects.close()
-        let checkpoint = await keeper.checkpoint
-        return Report(windowsApplied: windowsApplied, itemsApplied: checkpoint.itemsApplied, rejects: await rejects.count,
-                      throttles: await gate.throttleCount, unprocessedRetries: await counters.unprocessedRetries)
+        return applied
+    }
+
+    /// While the run goes: a progress tick every `tickInterval`, and the table's capacity re-read every
+    /// `describeInterval` so auto-scaling (or a changed on-demand maximum) is followed. Ends when cancelled.
+    func monitor(_ run: RunState) async {
+        var lastDescribe = ContinuousClock.now
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: tickInterval) } catch { return }
+            if let window = await run.window { await report(.tick, window, run: run) }
+            guard ContinuousClock.now - lastDescribe >= describeInterval else { continue }
+            lastDescribe = ContinuousClock.now
+            // A failed re-read keeps the capacity known so far; the writes themselves report real errors.
+            if let table = try? await dynamo.describeTable(plan.target.table), let limits = try? capacityLimits(for: table) {
+                await run.gate.update(limits: limits.limits)
+            }
+        }
+    }
+
+    func report(_ event: ApplyProgress.Event, _ window: Plan.Window, file: String? = nil, run: RunState, lag: Double? = nil) async {
+        let elapsed = ContinuousClock.now - run.started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let written = await run.counters.itemsWritten
+        let chain = await run.chain
+        progress(ApplyProgress(
+            event: event, window: window.index + 1, windows: chain.windows.count, exportId: window.exportId, file: file,
+            itemsApplied: run.itemsAtStart + written, itemsTotal: chain.totals.items, rejects: await run.rejects.count,
+            elapsedSeconds: seconds, itemsThisRun: written, writeUnitsPerSecond: await run.gate.recentUnits,
+            writeBudget: await run.gate.budget, throttles: await run.gate.throttleCount,
+            retries: await run.counters.unprocessedRetries, lagSeconds: lag))
     }
 
     /// Before the first write: the target exists, is ACTIVE, and its key schema is the export's.
@@ -134,6 +234,13 @@ public struct ApplyEngine: Sendable {
     }
 
     func controller(for table: TableDescription) throws -> CapacityController {
+        let (limits, mode) = try capacityLimits(for: table)
+        return CapacityController(percent: writePercent, limits: limits, mode: mode)
+    }
+
+    /// What each resource (the table, each GSI) may take at 100 %, and how: provisioned, or on-demand with its warm
+    /// throughput.
+    func capacityLimits(for table: TableDescription) throws -> (limits: [CapacityController.Limit], mode: CapacityController.Mode) {
         if table.isOnDemand {
             let tableMax = table.OnDemandThroughput?.MaxWriteRequestUnits.flatMap { $0 > 0 ? Double($0) : nil }
             guard let ceiling = tableMax ?? maxWriteUnits.map(Double.init) else { throw ApplyError.onDemandNeedsCeiling(table: plan.target.table) }
@@ -143,14 +250,14 @@ public struct ApplyEngine: Sendable {
                 limits.append(.init(resource: index.IndexName, capacity: max))
             }
             let warm = table.WarmThroughput?.WriteUnitsPerSecond.map(Double.init) ?? 4000
-            return CapacityController(percent: writePercent, limits: limits, mode: .onDemand(warm: warm))
+            return (limits, .onDemand(warm: warm))
         }
         var limits = [CapacityController.Limit(resource: "table", capacity: Double(table.ProvisionedThroughput?.WriteCapacityUnits ?? 0))]
         for index in table.GlobalSecondaryIndexes ?? [] {
             limits.append(.init(resource: index.IndexName, capacity: Double(index.ProvisionedThroughput?.WriteCapacityUnits ?? 0)))
         }
         guard limits.allSatisfy({ $0.capacity > 0 }) else { throw ApplyError.noWriteCapacity(table: plan.target.table) }
-        return CapacityController(percent: writePercent, limits: limits)
+        return (limits, .provisioned)
     }
 }
 
@@ -172,7 +279,38 @@ import Synchronization
 /// Counters shared by the file tasks.
 actor Counters {
     var unprocessedRetries = 0
+    /// Writes applied this run (puts and deletes DynamoDB accepted), updated batch by batch.
+    var itemsWritten: Int64 = 0
     func unprocessed() { unprocessedRetries += 1 }
+    func written(_ count: Int64) { itemsWritten += count }
+}
+
+/// What the concurrent parts of one run share.
+final class RunState: Sendable {
+    let gate: CapacityGate
+    let keeper: CheckpointKeeper
+    let rejects: RejectsWriter
+    let counters: Counters
+    let keyNames: [String]
+    let itemsAtStart: Int64
+    let started = ContinuousClock.now
+    private let position: Mutex<(chain: Plan, window: Plan.Window?)>
+
+    init(gate: CapacityGate, keeper: CheckpointKeeper, rejects: RejectsWriter, counters: Counters, keyNames: [String],
+         itemsAtStart: Int64, chain: Plan) {
+        self.gate = gate
+        self.keeper = keeper
+        self.rejects = rejects
+        self.counters = counters
+        self.keyNames = keyNames
+        self.itemsAtStart = itemsAtStart
+        position = Mutex((chain, nil))
+    }
+
+    var chain: Plan { get async { position.withLock { $0.chain } } }
+    var window: Plan.Window? { get async { position.withLock { $0.window } } }
+    func setChain(_ chain: Plan) async { position.withLock { $0.chain = chain } }
+    func setWindow(_ window: Plan.Window) async { position.withLock { $0.window = window } }
 }
 
 /// Owns the checkpoint while files complete concurrently, and saves it after each file and each window.
@@ -190,6 +328,12 @@ actor CheckpointKeeper {
         checkpoint.rejects = rejects
         checkpoint.itemsApplied += items
         checkpoint.currentWindowItems += items
+        try store.save(checkpoint)
+    }
+
+    /// Records windows `--follow` found (before any of their writes), so a resume knows and finishes them.
+    func follow(_ windows: [Plan.Window]) throws {
+        checkpoint.followWindows = (checkpoint.followWindows ?? []) + windows
         try store.save(checkpoint)
     }
 

@@ -1,30 +1,69 @@
 import Foundation
 
-/// What `apply` reports as it goes: one event per window start, data file and window end. On a terminal the CLI
-/// turns them into a status line; otherwise it writes them as JSON lines on stderr.
+/// What `apply` reports as it goes: window start, each data file, window end, a tick every second while writing,
+/// and (with `--follow`) each time it has caught up with the source. On a terminal the CLI turns them into a live
+/// status line; otherwise it writes them as JSON lines on stderr.
 public struct ApplyProgress: Sendable, Codable, Hashable {
-    public enum Event: String, Sendable, Codable { case windowStarted, fileDone, windowDone }
+    public enum Event: String, Sendable, Codable { case windowStarted, fileDone, windowDone, tick, caughtUp }
 
     public var event: Event
-    /// 1-based window number and the plan's window count.
+    /// 1-based window number and the chain's window count (the plan's, plus any `--follow` found).
     public var window: Int
     public var windows: Int
     public var exportId: String
     public var file: String?
-    /// Items written so far, all windows, and the plan's total records.
+    /// Items written so far, all windows (a resumed run adds this run's writes to the checkpoint's count), and the
+    /// chain's total records.
     public var itemsApplied: Int64
     public var itemsTotal: Int64
     public var rejects: Int64
     public var elapsedSeconds: Double
+    /// Items written by this run (the rate's numerator).
+    public var itemsThisRun: Int64
+    /// Write units the table consumed in the last second, and what the budget allows per second (--write-percent
+    /// of the tightest of the table and its GSIs, after any throttling cut).
+    public var writeUnitsPerSecond: Double
+    public var writeBudget: Double
+    public var throttles: Int
+    /// `UnprocessedItems` rounds retried.
+    public var retries: Int
+    /// With `--follow`, at `caughtUp`: seconds between now and the end of the last window applied.
+    public var lagSeconds: Double?
 
-    /// Items per second so far.
-    public var itemsPerSecond: Double { elapsedSeconds > 0 ? Double(itemsApplied) / elapsedSeconds : 0 }
+    public init(event: Event, window: Int, windows: Int, exportId: String, file: String? = nil, itemsApplied: Int64,
+                itemsTotal: Int64, rejects: Int64, elapsedSeconds: Double, itemsThisRun: Int64 = 0,
+                writeUnitsPerSecond: Double = 0, writeBudget: Double = 0, throttles: Int = 0, retries: Int = 0, lagSeconds: Double? = nil) {
+        self.event = event
+        self.window = window
+        self.windows = windows
+        self.exportId = exportId
+        self.file = file
+        self.itemsApplied = itemsApplied
+        self.itemsTotal = itemsTotal
+        self.rejects = rejects
+        self.elapsedSeconds = elapsedSeconds
+        self.itemsThisRun = itemsThisRun
+        self.writeUnitsPerSecond = writeUnitsPerSecond
+        self.writeBudget = writeBudget
+        self.throttles = throttles
+        self.retries = retries
+        self.lagSeconds = lagSeconds
+    }
 
-    /// A one-line human rendering: window k/n, items/s, remaining time at the current pace.
+    /// Items per second this run.
+    public var itemsPerSecond: Double { elapsedSeconds > 0 ? Double(itemsThisRun) / elapsedSeconds : 0 }
+
+    /// A one-line human rendering: window k/n, items/s, WCU/s against the budget, throttles, retries, ETA (or lag).
     public var line: String {
         let rate = itemsPerSecond
+        if event == .caughtUp {
+            return "caught up: window \(window)/\(windows) \(exportId) applied, lag \(PlanSummary.durationText(lagSeconds ?? 0)); "
+                + "\(itemsApplied) items, \(throttles) throttles, \(retries) retries, \(rejects) rejects"
+        }
         let remaining = rate > 0 ? PlanSummary.durationText(Double(max(0, itemsTotal - itemsApplied)) / rate) : "?"
-        return "window \(window)/\(windows) \(exportId)  \(itemsApplied)/\(itemsTotal) items  \(Int(rate)) items/s  \(rejects) rejects  ETA \(remaining)"
+        return "window \(window)/\(windows) \(exportId)  \(itemsApplied)/\(itemsTotal) items  \(Int(rate)) items/s  "
+            + "\(Int(writeUnitsPerSecond.rounded()))/\(Int(writeBudget.rounded())) WCU/s  \(throttles) throttles  \(retries) retries  "
+            + "\(rejects) rejects  ETA \(remaining)"
     }
 
     public var json: String {

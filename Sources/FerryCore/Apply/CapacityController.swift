@@ -78,6 +78,11 @@ public struct CapacityController: Sendable {
         return min(r.capacity, rampCeiling) * percent / 100 * factor
     }
 
+    /// Units `resource` spent in the second before `now`.
+    public func spent(_ resource: String, now: Double) -> Double {
+        resources[resource]?.log.reduce(0) { $0 + ($1.time > now - 1 ? $1.units : 0) } ?? 0
+    }
+
     /// The smallest budget across resources: what one batch can never exceed in a second.
     public var tightestBudget: Double { resources.keys.map(budget).min() ?? 0 }
 

@@ -39,6 +39,11 @@ public actor CapacityGate {
 
     public var throttleCount: Int { controller.throttles }
 
+    /// Units the table consumed in the trailing second (estimates corrected by what DynamoDB reported).
+    public var recentUnits: Double {
+        controller.spent("table", now: now)
+    }
+
     /// The tightest resource's budget right now, units per second.
     public var budget: Double { controller.tightestBudget }
 }

@@ -23,6 +23,9 @@ public struct Checkpoint: Sendable, Hashable, Codable {
     public var rejects: Int64
     /// The point in time the target has reached: the `to` of the last applied window.
     public var appliedThrough: String?
+    /// INCREMENTAL windows `apply --follow` found after the plan's last one, validated like the planner's, in order.
+    /// They continue the plan's windows (indices go on from the plan's), and a resume finishes them too.
+    public var followWindows: [Plan.Window]?
 
     public init(planId: String) {
         self.planId = planId
@@ -32,6 +35,21 @@ public struct Checkpoint: Sendable, Hashable, Codable {
         currentWindowItems = 0
         rejects = 0
         appliedThrough = nil
+    }
+}
+
+extension Plan {
+    /// The chain a checkpoint has reached: the plan's windows, then the windows `apply --follow` added.
+    public func chain(with checkpoint: Checkpoint?) -> Plan {
+        guard let added = checkpoint?.followWindows, !added.isEmpty else { return self }
+        var chain = self
+        chain.windows += added
+        chain.totals.windows = chain.windows.count
+        chain.totals.items += added.reduce(0) { $0 + $1.itemCount }
+        chain.totals.files += added.reduce(0) { $0 + $1.files.count }
+        chain.totals.compressedBytes += added.reduce(0) { $0 + $1.compressedBytes }
+        chain.totals.end = added.last!.to
+        return chain
     }
 }
 

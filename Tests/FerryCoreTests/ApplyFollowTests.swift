@@ -1,0 +1,140 @@
+import AWSClient
+import AWSCore
+import AWSCredentials
+import DynamoModel
+import ExportGenerator
+import ExportReader
+@testable import FerryCore
+import FerryTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+/// `apply --follow`: new incremental exports appear in the source while it runs.
+@Suite("apply --follow picks up new exports, checks them like the planner, stops at --until-lag")
+struct ApplyFollowTests {
+    /// A chain of a FULL export and 4 windows, with the last `hidden` exports moved out of the source.
+    static func setUp(_ directory: String, hidden: Int) async throws -> (GeneratedChain, Plan, [(from: String, to: String)], end: Int64) {
+        var spec = ChainSpec()
+        spec.initialItems = 100
+        spec.windows = 4
+        spec.changesPerWindow = 25
+        let chain = try ChainGenerator(spec: spec).generate(into: directory + "/chain")
+        let whole = try ChainPlanner.plan(try await ExportDiscovery.discover(LocalDirectorySource(root: chain.exportsDirectory), location: "x"),
+                                          options: PlannerTests.options)
+        var moves: [(String, String)] = []
+        for export in chain.exports.suffix(hidden) {
+            let folder = chain.exportsDirectory + "/exports/AWSDynamoDB/" + export.exportId
+            let away = directory + "/hidden-" + export.exportId
+            try FileManager.default.moveItem(atPath: folder, toPath: away)
+            moves.append((folder, away))
+        }
+        let found = try await ExportDiscovery.discover(LocalDirectorySource(root: chain.exportsDirectory), location: chain.exportsDirectory)
+        let plan = try PlanFile.decode(try PlanFile.encode(try ChainPlanner.plan(found, options: PlannerTests.options)), path: "plan.json")
+        #expect(plan.windows.count == 5 - hidden)
+        return (chain, plan, moves, ExportTime(whole.totals.end)!.epochMilliseconds)
+    }
+
+    static func engine(_ plan: Plan, _ chain: GeneratedChain, _ fake: FakeDynamoDB, _ directory: String) throws -> ApplyEngine {
+        var engine = try ApplyFaultTests.engine(plan, chain, fake, directory)
+        engine.tickInterval = .milliseconds(50)
+        return engine
+    }
+
+    /// Waits (bounded) until the checkpoint says `windows` are done.
+    static func waitForCheckpoint(_ path: String, planId: String, windows: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let saved = try? CheckpointStore(path: path).load(for: planId), saved.windowsDone >= windows { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("the checkpoint never reached \(windows) windows")
+    }
+
+    @Test("two exports arrive after the plan's end: both applied in order, recorded in the checkpoint, the state exact; it stops once the lag is small")
+    func followsNewExports() async throws {
+        try await withTemporaryDirectory { directory in
+            let (chain, plan, moves, lastEnd) = try await Self.setUp(directory, hidden: 2)
+            let fake = FakeDynamoDB()
+            var engine = try Self.engine(plan, chain, fake, directory)
+            // "Now" is 30 s after the last export's window ends: before they arrive the lag is larger than 60 s.
+            let events = Mutex<[ApplyProgress]>([])
+            engine.progress = { event in events.withLock { $0.append(event) } }
+            engine.follow = .init(pollInterval: .milliseconds(100), untilLagSeconds: 60, now: { lastEnd + 30_000 })
+            let running = Task { [engine] in try await engine.run() }
+            try await Self.waitForCheckpoint(directory + "/plan.checkpoint.json", planId: plan.planId, windows: 3)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(events.withLock { $0.contains { $0.event == .caughtUp && ($0.lagSeconds ?? 0) > 60 } }, "caught up with the plan, lag still large")
+            for (folder, away) in moves { try FileManager.default.moveItem(atPath: away, toPath: folder) }
+            let report = try await running.value
+
+            #expect(report.windowsApplied == 5)
+            let expected = try loadState(directory + "/chain/" + chain.exports.last!.expectedStateFile!, keyNames: chain.keyNames)
+            #expect(fake.state.withLock { $0.items } == expected)
+            let saved = try #require(try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId))
+            #expect(saved.windowsDone == 5 && saved.followWindows?.map(\.exportId) == chain.exports.suffix(2).map(\.exportId))
+            #expect(saved.followWindows?.map(\.index) == [3, 4])
+            #expect(saved.appliedThrough == report.appliedThrough)
+            let status = PlanStatus.make(plan, checkpoint: saved, path: "c", now: lastEnd + 30_000)
+            #expect(status.windows == 5 && status.windowsDone == 5 && status.lagSeconds == 30)
+            let last = try #require(events.withLock { $0.last })
+            #expect(last.event == .caughtUp && last.lagSeconds == 30 && last.window == 5 && last.windows == 5)
+            #expect(events.withLock { $0.contains { $0.event == .tick } }, "ticks while writing")
+
+            // A second run resumes the followed chain and has nothing to do.
+            let again = try await Self.engine(plan, chain, fake, directory).run()
+            #expect(again.windowsApplied == 0)
+        }
+    }
+
+    @Test("a new export that leaves a gap stops the run with the gap's exports and times; nothing of it is applied")
+    func gapStops() async throws {
+        try await withTemporaryDirectory { directory in
+            let (chain, plan, moves, _) = try await Self.setUp(directory, hidden: 2)
+            let fake = FakeDynamoDB()
+            var engine = try Self.engine(plan, chain, fake, directory)
+            engine.follow = .init(pollInterval: .milliseconds(100))
+            let running = Task { [engine] in try await engine.run() }
+            try await Self.waitForCheckpoint(directory + "/plan.checkpoint.json", planId: plan.planId, windows: 3)
+            // Only the later of the two arrives: the window between them is missing.
+            try FileManager.default.moveItem(atPath: moves[1].to, toPath: moves[1].from)
+            do {
+                _ = try await running.value
+                Issue.record("a gap must stop --follow")
+            } catch let PlanError.gap(after, _, before, _) {
+                #expect(after == plan.windows.last!.exportId && before == chain.exports.last!.exportId)
+            }
+            let saved = try #require(try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId))
+            #expect(saved.windowsDone == 3 && saved.followWindows == nil)
+        }
+    }
+
+    @Test("following until interrupted: a stop while waiting exits as interrupted with the checkpoint saved")
+    func interruptedWhileWaiting() async throws {
+        try await withTemporaryDirectory { directory in
+            let (chain, plan, _, _) = try await Self.setUp(directory, hidden: 0)
+            let fake = FakeDynamoDB()
+            var engine = try Self.engine(plan, chain, fake, directory)
+            engine.follow = .init(pollInterval: .seconds(30))
+            let running = Task { [engine] in try await engine.run() }
+            try await Self.waitForCheckpoint(directory + "/plan.checkpoint.json", planId: plan.planId, windows: 5)
+            try await Task.sleep(for: .milliseconds(100))
+            let stopped = ContinuousClock.now
+            engine.stop.set()
+            await #expect(throws: ApplyError.interrupted(checkpoint: directory + "/plan.checkpoint.json")) { try await running.value }
+            #expect(ContinuousClock.now - stopped < .seconds(2), "the wait ends at once")
+        }
+    }
+
+    @Test("durations on the command line", arguments: [
+        ("90", 90.0), ("90s", 90), ("15m", 900), ("2h", 7200), ("1h30m", 5400), ("1d", 86400), ("0.5s", 0.5),
+    ])
+    func durations(_ text: String, _ seconds: Double) {
+        #expect(DurationArgument(text)?.seconds == seconds)
+    }
+
+    @Test("bad durations are refused", arguments: ["", "m", "15x", "1h30", "-5", "soon"])
+    func badDurations(_ text: String) {
+        #expect(DurationArgument(text) == nil)
+    }
+}
