@@ -70,7 +70,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "ferry-bench",
-            dependencies: ["DynamoModel", "ExportReader", "ExportGenerator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["DynamoModel", "ExportReader", "ExportGenerator", "FerryCore", "AWSClient", "AWSCore", "AWSCredentials",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "FerryTestSupport", dependencies: ["DynamoModel", "ExportReader", "ExportGenerator", "AWSClient", "AWSCore", "AWSCredentials"], path: "Tests/FerryTestSupport"),
         .testTarget(name: "DynamoModelTests", dependencies: ["DynamoModel"]),

@@ -143,6 +143,18 @@ struct CRC32Tests {
         #expect(CRC32.checksum(Array(input.utf8)) == crc)
     }
 
+    @Test("eight bytes a step gives the byte-at-a-time result, at every length and alignment")
+    func slicingByEight() {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<4099).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for (start, end) in [(0, 0), (0, 7), (1, 9), (3, 64), (5, 4099), (0, 4099), (4090, 4099)] {
+            let slice = bytes[start..<end]
+            // A lazy map is not contiguous: it takes the byte-at-a-time path.
+            #expect(CRC32.checksum(slice) == CRC32.checksum(slice.lazy.map { $0 }), "bytes \(start)..<\(end)")
+        }
+        #expect(CRC32.checksum(Array("123456789".utf8).lazy.map { $0 }) == 0xCBF4_3926)
+    }
+
     @Test func incrementalEqualsOneShot() {
         let all = (0..<256).map(UInt8.init)
         var crc = CRC32()

@@ -60,6 +60,9 @@ public struct DiffEngine: Sendable {
         let started = ContinuousClock.now
         let table = try await dynamo.describeTable(plan.target.table)
         let keyNames = table.keyNames
+        // At a checkpoint, the chain includes the windows an `apply --follow` added after the plan's.
+        var plan = self.plan
+        if case .checkpoint(let checkpoint) = position { plan = plan.chain(with: checkpoint) }
         let exports = try await ExportDiscovery.verify(plan, against: source)
         do {
             try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
