@@ -47,10 +47,29 @@ plans: release
 	.build/release/ferry plan --source $(DEMO_DIR)/exports --target-table orders-dr-rehearsal --target-region us-west-2 --until 2026-01-14T11:03:50.622Z --write-percent 90 --out plans/dr-rehearsal.json > /dev/null
 	.build/release/ferry plan --source $(DEMO_DIR)/exports --target-table orders --target-region eu-west-1 --read-percent 20 --out plans/dry-run-diff.json > /dev/null
 
-## Benchmarks: numbers only (see README). LINES=1000000 by default.
+## Benchmarks: numbers only, no assertions, nothing changed outside .bench-data/ (see README's Benchmarks).
+## `make bench` runs them all (about 25 minutes on 2 cores); each part has its own target.
 LINES ?= 1000000
-bench: release
+DIFF_ITEMS ?= 5000000
+APPLY_ITEMS ?= 1000000
+.PHONY: bench-read bench-diff bench-apply bench-accuracy
+bench: bench-read bench-apply bench-accuracy bench-diff
+
+bench-read: release
 	.build/release/ferry-bench read --lines $(LINES)
+	.build/release/ferry-bench read --lines $(LINES) --format ION
+
+## ferry diff on a DIFF_ITEMS-item table (in-process Scan endpoint): wall, CPU, peak RSS.
+bench-diff: release
+	.build/release/ferry-bench diff --items $(DIFF_ITEMS)
+
+## Throughput ceiling: APPLY_ITEMS items (~800 B) into the capacity simulator as a null sink, ferry vs boto3 batch_writer.
+bench-apply: release deps
+	ITEMS=$(APPLY_ITEMS) bash bench/throughput.sh
+
+## Throttle accuracy: ferry apply against the simulator at 1,000/10,000 WCU, 50/90 %, with/without a GSI, on-demand.
+bench-accuracy: release deps
+	python3 bench/throttle_accuracy.py --seconds 30 --svg-dir bench/results
 
 clean:
 	rm -rf .build $(DEMO_DIR)

@@ -35,21 +35,45 @@ print("moto at", sys.argv[1], "- tables orders and orders-dr (2,000 WCU each) cr
 PY
 echo
 
-echo "== 4. Plan the migration into 'orders' at 50 % of its write capacity"
+echo "== 4. Plan the migration into 'orders' at 50 % of its write capacity; the last two incremental exports have not"
+echo "      landed yet (moved aside), so the plan ends two windows early"
+mkdir -p "$DEMO_DIR/later"
+for id in $(ls "$DEMO_DIR/exports/exports/AWSDynamoDB" | sort | tail -2); do mv "$DEMO_DIR/exports/exports/AWSDynamoDB/$id" "$DEMO_DIR/later/"; done
 $BIN/ferry plan --source "$DEMO_DIR/exports" --target-table orders --write-percent 50 --out "$DEMO_DIR/plan.json"
 echo
-echo "== 5. Apply it (checkpointed after every file and window)"
-$BIN/ferry apply "$DEMO_DIR/plan.json"
+echo "== 5. Dry run: what would the plan change in the (empty) target? (reads held to 20 % of its read capacity)"
+$BIN/ferry diff "$DEMO_DIR/plan.json" --read-percent 20 --limit 2
 echo
-echo "== 6. Status"
+echo "== 6. Apply it with --follow (checkpointed after every file and window); while it runs, the two late exports land"
+$BIN/ferry apply "$DEMO_DIR/plan.json" --follow --poll-interval 2s &
+apply_pid=$!
+for _ in $(seq 1 300); do
+    [ "$($BIN/ferry status "$DEMO_DIR/plan.json" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["windowsDone"])')" = 5 ] && break
+    sleep 0.2
+done
+echo "-- the plan's 5 windows are applied; two more incremental exports land in the source now"
+mv "$DEMO_DIR/later/"* "$DEMO_DIR/exports/exports/AWSDynamoDB/"
+for _ in $(seq 1 300); do
+    [ "$($BIN/ferry status "$DEMO_DIR/plan.json" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["windowsDone"])')" = 7 ] && break
+    sleep 0.2
+done
+echo "-- caught up with the source; stopping the follower with SIGINT (exit 5 = resumable)"
+kill -INT $apply_pid
+set +e; wait $apply_pid; status=$?; set -e
+echo "ferry apply --follow exited $status"
+[ $status = 5 ] || { echo "demo: expected exit 5 from the interrupted follower"; exit 1; }
+echo
+echo "== 7. Status (the two followed windows are part of the chain now), and a diff at the checkpoint's position"
 $BIN/ferry status "$DEMO_DIR/plan.json"
+$BIN/ferry diff "$DEMO_DIR/plan.json" --at-checkpoint --exit-code
 echo
-echo "== 7. A disaster-recovery rehearsal: the chain up to 11:03:50, into 'orders-dr'"
+echo "== 8. A disaster-recovery rehearsal: the chain up to 11:03:50, into 'orders-dr'; then proof that it matches"
 $BIN/ferry plan --source "$DEMO_DIR/exports" --target-table orders-dr --until 2026-01-14T11:03:50.622Z --write-percent 90 --out "$DEMO_DIR/dr-plan.json"
 $BIN/ferry apply "$DEMO_DIR/dr-plan.json"
+$BIN/ferry diff "$DEMO_DIR/dr-plan.json" --exit-code --limit 0
 echo
 
-echo "== 8. Compare both tables with the generator's expected states (a scan of each, compared by DynamoDB's rules)"
+echo "== 9. Compare both tables with the generator's expected states (a scan of each, compared by DynamoDB's rules)"
 python3 - "$endpoint" "$DEMO_DIR" <<'PY'
 import base64, json, sys, glob, boto3
 endpoint, demo = sys.argv[1], sys.argv[2]

@@ -126,6 +126,33 @@ struct ApplyFollowTests {
         }
     }
 
+    @Test("auto-scaling is followed: the table's capacity is re-read while writing and the budget moves with it")
+    func capacityReRead() async throws {
+        try await withTemporaryDirectory { directory in
+            var spec = ChainSpec()
+            spec.initialItems = 400
+            spec.windows = 0
+            let chain = try ChainGenerator(spec: spec).generate(into: directory + "/chain")
+            let found = try await ExportDiscovery.discover(LocalDirectorySource(root: chain.exportsDirectory), location: chain.exportsDirectory)
+            let plan = try PlanFile.decode(try PlanFile.encode(try ChainPlanner.plan(found, options: PlannerTests.options)), path: "plan.json")
+            let fake = FakeDynamoDB(writeCapacity: 40)
+            var engine = try Self.engine(plan, chain, fake, directory)
+            engine.describeInterval = .milliseconds(100)
+            let budgets = Mutex<[Double]>([])
+            engine.progress = { event in if event.event == .tick { budgets.withLock { $0.append(event.writeBudget) } } }
+            let running = Task { [engine] in try await engine.run() }
+            // At 40 WCU/s the 400 items take about 10 s; scale the table up after a moment.
+            try await Task.sleep(for: .milliseconds(600))
+            fake.currentWriteCapacity.withLock { $0 = 4000 }
+            let started = ContinuousClock.now
+            let report = try await running.value
+            #expect(report.itemsApplied == 400)
+            #expect(ContinuousClock.now - started < .seconds(5), "the larger capacity was used")
+            let seen = budgets.withLock { $0 }
+            #expect(seen.first == 40 && seen.contains(4000), "budgets seen: \(seen)")
+        }
+    }
+
     @Test("durations on the command line", arguments: [
         ("90", 90.0), ("90s", 90), ("15m", 900), ("2h", 7200), ("1h30m", 5400), ("1d", 86400), ("0.5s", 0.5),
     ])

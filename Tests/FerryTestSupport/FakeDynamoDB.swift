@@ -23,6 +23,8 @@ public final class FakeDynamoDB: HTTPTransport {
 
     public let keyNames: [String]
     public let writeCapacity: Int
+    /// The write capacity DescribeTable reports now (change it to imitate auto-scaling).
+    public let currentWriteCapacity: Mutex<Int>
     public let readCapacity: Int
     private let started = ContinuousClock.now
     /// Partition-key values whose writes DynamoDB refuses (ValidationException for any batch holding one).
@@ -34,6 +36,7 @@ public final class FakeDynamoDB: HTTPTransport {
                 rejectedKeys: Set<String> = [], accessDenied: Bool = false) {
         self.keyNames = keyNames
         self.writeCapacity = writeCapacity
+        currentWriteCapacity = Mutex(writeCapacity)
         self.readCapacity = readCapacity
         self.rejectedKeys = rejectedKeys
         self.accessDenied = accessDenied
@@ -45,7 +48,7 @@ public final class FakeDynamoDB: HTTPTransport {
         switch target.split(separator: ".").last.map(String.init) ?? "" {
         case "DescribeTable":
             let (count, bytes) = state.withLock { state in (state.items.count, state.items.values.reduce(0) { $0 + ItemSize.bytes(of: $1) }) }
-            return Self.ok(#"{"Table":{"TableName":"orders-copy","TableStatus":"ACTIVE","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"ProvisionedThroughput":{"ReadCapacityUnits":\#(readCapacity),"WriteCapacityUnits":\#(writeCapacity)},"ItemCount":\#(count),"TableSizeBytes":\#(bytes)}}"#)
+            return Self.ok(#"{"Table":{"TableName":"orders-copy","TableStatus":"ACTIVE","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"ProvisionedThroughput":{"ReadCapacityUnits":\#(readCapacity),"WriteCapacityUnits":\#(currentWriteCapacity.withLock { $0 })},"ItemCount":\#(count),"TableSizeBytes":\#(bytes)}}"#)
         case "Scan":
             return try scan(request.body)
         case "BatchWriteItem":

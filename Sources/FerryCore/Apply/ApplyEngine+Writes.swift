@@ -5,28 +5,50 @@ import ExportReader
 import Foundation
 
 extension ApplyEngine {
-    /// Streams one data file into batches and writes them; returns the items written (rejects excluded).
+    /// Streams one data file into batches and writes them, up to `batchesInFlightPerFile` at once; returns the items
+    /// written (rejects excluded). Two batches that share a key are never in flight together, so a key's writes stay
+    /// in order (exports hold one record per key, so in practice none wait).
     func applyFile(_ file: ManifestFileEntry, of export: Export, keyNames: [String], gate: CapacityGate,
                    rejects: RejectsWriter, counters: Counters) async throws -> Int64 {
         var pending: [PendingWrite] = []
-        var written: Int64 = 0
         let reader = ExportReader(source: source)
-        _ = try await reader.readRecords(of: file, in: export) { records in
-            if stop.isSet { throw StopRequested() }
-            for record in records { pending.append(try PendingWrite(record: record, keyNames: keyNames)) }
-            guard pending.count >= 100 else { return }
-            var batches = WriteBatcher.batches(pending, maxUnits: await gate.unitsPerBatch)
-            // Keep the last, possibly partial, batch to fill with the next records.
-            pending = batches.removeLast()
-            for batch in batches {
-                if stop.isSet { throw StopRequested() }
-                written += try await write(batch, gate: gate, rejects: rejects, counters: counters)
+        return try await withThrowingTaskGroup(of: (id: Int, written: Int64).self) { group in
+            var written: Int64 = 0
+            var inFlight: [Int: [KeyBytes]] = [:]
+            var busy = Set<KeyBytes>()
+            var nextId = 0
+            func finishOne() async throws {
+                guard let done = try await group.next() else { return }
+                written += done.written
+                for key in inFlight.removeValue(forKey: done.id) ?? [] { busy.remove(key) }
             }
+            func send(_ batch: [PendingWrite]) async throws {
+                let keys = batch.map { KeyBytes($0.key) }
+                while !inFlight.isEmpty && (inFlight.count >= batchesInFlightPerFile || keys.contains(where: busy.contains)) {
+                    try await finishOne()
+                }
+                if stop.isSet { throw StopRequested() }
+                let id = nextId
+                nextId += 1
+                inFlight[id] = keys
+                busy.formUnion(keys)
+                group.addTask { (id, try await write(batch, gate: gate, rejects: rejects, counters: counters)) }
+            }
+            _ = try await reader.readRecords(of: file, in: export) { records in
+                if stop.isSet { throw StopRequested() }
+                for record in records { pending.append(try PendingWrite(record: record, keyNames: keyNames)) }
+                guard pending.count >= 100 else { return }
+                var batches = WriteBatcher.batches(pending, maxUnits: await gate.unitsPerBatch)
+                // Keep the last, possibly partial, batch to fill with the next records.
+                pending = batches.removeLast()
+                for batch in batches { try await send(batch) }
+            }
+            for batch in WriteBatcher.batches(pending, maxUnits: await gate.unitsPerBatch) where !batch.isEmpty {
+                try await send(batch)
+            }
+            while !inFlight.isEmpty { try await finishOne() }
+            return written
         }
-        for batch in WriteBatcher.batches(pending, maxUnits: await gate.unitsPerBatch) where !batch.isEmpty {
-            written += try await write(batch, gate: gate, rejects: rejects, counters: counters)
-        }
-        return written
     }
 
     /// Writes one batch until every write is applied or rejected. Returns the writes applied.

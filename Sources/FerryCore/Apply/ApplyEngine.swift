@@ -17,6 +17,8 @@ public struct ApplyEngine: Sendable {
     public var maxWriteUnits: Int?
     /// Files of one window read at once.
     public var fileConcurrency = 8
+    /// `BatchWriteItem` calls one file may have in flight (while the next batches are read and cut).
+    public var batchesInFlightPerFile = 4
     /// Keep following the source after the plan's windows (`apply --follow`); nil stops at the plan's end.
     public var follow: FollowOptions?
     /// How often a `.tick` progress event is sent while writing.

@@ -54,8 +54,8 @@ public enum WriteBatcher {
         var carried: [PendingWrite] = []
         while next < writes.count || !carried.isEmpty {
             var batch: [PendingWrite] = []
-            var keys = Set<[UInt8]>()
-            var blocked = Set<[UInt8]>()
+            var keys = Set<KeyBytes>()
+            var blocked = Set<KeyBytes>()
             var stillCarried: [PendingWrite] = []
             var bytes = 0
             var units = 0
@@ -65,20 +65,20 @@ public enum WriteBatcher {
             }
             func take(_ write: PendingWrite) {
                 batch.append(write)
-                keys.insert(write.key)
+                keys.insert(KeyBytes(write.key))
                 bytes += write.requestBytes
                 units += write.units
             }
             for write in carried {
-                if !keys.contains(write.key) && !blocked.contains(write.key) && fits(write) { take(write) } else {
-                    blocked.insert(write.key)
+                if !keys.contains(KeyBytes(write.key)) && !blocked.contains(KeyBytes(write.key)) && fits(write) { take(write) } else {
+                    blocked.insert(KeyBytes(write.key))
                     stillCarried.append(write)
                 }
             }
             while next < writes.count {
                 let write = writes[next]
-                if keys.contains(write.key) || blocked.contains(write.key) {
-                    blocked.insert(write.key)
+                if keys.contains(KeyBytes(write.key)) || blocked.contains(KeyBytes(write.key)) {
+                    blocked.insert(KeyBytes(write.key))
                     stillCarried.append(write)
                     next += 1
                     continue
@@ -122,4 +122,11 @@ extension ExportRecord {
             return out
         }
     }
+}
+
+/// Key bytes hashed in one call (a `[UInt8]`'s own hashing feeds the hasher a byte at a time).
+struct KeyBytes: Hashable {
+    let bytes: [UInt8]
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
 }
