@@ -7,7 +7,9 @@
 For the table and each GSI with a budget:
 - steady-state share: mean consumed WCU/s over the steady seconds, divided by the budget. Steady seconds start at the
   first second that reaches >= 80% of the budget (ramp-up excluded) and end before the last second with writes (a
-  partial second of work), so the idle tail and the log's final partial second are excluded too;
+  partial second of work), so the idle tail and the log's final partial second are excluded too. A resource that
+  never reaches 80% of its own budget (the table when a GSI is the limit) is measured over the window of the one
+  that did (`steady_window_of`);
 - worst sliding 5-second window: max over every 5 consecutive seconds of consumed / (5 x budget), over the whole
   log (ramp included); must not exceed 1.0;
 - throttles: PTEE calls, throttled items and unprocessed items.
@@ -45,35 +47,52 @@ def resource_series(seconds, name):
     return [d['gsi'].get(name, {}) for d in seconds]
 
 
-def analyze_resource(name, budget, seconds):
-    rows = resource_series(seconds, name)
-    wcu = [r.get('wcu', 0.0) for r in rows]
-    partial = [bool(d.get('partial')) for d in seconds]
+def steady_window(wcu, budget, seconds):
+    """[start, end) of the steady seconds of one resource, or None: from the first second at >= 80% of the budget
+    to before the last second with writes (a partial second of work); the idle tail and partial lines are out."""
     n = len(wcu)
-    # the last second with writes is a partial second of work; it, the idle tail and a partial log line are excluded
+    partial = [bool(d.get('partial')) for d in seconds]
     active = [i for i in range(n) if wcu[i] > 0 or seconds[i].get('calls', 0) > 0]
-    last_active = active[-1] if active else -1
-    end = last_active                  # exclusive
+    end = active[-1] if active else -1          # exclusive: the last active second is partial work
     while end > 0 and partial[end - 1]:
         end -= 1
     start = next((i for i in range(n) if budget > 0 and wcu[i] >= RAMP * budget), None)
+    if start is None or start >= end:
+        return None
+    return start, end
+
+
+def analyze_resource(name, budget, seconds, fallback=None):
+    """fallback: (start, end, resource) of the binding resource's steady window, used when this resource never
+    reaches 80% of its own budget (e.g. the table when a GSI is the limit)."""
+    rows = resource_series(seconds, name)
+    wcu = [r.get('wcu', 0.0) for r in rows]
+    n = len(wcu)
     out = {'resource': name, 'budget': budget, 'seconds_logged': n,
            'consumed_total': round(sum(wcu), 3),
            'throttled_calls': sum(int(r.get('throttled_calls', 0)) for r in rows),
            'throttled_items': sum(int(r.get('throttled_items', 0)) for r in rows),
            'unprocessed_items': sum(int(r.get('unprocessed', 0)) for r in rows)}
-    if start is None or start >= end:
+    win = steady_window(wcu, budget, seconds)
+    window_of = name
+    if win is None and fallback is not None:
+        win, window_of = fallback[:2], fallback[2]
+    if win is None:
         out.update({'steady_from': None, 'steady_to': None, 'steady_seconds': 0, 'steady_mean': None,
-                    'steady_share': None,
+                    'steady_share': None, 'steady_window_of': None,
                     'note': 'never reached %d%% of the budget in a full second' % int(RAMP * 100)})
     else:
+        start, end = win
         steady = wcu[start:end]
         mean = sum(steady) / len(steady)
         out.update({'steady_from': seconds[start]['second'], 'steady_to': seconds[end - 1]['second'],
                     'steady_seconds': len(steady), 'steady_mean': round(mean, 3),
                     'steady_share': round(mean / budget, 4) if budget else None,
                     'steady_min_share': round(min(steady) / budget, 4) if budget else None,
-                    'steady_max_share': round(max(steady) / budget, 4) if budget else None})
+                    'steady_max_share': round(max(steady) / budget, 4) if budget else None,
+                    'steady_window_of': window_of})
+        if window_of != name:
+            out['note'] = 'never reached %d%% of its budget; steady window of %s' % (int(RAMP * 100), window_of)
     worst, at = 0.0, None
     if budget > 0:
         for i in range(0, max(1, n - WINDOW + 1)):
@@ -254,7 +273,13 @@ def main():
         if g != 'table' and g not in gsi_names:
             p.error('no GSI %r in the log (has: %s)' % (g, ', '.join(gsi_names) or 'none'))
     names = ['table'] + [g for g in gsi_names if g in budgets]
-    results = {n: analyze_resource(n, budgets[n], seconds) for n in names}
+    # the binding resource: the one whose steady window starts first (it reached 80% of its budget first)
+    fallback = None
+    for n_ in names:
+        w = steady_window([r.get('wcu', 0.0) for r in resource_series(seconds, n_)], budgets[n_], seconds)
+        if w is not None and (fallback is None or w[0] < fallback[0]):
+            fallback = (w[0], w[1], n_)
+    results = {n: analyze_resource(n, budgets[n], seconds, fallback) for n in names}
     report = {
         'log': a.log, 'mode': config.get('mode'), 'capacity': config.get('write_capacity'),
         'seconds': len(seconds),
@@ -277,6 +302,8 @@ def main():
         for n in names:
             r = results[n]
             share = ('%.1f%%' % (100 * r['steady_share'])) if r['steady_share'] is not None else 'n/a (%s)' % r.get('note')
+            if r.get('steady_window_of') not in (None, n):
+                share += ' (window of %s)' % r['steady_window_of']
             print('  %-16s budget %8s  steady %s over s%s..s%s (%d s, mean %s)  worst 5 s window %.4f %s  '
                   'throttled calls %d items %d unprocessed %d' % (
                       n, fmt(r['budget']), share, r['steady_from'], r['steady_to'], r['steady_seconds'],

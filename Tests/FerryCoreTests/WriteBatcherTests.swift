@@ -1,7 +1,7 @@
 import DynamoModel
 import ExportGenerator
 import ExportReader
-import FerryCore
+@testable import FerryCore
 import FerryTestSupport
 import Foundation
 import Testing
@@ -37,6 +37,27 @@ struct WriteBatcherTests {
             #expect(try DynamoJSONParser.item(from: String(decoding: try record.keyJSON(keyNames: ["pk", "sk"]), as: UTF8.self)) == change.keys)
         }
         #expect(throws: ExportReaderError.self) { try full[0].keyJSON(keyNames: ["pk", "missing"]) }
+    }
+
+    @Test("the quick key walk gives the validating scanner's bytes for every record, and defers to it when unsure")
+    func quickKeysAgree() async throws {
+        let (full, incremental) = try await Self.records(windows: 3, items: 300)
+        for record in full + incremental {
+            let range = try #require(record.keysRange ?? record.newImageRange)
+            let quick = record.line[range].withUnsafeBufferPointer { ExportRecord.quickKeyJSON($0, keyNames: ["pk", "sk"]) }
+            #expect(quick == (try record.validatedKeyJSON(range, keyNames: ["pk", "sk"])), "\(record.location)")
+            #expect(quick != nil)
+            // Reversed key order too (the output follows keyNames).
+            let reversed = record.line[range].withUnsafeBufferPointer { ExportRecord.quickKeyJSON($0, keyNames: ["sk", "pk"]) }
+            #expect(reversed == (try record.validatedKeyJSON(range, keyNames: ["sk", "pk"])))
+        }
+        func quick(_ json: String, _ names: [String]) -> String? {
+            Array(json.utf8).withUnsafeBufferPointer { ExportRecord.quickKeyJSON($0, keyNames: names) }.map { String(decoding: $0, as: UTF8.self) }
+        }
+        #expect(quick(#" { "x" : {"L":[{"S":"}\"{"},{"M":{}}]} , "pk" : {"S":"a\"b"} , "sk":{"N":"1"} } "#, ["pk", "sk"])
+                == #"{"pk":{"S":"a\"b"},"sk":{"N":"1"}}"#)
+        #expect(quick(#"{"p\u006b":{"S":"a"},"sk":{"N":"1"}}"#, ["pk", "sk"]) == nil, "an escaped name goes the validating way")
+        #expect(quick(#"{"pk":{"S":"a"}}"#, ["pk", "sk"]) == nil, "a missing key goes the validating way (which names it)")
     }
 
     @Test("every write lands in exactly one batch of at most 25, in order, with no key twice in a batch")

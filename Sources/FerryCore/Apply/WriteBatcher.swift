@@ -99,6 +99,79 @@ extension ExportRecord {
     /// incremental records and from the item for full ones. Throws when the item lacks a key attribute.
     public func keyJSON(keyNames: [String]) throws -> [UInt8] {
         guard let range = keysRange ?? newImageRange else { return [] }
+        // The reader validated the item already: find the key attributes with a quick walk over its top-level
+        // members, stopping once they are found; anything unusual takes the validating path.
+        if let fast = line[range].withUnsafeBufferPointer({ Self.quickKeyJSON($0, keyNames: keyNames) }) { return fast }
+        return try validatedKeyJSON(range, keyNames: keyNames)
+    }
+
+    /// Top-level members of an already validated DynamoDB JSON item, walked without validation until every key
+    /// name is found. Nil when a key is missing or a member name holds an escape (the validating path decides).
+    static func quickKeyJSON(_ buffer: UnsafeBufferPointer<UInt8>, keyNames: [String]) -> [UInt8]? {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        var found: [Range<Int>?] = Array(repeating: nil, count: keyNames.count)
+        var remaining = keyNames.count
+        var i = 0
+        let n = buffer.count
+        func skipSpace() { while i < n, buffer[i] == 0x20 || buffer[i] == 0x0A || buffer[i] == 0x0D || buffer[i] == 0x09 { i += 1 } }
+        skipSpace()
+        guard i < n, buffer[i] == UInt8(ascii: "{") else { return nil }
+        i += 1
+        while remaining > 0 {
+            skipSpace()
+            guard i < n, buffer[i] == quote else { return nil }
+            let nameStart = i + 1
+            i = nameStart
+            while i < n, buffer[i] != quote {
+                if buffer[i] == backslash { return nil }
+                i += 1
+            }
+            guard i < n else { return nil }
+            let nameEnd = i
+            i += 1
+            skipSpace()
+            guard i < n, buffer[i] == UInt8(ascii: ":") else { return nil }
+            i += 1
+            skipSpace()
+            let valueStart = i
+            // The value is an object ({"T": …}): skip to its matching brace, strings included.
+            var depth = 0
+            repeat {
+                guard i < n else { return nil }
+                let byte = buffer[i]
+                if byte == quote {
+                    i += 1
+                    while i < n, buffer[i] != quote { i += buffer[i] == backslash ? 2 : 1 }
+                } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+                    depth += 1
+                } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+                    depth -= 1
+                }
+                i += 1
+            } while depth > 0
+            let name = UnsafeBufferPointer(rebasing: buffer[nameStart..<nameEnd])
+            for (index, key) in keyNames.enumerated() where found[index] == nil && name.elementsEqual(key.utf8) {
+                found[index] = valueStart..<i
+                remaining -= 1
+            }
+            if remaining == 0 { break }
+            skipSpace()
+            guard i < n, buffer[i] == UInt8(ascii: ",") else { return nil }
+            i += 1
+        }
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        for (index, name) in keyNames.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            DynamoJSONEncoder.appendString(name, to: &out)
+            out.append(UInt8(ascii: ":"))
+            out += UnsafeBufferPointer(rebasing: buffer[found[index]!])
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// The key JSON through the validating scanner (errors name the file and line).
+    func validatedKeyJSON(_ range: Range<Int>, keyNames: [String]) throws -> [UInt8] {
         return try line[range].withUnsafeBufferPointer { buffer -> [UInt8] in
             var scanner = DynamoJSONScanner()
             scanner.reset(buffer)
