@@ -175,6 +175,7 @@ public struct ApplyEngine: Sendable {
                 throw ApplyError.interrupted(checkpoint: store.path)
             }
             try await run.keeper.windowDone(through: window.to)
+            await run.setWindow(nil)
             await report(.windowDone, window, run: run)
             applied += 1
         }
@@ -312,7 +313,8 @@ final class RunState: Sendable {
     var chain: Plan { get async { position.withLock { $0.chain } } }
     var window: Plan.Window? { get async { position.withLock { $0.window } } }
     func setChain(_ chain: Plan) async { position.withLock { $0.chain = chain } }
-    func setWindow(_ window: Plan.Window) async { position.withLock { $0.window = window } }
+    /// The window being written (ticks are sent only then), nil between windows and while `--follow` waits.
+    func setWindow(_ window: Plan.Window?) async { position.withLock { $0.window = window } }
 }
 
 /// Owns the checkpoint while files complete concurrently, and saves it after each file and each window.
