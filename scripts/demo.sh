@@ -38,14 +38,15 @@ echo
 echo "== 4. Plan the migration into 'orders' at 50 % of its write capacity; the last two incremental exports have not"
 echo "      landed yet (moved aside), so the plan ends two windows early"
 mkdir -p "$DEMO_DIR/later"
-for id in $(ls "$DEMO_DIR/exports/exports/AWSDynamoDB" | sort | tail -2); do mv "$DEMO_DIR/exports/exports/AWSDynamoDB/$id" "$DEMO_DIR/later/"; done
+for id in $(ls "$DEMO_DIR/exports/exports/AWSDynamoDB" | grep -v "^data$" | sort | tail -2); do mv "$DEMO_DIR/exports/exports/AWSDynamoDB/$id" "$DEMO_DIR/later/"; done
 $BIN/ferry plan --source "$DEMO_DIR/exports" --target-table orders --write-percent 50 --out "$DEMO_DIR/plan.json"
 echo
 echo "== 5. Dry run: what would the plan change in the (empty) target? (reads held to 20 % of its read capacity)"
 $BIN/ferry diff "$DEMO_DIR/plan.json" --read-percent 20 --limit 2
 echo
 echo "== 6. Apply it with --follow (checkpointed after every file and window); while it runs, the two late exports land"
-$BIN/ferry apply "$DEMO_DIR/plan.json" --follow --poll-interval 2s &
+echo "   (progress is JSON lines on stderr when not on a terminal: kept in $DEMO_DIR/apply-progress.jsonl; the lag lines shown)"
+$BIN/ferry apply "$DEMO_DIR/plan.json" --follow --poll-interval 2s 2> "$DEMO_DIR/apply-progress.jsonl" &
 apply_pid=$!
 for _ in $(seq 1 300); do
     [ "$($BIN/ferry status "$DEMO_DIR/plan.json" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["windowsDone"])')" = 5 ] && break
@@ -60,6 +61,16 @@ done
 echo "-- caught up with the source; stopping the follower with SIGINT (exit 5 = resumable)"
 kill -INT $apply_pid
 set +e; wait $apply_pid; status=$?; set -e
+python3 - "$DEMO_DIR/apply-progress.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith("{"):
+        e = json.loads(line)
+        if e["event"] == "caughtUp":
+            print(f"   caught up: window {e['window']}/{e['windows']} applied, {e['itemsApplied']} items, lag {e['lagSeconds'] / 86400:.0f} days (the generated exports are dated 2026-01-14)")
+    else:
+        print("   " + line.rstrip())
+PY
 echo "ferry apply --follow exited $status"
 [ $status = 5 ] || { echo "demo: expected exit 5 from the interrupted follower"; exit 1; }
 echo

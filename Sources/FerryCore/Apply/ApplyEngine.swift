@@ -111,7 +111,7 @@ public struct ApplyEngine: Sendable {
                         ChainPlanner.window(index: chain.windows.count + offset, export: export, sizes: found.sizes)
                     }
                     try await run.keeper.follow(windows)
-                    chain.windows += windows
+                    chain = chain.appending(windows)
                     await run.setChain(chain)
                     windowsApplied += try await applyWindows(Array(zip(windows, added)), run: run)
                 }

@@ -41,7 +41,12 @@ public struct Checkpoint: Sendable, Hashable, Codable {
 extension Plan {
     /// The chain a checkpoint has reached: the plan's windows, then the windows `apply --follow` added.
     public func chain(with checkpoint: Checkpoint?) -> Plan {
-        guard let added = checkpoint?.followWindows, !added.isEmpty else { return self }
+        appending(checkpoint?.followWindows ?? [])
+    }
+
+    /// The plan with `added` windows after its own, totals included.
+    public func appending(_ added: [Plan.Window]) -> Plan {
+        guard !added.isEmpty else { return self }
         var chain = self
         chain.windows += added
         chain.totals.windows = chain.windows.count
