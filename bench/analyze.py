@@ -32,7 +32,11 @@ def load(path):
             line = line.strip()
             if not line:
                 continue
-            d = json.loads(line)
+            try:
+                d = json.loads(line)
+            except ValueError:
+                print('analyze: %s line %d is not JSON (two writers?); skipped' % (path, n), file=sys.stderr)
+                continue
             if d.get('type') == 'config':
                 config = d
             elif d.get('type') == 'second':

@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import bisect
 import collections
+import fcntl
 import gc
 import json
 import math
@@ -260,6 +261,19 @@ FIELDS = ('wcu', 'rcu', 'items', 'throttled_calls', 'throttled_items', 'unproces
 WCU, RCU, ITEMS, TCALLS, TITEMS, UNPROC = range(6)
 
 
+def open_log(path):
+    """Open a log for writing, refusing one that another running capsim is writing (two writers garble it)."""
+    f = open(path, 'a')
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        print('capsim: %s is being written by another running capsim; give another --log' % path, file=sys.stderr)
+        sys.exit(2)
+    f.truncate(0)
+    return f
+
+
 class Stats:
     """Per wall-clock second (whole seconds since t0) counters per resource, written as JSON lines."""
 
@@ -274,7 +288,7 @@ class Stats:
         self.totals = [[0.0] * 6 for _ in resources]
         self.total_calls = 0
         self.total_ptee = 0
-        self.f = open(log_path, 'w') if log_path else None
+        self.f = open_log(log_path) if log_path else None
         if self.f:
             self.f.write(json.dumps(config) + '\n')
             self.f.flush()
@@ -1102,11 +1116,7 @@ def make_socket(host, port, reuseport):
 
 def serve(opts, sock, t0, ready=None):
     """Run one event loop on a listening socket until SIGTERM/SIGINT; then write the log and return."""
-    if opts.uvloop:
-        import uvloop
-        loop = uvloop.new_event_loop()
-    else:
-        loop = asyncio.new_event_loop()
+    loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     app = App(opts, t0)
     srv = Server()
@@ -1176,7 +1186,7 @@ def run_single(opts):
         print(json.dumps(summary(app.stats, t0, cpu_self())), file=sys.stderr, flush=True)
 
 
-def merge_logs(opts, parts, out_path):
+def merge_logs(opts, parts, out):
     config = None
     seconds = {}
     for p in parts:
@@ -1206,7 +1216,8 @@ def merge_logs(opts, parts, out_path):
     if config is not None:
         config['workers'] = opts.workers
     last = max(seconds) if seconds else -1
-    with open(out_path, 'w') as f:
+    out.truncate(0)
+    with out as f:
         if config:
             f.write(json.dumps(config) + '\n')
         for s in range(last + 1):
@@ -1224,6 +1235,7 @@ def merge_logs(opts, parts, out_path):
 def run_workers(opts):
     if not opts.unlimited:
         raise SystemExit('--workers > 1 is for --unlimited only (buckets are per process)')
+    merged = open_log(opts.log) if opts.log else None
     reserve = make_socket(opts.host, opts.port, True)
     port = reserve.getsockname()[1]
     t0 = time.monotonic()
@@ -1298,8 +1310,8 @@ def run_workers(opts):
                 os.unlink(p + '.summary')
             except OSError:
                 pass
-    if opts.log:
-        merge_logs(opts, parts, opts.log)
+    if merged:
+        merge_logs(opts, parts, merged)
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     if not opts.quiet:
         print(json.dumps({'summary': {'seconds': round(time.monotonic() - t0, 3), 'calls': calls, 'items': int(items),
@@ -1342,7 +1354,6 @@ def parse_args(argv=None):
     p.add_argument('--exact', action='store_true',
                    help='--unlimited: parse every request and size items exactly (default: estimate from byte lengths)')
     p.add_argument('--workers', type=int, default=1, help='--unlimited: N processes on one SO_REUSEPORT port')
-    p.add_argument('--uvloop', action='store_true', help='use uvloop if installed')
     p.add_argument('--log', help='per-second JSON-lines log')
     p.add_argument('--quiet', action='store_true', help='no summary on stderr at exit')
     opts = p.parse_args(argv)

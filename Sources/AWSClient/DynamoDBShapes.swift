@@ -63,6 +63,11 @@ public struct ConsumedCapacity: Sendable, Decodable, Hashable {
         public var CapacityUnits: Double?
         public var ReadCapacityUnits: Double?
         public var WriteCapacityUnits: Double?
+        public init(CapacityUnits: Double? = nil, ReadCapacityUnits: Double? = nil, WriteCapacityUnits: Double? = nil) {
+            self.CapacityUnits = CapacityUnits
+            self.ReadCapacityUnits = ReadCapacityUnits
+            self.WriteCapacityUnits = WriteCapacityUnits
+        }
     }
     public var TableName: String?
     public var CapacityUnits: Double?
@@ -71,6 +76,17 @@ public struct ConsumedCapacity: Sendable, Decodable, Hashable {
     public var Table: Units?
     public var GlobalSecondaryIndexes: [String: Units]?
     public var LocalSecondaryIndexes: [String: Units]?
+
+    public init(TableName: String? = nil, CapacityUnits: Double? = nil, ReadCapacityUnits: Double? = nil, WriteCapacityUnits: Double? = nil,
+                Table: Units? = nil, GlobalSecondaryIndexes: [String: Units]? = nil, LocalSecondaryIndexes: [String: Units]? = nil) {
+        self.TableName = TableName
+        self.CapacityUnits = CapacityUnits
+        self.ReadCapacityUnits = ReadCapacityUnits
+        self.WriteCapacityUnits = WriteCapacityUnits
+        self.Table = Table
+        self.GlobalSecondaryIndexes = GlobalSecondaryIndexes
+        self.LocalSecondaryIndexes = LocalSecondaryIndexes
+    }
 }
 
 /// Builds a `BatchWriteItem` request body from raw DynamoDB JSON, so export records go out byte for byte as read.
