@@ -69,7 +69,7 @@ bench-apply: release deps
 
 ## Throttle accuracy: ferry apply against the simulator at 1,000/10,000 WCU, 50/90 %, with/without a GSI, on-demand.
 bench-accuracy: release deps
-	python3 bench/throttle_accuracy.py --seconds 30 --svg-dir bench/results
+	python3 bench/throttle_accuracy.py --seconds 30 --svg-dir .bench-data/accuracy-plots
 
 clean:
 	rm -rf .build $(DEMO_DIR)
