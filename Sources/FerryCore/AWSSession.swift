@@ -13,6 +13,12 @@ public struct AWSSideOptions: Sendable, Hashable {
     /// The flag prefix for messages: `source` or `target`.
     public var side: String
 
+    /// These options, with what the plan recorded filling the ones the command line left out.
+    public func filled(region: String?, profile: String?, roleArn: String?, endpointURL: String?) -> AWSSideOptions {
+        AWSSideOptions(side: side, region: self.region ?? region, profile: self.profile ?? profile,
+                       roleArn: self.roleArn ?? roleArn, endpointURL: self.endpointURL ?? endpointURL)
+    }
+
     public init(side: String, region: String? = nil, profile: String? = nil, roleArn: String? = nil, endpointURL: String? = nil) {
         self.side = side
         self.region = region

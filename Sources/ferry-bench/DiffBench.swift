@@ -31,18 +31,7 @@ struct DiffBench: AsyncParsableCommand {
 
     func run() async throws {
         let directory = "\(data)/diff-\(items)-\(itemBytes)"
-        if !FileManager.default.fileExists(atPath: directory + "/expected/chain.json") {
-            var spec = ChainSpec()
-            spec.initialItems = items
-            spec.windows = 0
-            spec.itemBytes = itemBytes
-            spec.partitions = 8
-            spec.writeExpectedStates = false
-            let started = Date()
-            print("generating \(items) items of ~\(itemBytes) bytes into \(directory) …")
-            _ = try ChainGenerator(spec: spec).generate(into: directory)
-            print(String(format: "generated in %.1f s", Date().timeIntervalSince(started)))
-        }
+        try generateFullExport(into: directory, items: items, itemBytes: itemBytes, partitions: 8)
         let source = LocalDirectorySource(root: directory + "/exports")
         let found = try await ExportDiscovery.discover(source, location: directory + "/exports")
         let plan = try PlanFile.decode(try PlanFile.encode(try ChainPlanner.plan(found, options: PlanOptions(
@@ -59,6 +48,7 @@ struct DiffBench: AsyncParsableCommand {
                                 workDirectory: workDir ?? "\(data)/diff-work")
         engine.segments = export.files.count
         engine.progress = { print("  \($0)") }
+        engine.exampleLimit = 2
         defer { engine.removeWorkDirectory() }
         let cpuBefore = Self.cpuSeconds()
         let started = ContinuousClock.now

@@ -18,6 +18,22 @@ struct FerryBench: AsyncParsableCommand {
     )
 }
 
+/// Generates (once; cached in `directory`) a FULL export of `items` items of about `itemBytes` bytes.
+func generateFullExport(into directory: String, items: Int, itemBytes: Int, partitions: Int, format: ExportFormat = .dynamoDBJSON) throws {
+    guard !FileManager.default.fileExists(atPath: directory + "/expected/chain.json") else { return }
+    var spec = ChainSpec()
+    spec.initialItems = items
+    spec.windows = 0
+    spec.itemBytes = itemBytes
+    spec.partitions = partitions
+    spec.writeExpectedStates = false
+    spec.format = format
+    let started = Date()
+    print("generating \(items) items of ~\(itemBytes) bytes into \(directory) …")
+    _ = try ChainGenerator(spec: spec).generate(into: directory)
+    print(String(format: "generated in %.1f s", Date().timeIntervalSince(started)))
+}
+
 /// Reads a generated FULL export of N lines (~800-byte items) on one task, decompression included.
 struct ReadBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,19 +50,7 @@ struct ReadBench: AsyncParsableCommand {
     func run() async throws {
         guard let exportFormat = ExportFormat(rawValue: format) else { throw ValidationError("--format must be DYNAMODB_JSON or ION") }
         let directory = "\(data)/read-\(lines)-\(itemBytes)" + (exportFormat == .ion ? "-ion" : "")
-        if !FileManager.default.fileExists(atPath: directory + "/expected/chain.json") {
-            var spec = ChainSpec()
-            spec.initialItems = lines
-            spec.windows = 0
-            spec.itemBytes = itemBytes
-            spec.partitions = 4
-            spec.writeExpectedStates = false
-            spec.format = exportFormat
-            let started = Date()
-            print("generating \(lines) items of ~\(itemBytes) bytes into \(directory) …")
-            _ = try ChainGenerator(spec: spec).generate(into: directory)
-            print(String(format: "generated in %.1f s", Date().timeIntervalSince(started)))
-        }
+        try generateFullExport(into: directory, items: lines, itemBytes: itemBytes, partitions: 4, format: exportFormat)
         let reader = ExportReader(source: LocalDirectorySource(root: directory + "/exports"))
         let export = try await reader.export(summaryKey: try await reader.summaryKeys()[0])
         let compressed = export.files.reduce(Int64(0)) { total, file in

@@ -89,23 +89,12 @@ struct ApplyCommand: AsyncParsableCommand {
                 let stop = engine.stop
                 let ready = engine
                 let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
-                let report = try await withThrowingTaskGroup(of: ApplyEngine.Report?.self) { group in
-                    group.addTask { try await ready.run() }
-                    group.addTask {
-                        for await signal in signals {
-                            printError("\(signal): finishing the batches in flight and saving the checkpoint …")
-                            stop.set()
-                        }
-                        return nil
+                let report = try await withCompanion({ try await ready.run() }, companion: {
+                    for await signal in signals {
+                        printError("\(signal): finishing the batches in flight and saving the checkpoint …")
+                        stop.set()
                     }
-                    while let result = try await group.next() {
-                        if let report = result {
-                            group.cancelAll()
-                            return report
-                        }
-                    }
-                    throw CancellationError()
-                }
+                })
                 let elapsed = ContinuousClock.now - started
                 print("applied \(report.windowsApplied) window\(report.windowsApplied == 1 ? "" : "s") to \(loaded.target.table): \(report.itemsApplied) items in total, "
                       + "\(report.rejects) rejects, \(report.throttles) throttles, \(report.unprocessedRetries) unprocessed retries, \(elapsed.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")

@@ -15,19 +15,13 @@ struct PlanClients {
         case .directory(let path):
             source = LocalDirectorySource(root: path)
         case .s3(let bucket, _):
-            var side = sourceAWS.side
-            side.region = side.region ?? plan.source.region
-            side.profile = side.profile ?? plan.source.profile
-            side.roleArn = side.roleArn ?? plan.source.roleArn
-            side.endpointURL = side.endpointURL ?? plan.source.endpointUrl
+            let side = sourceAWS.side.filled(region: plan.source.region, profile: plan.source.profile, roleArn: plan.source.roleArn,
+                                             endpointURL: plan.source.endpointUrl)
             let session = try AWSSession.make(side, environment: environment, transport: transport)
             source = S3ExportSource(s3: S3Client(executor: try session.executor(.s3)), bucket: bucket)
         }
-        var side = targetAWS.side
-        side.region = side.region ?? plan.target.region
-        side.profile = side.profile ?? plan.target.profile
-        side.roleArn = side.roleArn ?? plan.target.roleArn
-        side.endpointURL = side.endpointURL ?? plan.target.endpointUrl
+        let side = targetAWS.side.filled(region: plan.target.region, profile: plan.target.profile, roleArn: plan.target.roleArn,
+                                         endpointURL: plan.target.endpointUrl)
         let session = try AWSSession.make(side, environment: environment, transport: transport)
         dynamo = DynamoDBClient(executor: try session.executor(.dynamodb))
     }

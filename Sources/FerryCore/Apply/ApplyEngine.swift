@@ -79,20 +79,7 @@ public struct ApplyEngine: Sendable {
         let run = RunState(
             gate: gate, keeper: CheckpointKeeper(store: store, checkpoint: saved), rejects: RejectsWriter(path: rejectsPath),
             counters: Counters(), keyNames: table.keyNames, itemsAtStart: saved.itemsApplied, chain: chain)
-        return try await withThrowingTaskGroup(of: Report?.self) { group in
-            group.addTask { try await applyAll(chain, exports: exports, run: run) }
-            group.addTask {
-                await monitor(run)
-                return nil
-            }
-            while let result = try await group.next() {
-                if let report = result {
-                    group.cancelAll()
-                    return report
-                }
-            }
-            throw CancellationError()
-        }
+        return try await withCompanion({ try await applyAll(chain, exports: exports, run: run) }, companion: { await monitor(run) })
     }
 
     /// The plan's windows, then (with `follow`) new incremental exports as they appear.
@@ -265,6 +252,26 @@ public struct ApplyEngine: Sendable {
 }
 
 struct FirstRecordFound: Error {}
+
+/// Runs `work` with `companion` alongside (a monitor, a signal listener) and returns `work`'s result once it is done,
+/// cancelling the companion; an error from `work` is thrown after the companion is cancelled.
+public func withCompanion<T: Sendable>(_ work: @escaping @Sendable () async throws -> T,
+                                       companion: @escaping @Sendable () async -> Void) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await work() }
+        group.addTask {
+            await companion()
+            return nil
+        }
+        while let result = try await group.next() {
+            if let value = result {
+                group.cancelAll()
+                return value
+            }
+        }
+        throw CancellationError()
+    }
+}
 
 /// Thrown inside a file's task when a stop was requested, after its in-flight batch finished.
 struct StopRequested: Error {}
