@@ -3,7 +3,9 @@ import ExportReader
 /// Finds every export under a source: completed ones (with `manifest-summary.json`, read and verified) and ones in
 /// progress (`_started` only).
 public enum ExportDiscovery {
-    public static func discover(_ source: any ExportSource, prefix: String = "", location: String) async throws -> DiscoveredExports {
+    /// `known`: exports already read, by summary key (a completed export never changes); only new ones are read.
+    public static func discover(_ source: any ExportSource, prefix: String = "", location: String,
+                                known: [String: Export] = [:]) async throws -> DiscoveredExports {
         let objects = try await source.listObjects(under: prefix)
         var summaries: [String] = []
         var started: [String: String] = [:] // export id → folder
@@ -23,7 +25,9 @@ public enum ExportDiscovery {
         }
         let reader = ExportReader(source: source)
         var exports: [Export] = []
-        for key in summaries.sorted() { exports.append(try await reader.export(summaryKey: key)) }
+        for key in summaries.sorted() {
+            if let export = known[key] { exports.append(export) } else { exports.append(try await reader.export(summaryKey: key)) }
+        }
         let inProgress = started.keys.filter { !completed.contains($0) }.sorted()
         return DiscoveredExports(
             location: location, exports: exports, inProgress: inProgress,

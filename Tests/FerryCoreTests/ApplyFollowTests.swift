@@ -152,6 +152,26 @@ struct ApplyFollowTests {
         }
     }
 
+    @Test("while following, each poll lists the source but reads only manifests it has not seen")
+    func pollsReadOnlyNewManifests() async throws {
+        try await withTemporaryDirectory { directory in
+            let (chain, plan, _, _) = try await Self.setUp(directory, hidden: 0)
+            let source = CountingSource(LocalDirectorySource(root: chain.exportsDirectory))
+            var engine = try Self.engine(plan, chain, FakeDynamoDB(), directory)
+            engine = ApplyEngine(plan: plan, source: source, dynamo: engine.dynamo, store: engine.store, rejectsPath: engine.rejectsPath, writePercent: 100)
+            engine.follow = .init(pollInterval: .milliseconds(50))
+            let running = Task { [engine] in try await engine.run() }
+            try await Self.waitForCheckpoint(directory + "/plan.checkpoint.json", planId: plan.planId, windows: 5)
+            let before = source.counts()
+            try await Task.sleep(for: .milliseconds(600))
+            let after = source.counts()
+            engine.stop.set()
+            _ = try? await running.value
+            #expect(after.lists - before.lists >= 3, "it kept polling: \(after.lists - before.lists) listings")
+            #expect(after.summaryReads == before.summaryReads, "no manifest read again while nothing new arrived")
+        }
+    }
+
     @Test("durations on the command line", arguments: [
         ("90", 90.0), ("90s", 90), ("15m", 900), ("2h", 7200), ("1h30m", 5400), ("1d", 86400), ("0.5s", 0.5),
     ])
@@ -162,5 +182,27 @@ struct ApplyFollowTests {
     @Test("bad durations are refused", arguments: ["", "m", "15x", "1h30", "-5", "soon"])
     func badDurations(_ text: String) {
         #expect(DurationArgument(text) == nil)
+    }
+}
+
+/// Counts listings and manifest-summary reads of a source.
+final class CountingSource: ExportSource {
+    let inner: LocalDirectorySource
+    private let state = Mutex((lists: 0, summaryReads: 0))
+    init(_ inner: LocalDirectorySource) { self.inner = inner }
+    var location: String { inner.location }
+    func counts() -> (lists: Int, summaryReads: Int) { state.withLock { $0 } }
+    func listObjects(under prefix: String) async throws -> [ExportObject] {
+        state.withLock { $0.lists += 1 }
+        return try await inner.listObjects(under: prefix)
+    }
+    func exists(_ key: String) async throws -> Bool { try await inner.exists(key) }
+    func read(_ key: String) async throws -> [UInt8] {
+        if key.hasSuffix("manifest-summary.json") { state.withLock { $0.summaryReads += 1 } }
+        return try await inner.read(key)
+    }
+    func forEachChunk(of key: String, _ body: (UnsafeRawBufferPointer) async throws -> Void) async throws {
+        if key.hasSuffix("manifest-summary.json") { state.withLock { $0.summaryReads += 1 } }
+        try await inner.forEachChunk(of: key, body)
     }
 }

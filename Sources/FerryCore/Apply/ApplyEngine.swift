@@ -89,9 +89,12 @@ public struct ApplyEngine: Sendable {
         if let follow {
             let prefix: String
             if case .s3(_, let path) = try SourceLocation(plan.source.location) { prefix = path } else { prefix = "" }
+            // Completed exports never change: each poll reads only the manifests of exports it has not seen.
+            var known = Dictionary(zip(chain.windows.map(\.summaryKey), exports), uniquingKeysWith: { a, _ in a })
             while true {
                 if stop.isSet { throw ApplyError.interrupted(checkpoint: store.path) }
-                let found = try await ExportDiscovery.discover(source, prefix: prefix, location: plan.source.location)
+                let found = try await ExportDiscovery.discover(source, prefix: prefix, location: plan.source.location, known: known)
+                for export in found.exports { known[export.summaryKey] = export }
                 let added = try ChainPlanner.extend(chain.windows, table: plan.sourceTable, with: found)
                 if !added.isEmpty {
                     let windows = added.enumerated().map { offset, export in
