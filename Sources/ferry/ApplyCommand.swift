@@ -98,7 +98,14 @@ struct ApplyCommand: AsyncParsableCommand {
                 let elapsed = ContinuousClock.now - started
                 print("applied \(report.windowsApplied) window\(report.windowsApplied == 1 ? "" : "s") to \(loaded.target.table): \(report.itemsApplied) items in total, "
                       + "\(report.rejects) rejects, \(report.throttles) throttles, \(report.unprocessedRetries) unprocessed retries, \(elapsed.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")
-                print("the target is at \(report.appliedThrough ?? loaded.totals.end)")
+                // For a DR rehearsal: how long it took (above) and how stale the restored data is (its RPO).
+                let through = report.appliedThrough ?? loaded.totals.end
+                if let time = ExportTime(through) {
+                    let lag = Double(Int64(Date().timeIntervalSince1970 * 1000) - time.epochMilliseconds) / 1000
+                    print("the target is at \(through), \(PlanSummary.durationText(max(0, lag))) before now")
+                } else {
+                    print("the target is at \(through)")
+                }
                 if report.rejects > 0 {
                     printError("error: \(report.rejects) records were rejected by DynamoDB; they are in \(base).rejects.jsonl with the reason")
                     throw ExitCode(6)
