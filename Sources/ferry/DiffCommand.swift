@@ -22,7 +22,7 @@ struct DiffCommand: AsyncParsableCommand {
             Memory stays bounded: both sides are spilled to disk by key hash under --work-dir (about twice the \
             table's JSON size; removed afterwards) and compared one bucket at a time.
             Exit codes: 0 done (and, with --exit-code, no difference); 1 with --exit-code when the target differs; \
-            2 usage; 3 invalid export or plan; 4 AWS error.
+            2 usage; 3 invalid export or plan; 4 AWS error; 7 the work directory cannot be written.
             """
     )
 
