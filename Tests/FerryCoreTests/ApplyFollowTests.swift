@@ -163,7 +163,11 @@ struct ApplyFollowTests {
             let running = Task { [engine] in try await engine.run() }
             try await Self.waitForCheckpoint(directory + "/plan.checkpoint.json", planId: plan.planId, windows: 5)
             let before = source.counts()
-            try await Task.sleep(for: .milliseconds(600))
+            // Wait (bounded) for three more polls.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while source.counts().lists < before.lists + 3 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             let after = source.counts()
             engine.stop.set()
             _ = try? await running.value
