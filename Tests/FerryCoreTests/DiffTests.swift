@@ -219,11 +219,11 @@ struct DiffBudgetTests {
             let total = scans.reduce(0) { $0 + $1.units }
             #expect(report.scan.readUnitsConsumed == total)
             #expect(total > 100, "the scan spans several seconds of budget (\(total) units)")
-            // Every one-second window ending at a call, seen from the server; 50 ms is left for the time between the
-            // controller's send and the request's arrival (signing, scheduling on a busy machine).
+            // Every one-second window ending at a call, seen from the server; 100 ms is left for the time between the
+            // controller's send and the request's arrival (signing, scheduling while the other tests run).
             var worst = 0.0
             for scan in scans {
-                let window = scans.filter { $0.time > scan.time - 1 + 0.05 && $0.time <= scan.time }.reduce(0) { $0 + $1.units }
+                let window = scans.filter { $0.time > scan.time - 1 + 0.1 && $0.time <= scan.time }.reduce(0) { $0 + $1.units }
                 worst = max(worst, window)
             }
             #expect(worst <= 40, "worst trailing second: \(worst) units against a budget of 40")
