@@ -12,20 +12,16 @@ import Testing
 @Suite("apply against a scripted DynamoDB: nothing lost, rejects isolated, fatal errors stop")
 struct ApplyFaultTests {
     static func setUp(_ directory: String) async throws -> (GeneratedChain, Plan) {
-        var spec = ChainSpec()
-        spec.initialItems = 120
-        spec.windows = 3
-        spec.changesPerWindow = 30
-        let chain = try ChainGenerator(spec: spec).generate(into: directory)
-        let found = try await ExportDiscovery.discover(LocalDirectorySource(root: chain.exportsDirectory), location: chain.exportsDirectory)
-        return (chain, try PlanFile.decode(try PlanFile.encode(try ChainPlanner.plan(found, options: PlannerTests.options)), path: "plan.json"))
+        let chain = try TestChains.generate(directory, items: 120, windows: 3)
+        return (chain, try await TestChains.plan(for: chain))
     }
 
-    static func engine(_ plan: Plan, _ chain: GeneratedChain, _ fake: FakeDynamoDB, _ directory: String) throws -> ApplyEngine {
+    static func engine(_ plan: Plan, _ chain: GeneratedChain, _ fake: FakeDynamoDB, _ directory: String,
+                       source: (any ExportSource)? = nil) throws -> ApplyEngine {
         let endpoint = try EndpointResolver(environment: [:]).resolve(.dynamodb, region: "us-east-1")
         let credentials = StaticCredentialProvider(Credentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret"), label: "test")
         let dynamo = DynamoDBClient(executor: AWSRequestExecutor(transport: fake, credentials: credentials, endpoint: endpoint))
-        return ApplyEngine(plan: plan, source: LocalDirectorySource(root: chain.exportsDirectory), dynamo: dynamo,
+        return ApplyEngine(plan: plan, source: source ?? LocalDirectorySource(root: chain.exportsDirectory), dynamo: dynamo,
                            store: CheckpointStore(path: directory + "/plan.checkpoint.json"), rejectsPath: directory + "/rejects.jsonl", writePercent: 100)
     }
 

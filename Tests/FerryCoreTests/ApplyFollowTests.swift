@@ -15,13 +15,8 @@ import Testing
 struct ApplyFollowTests {
     /// A chain of a FULL export and 4 windows, with the last `hidden` exports moved out of the source.
     static func setUp(_ directory: String, hidden: Int) async throws -> (GeneratedChain, Plan, [(from: String, to: String)], end: Int64) {
-        var spec = ChainSpec()
-        spec.initialItems = 100
-        spec.windows = 4
-        spec.changesPerWindow = 25
-        let chain = try ChainGenerator(spec: spec).generate(into: directory + "/chain")
-        let whole = try ChainPlanner.plan(try await ExportDiscovery.discover(LocalDirectorySource(root: chain.exportsDirectory), location: "x"),
-                                          options: PlannerTests.options)
+        let chain = try TestChains.generate(directory + "/chain", items: 100, windows: 4, changes: 25)
+        let whole = try await TestChains.plan(for: chain)
         var moves: [(String, String)] = []
         for export in chain.exports.suffix(hidden) {
             let folder = chain.exportsDirectory + "/exports/AWSDynamoDB/" + export.exportId
@@ -29,14 +24,14 @@ struct ApplyFollowTests {
             try FileManager.default.moveItem(atPath: folder, toPath: away)
             moves.append((folder, away))
         }
-        let found = try await ExportDiscovery.discover(LocalDirectorySource(root: chain.exportsDirectory), location: chain.exportsDirectory)
-        let plan = try PlanFile.decode(try PlanFile.encode(try ChainPlanner.plan(found, options: PlannerTests.options)), path: "plan.json")
+        let plan = try await TestChains.plan(for: chain)
         #expect(plan.windows.count == 5 - hidden)
         return (chain, plan, moves, ExportTime(whole.totals.end)!.epochMilliseconds)
     }
 
-    static func engine(_ plan: Plan, _ chain: GeneratedChain, _ fake: FakeDynamoDB, _ directory: String) throws -> ApplyEngine {
-        var engine = try ApplyFaultTests.engine(plan, chain, fake, directory)
+    static func engine(_ plan: Plan, _ chain: GeneratedChain, _ fake: FakeDynamoDB, _ directory: String,
+                       source: (any ExportSource)? = nil) throws -> ApplyEngine {
+        var engine = try ApplyFaultTests.engine(plan, chain, fake, directory, source: source)
         engine.tickInterval = .milliseconds(50)
         return engine
     }
@@ -128,12 +123,8 @@ struct ApplyFollowTests {
     @Test("auto-scaling is followed: the table's capacity is re-read while writing and the budget moves with it")
     func capacityReRead() async throws {
         try await withTemporaryDirectory { directory in
-            var spec = ChainSpec()
-            spec.initialItems = 400
-            spec.windows = 0
-            let chain = try ChainGenerator(spec: spec).generate(into: directory + "/chain")
-            let found = try await ExportDiscovery.discover(LocalDirectorySource(root: chain.exportsDirectory), location: chain.exportsDirectory)
-            let plan = try PlanFile.decode(try PlanFile.encode(try ChainPlanner.plan(found, options: PlannerTests.options)), path: "plan.json")
+            let chain = try TestChains.generate(directory + "/chain", items: 400, windows: 0)
+            let plan = try await TestChains.plan(for: chain)
             let fake = FakeDynamoDB(writeCapacity: 40)
             var engine = try Self.engine(plan, chain, fake, directory)
             engine.describeInterval = .milliseconds(100)
@@ -157,8 +148,7 @@ struct ApplyFollowTests {
         try await withTemporaryDirectory { directory in
             let (chain, plan, _, _) = try await Self.setUp(directory, hidden: 0)
             let source = CountingSource(LocalDirectorySource(root: chain.exportsDirectory))
-            var engine = try Self.engine(plan, chain, FakeDynamoDB(), directory)
-            engine = ApplyEngine(plan: plan, source: source, dynamo: engine.dynamo, store: engine.store, rejectsPath: engine.rejectsPath, writePercent: 100)
+            var engine = try Self.engine(plan, chain, FakeDynamoDB(), directory, source: source)
             engine.follow = .init(pollInterval: .milliseconds(50))
             let running = Task { [engine] in try await engine.run() }
             try await Self.waitForCheckpoint(directory + "/plan.checkpoint.json", planId: plan.planId, windows: 5)

@@ -13,13 +13,8 @@ struct ApplyMotoTests {
     @Test("a FULL export and 5 windows (inserts, updates, deletes, every type) into a table with a GSI end exactly at the expected state; a second run does nothing")
     func applyChain() async throws {
         try await withTemporaryDirectory { directory in
-            var spec = ChainSpec()
-            spec.initialItems = 150
-            spec.windows = 5
-            spec.changesPerWindow = 40
-            let chain = try ChainGenerator(spec: spec).generate(into: directory)
-            let found = try await ExportDiscovery.discover(LocalDirectorySource(root: chain.exportsDirectory), location: chain.exportsDirectory)
-            let plan = try PlanFile.decode(try PlanFile.encode(try ChainPlanner.plan(found, options: PlannerTests.options)), path: "plan.json")
+            let chain = try TestChains.generate(directory, items: 150, windows: 5, changes: 40)
+            let plan = try await TestChains.plan(for: chain)
             try await MotoFixture.with { fixture, transport in
                 let dynamo = DynamoDBClient(executor: try fixture.executor(.dynamodb, transport))
                 try await dynamo.createTable(json: #"{"TableName":"orders-copy","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"},{"AttributeName":"name","AttributeType":"S"}],"ProvisionedThroughput":{"ReadCapacityUnits":1000,"WriteCapacityUnits":1000},"GlobalSecondaryIndexes":[{"IndexName":"by-name","KeySchema":[{"AttributeName":"name","KeyType":"HASH"}],"Projection":{"ProjectionType":"ALL"},"ProvisionedThroughput":{"ReadCapacityUnits":500,"WriteCapacityUnits":500}}]}"#, table: "orders-copy")

@@ -35,13 +35,6 @@ struct ExpectedDiff: Equatable {
 enum DiffFixtures {
     static let createTable = #"{"TableName":"%@","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"},{"AttributeName":"name","AttributeType":"S"}],"ProvisionedThroughput":{"ReadCapacityUnits":1000,"WriteCapacityUnits":1000},"GlobalSecondaryIndexes":[{"IndexName":"by-name","KeySchema":[{"AttributeName":"name","KeyType":"HASH"}],"Projection":{"ProjectionType":"ALL"},"ProvisionedThroughput":{"ReadCapacityUnits":500,"WriteCapacityUnits":500}}]}"#
 
-    static func plan(for chain: GeneratedChain, table: String) async throws -> Plan {
-        let found = try await ExportDiscovery.discover(LocalDirectorySource(root: chain.exportsDirectory), location: chain.exportsDirectory)
-        var options = PlannerTests.options
-        options.target = Plan.Target(table: table, region: "us-east-1")
-        return try PlanFile.decode(try PlanFile.encode(try ChainPlanner.plan(found, options: options)), path: "plan.json")
-    }
-
     /// Every key the plan's records mention.
     static func plannedKeys(_ chain: GeneratedChain) async throws -> Set<Item> {
         let reader = ExportReader(source: LocalDirectorySource(root: chain.exportsDirectory))
@@ -80,11 +73,7 @@ struct DiffMotoTests {
     @Test("exact counts and classes for a target in every state; --at-checkpoint; examples and the full listing")
     func diffStates() async throws {
         try await withTemporaryDirectory { directory in
-            var spec = ChainSpec()
-            spec.initialItems = 150
-            spec.windows = 5
-            spec.changesPerWindow = 40
-            let chain = try ChainGenerator(spec: spec).generate(into: directory + "/chain")
+            let chain = try TestChains.generate(directory + "/chain", items: 150, windows: 5, changes: 40)
             let final = try loadState(directory + "/chain/" + chain.exports.last!.expectedStateFile!, keyNames: chain.keyNames)
             let afterTwo = try loadState(directory + "/chain/" + chain.exports[2].expectedStateFile!, keyNames: chain.keyNames)
             let planned = try await DiffFixtures.plannedKeys(chain)
@@ -92,7 +81,7 @@ struct DiffMotoTests {
             try await MotoFixture.with { fixture, transport in
                 let dynamo = DynamoDBClient(executor: try fixture.executor(.dynamodb, transport))
                 func diff(_ table: String, _ configure: (inout DiffEngine) -> Void = { _ in }) async throws -> DiffReport {
-                    let plan = try await DiffFixtures.plan(for: chain, table: table)
+                    let plan = try await TestChains.plan(for: chain, table: table)
                     var engine = DiffEngine(plan: plan, source: source, dynamo: dynamo, readPercent: 50, workDirectory: directory + "/work-\(table)")
                     engine.buckets = 5
                     engine.segments = 3
@@ -118,7 +107,7 @@ struct DiffMotoTests {
                         "the chain exercises every class")
                 #expect(partial.examples.filter { $0.change == .wouldOverwrite }.allSatisfy { !($0.attributes ?? []).isEmpty && $0.source != nil })
                 // At the checkpoint's position (three windows done) the same target matches.
-                let partialPlan = try await DiffFixtures.plan(for: chain, table: "partial")
+                let partialPlan = try await TestChains.plan(for: chain, table: "partial")
                 var checkpoint = Checkpoint(planId: partialPlan.planId)
                 checkpoint.windowsDone = 3
                 checkpoint.appliedThrough = partialPlan.windows[2].to
@@ -127,7 +116,7 @@ struct DiffMotoTests {
 
                 // Fully applied by `ferry apply`: the diff is empty.
                 try await dynamo.createTable(json: String(format: DiffFixtures.createTable, "full"), table: "full")
-                let plan = try await DiffFixtures.plan(for: chain, table: "full")
+                let plan = try await TestChains.plan(for: chain, table: "full")
                 _ = try await ApplyEngine(plan: plan, source: source, dynamo: dynamo, store: CheckpointStore(path: directory + "/full.checkpoint.json"),
                                           rejectsPath: directory + "/full.rejects.jsonl", writePercent: 100).run()
                 let applied = try await diff("full")
@@ -154,20 +143,20 @@ struct DiffMotoTests {
                 delete.delete(keyJSON: Array(DynamoJSONEncoder.string(missing.projected(onto: chain.keyNames)!).utf8))
                 _ = try await dynamo.batchWriteItem(delete, table: "full")
                 try await DiffFixtures.putRaw(#"{"pk":{"S":"extra#1"},"sk":{"N":"1"},"name":{"S":"not in any export"}}"#, into: dynamo, table: "full")
-                guard case .n(let count)? = numbered["count"] else { return }
+                let count = try #require({ if case .n(let n)? = numbered["count"] { n } else { nil } }())
                 var withDecimal = numbered
                 withDecimal["count"] = .n(try DynamoNumber(count.text + ".0"))
                 try await DiffFixtures.putRaw(DynamoJSONEncoder.string(withDecimal), into: dynamo, table: "full")
-                guard case .ss(let tags)? = reordered["tags"] else { return }
+                let tags = try #require({ if case .ss(let t)? = reordered["tags"] { t } else { nil } }())
                 var withOrder = reordered
                 withOrder["tags"] = .ss(tags.reversed())
                 try await DiffFixtures.putRaw(DynamoJSONEncoder.string(withOrder), into: dynamo, table: "full")
                 // The target really holds the other spellings (moto keeps them as sent), so equality is what is tested.
                 let stored = try await dynamo.scan(table: "full").items
                 let storedNumber = stored.first { $0.projected(onto: chain.keyNames) == numbered.projected(onto: chain.keyNames) }?["count"]
-                if case .n(let n)? = storedNumber { #expect(n.text == count.text + ".0") }
+                #expect({ if case .n(let n)? = storedNumber { n.text == count.text + ".0" } else { false } }(), "stored as \(String(describing: storedNumber))")
                 let storedTags = stored.first { $0.projected(onto: chain.keyNames) == reordered.projected(onto: chain.keyNames) }?["tags"]
-                if case .ss(let s)? = storedTags { #expect(s == tags.reversed()) }
+                #expect({ if case .ss(let s)? = storedTags { s == tags.reversed() } else { false } }(), "stored as \(String(describing: storedTags))")
 
                 let tampered = try await diff("full") { $0.listAll = true; $0.exampleLimit = 10 }
                 #expect(tampered.counts.wouldOverwrite == 1 && tampered.counts.wouldPut == 1 && tampered.counts.extra == 1)
@@ -186,14 +175,9 @@ struct DiffMotoTests {
 @Suite("diff against a fake endpoint: the scan's read budget, throttling, many buckets and segments")
 struct DiffBudgetTests {
     static func chainInFake(_ directory: String, items: Int) async throws -> (GeneratedChain, Plan, FakeDynamoDB, [Item: Item]) {
-        var spec = ChainSpec()
-        spec.initialItems = items
-        spec.itemBytes = 2000
-        spec.windows = 2
-        spec.changesPerWindow = 20
-        let chain = try ChainGenerator(spec: spec).generate(into: directory + "/chain")
+        let chain = try TestChains.generate(directory + "/chain", items: items, windows: 2, changes: 20, itemBytes: 2000)
         let final = try loadState(directory + "/chain/" + chain.exports.last!.expectedStateFile!, keyNames: chain.keyNames)
-        let plan = try await DiffFixtures.plan(for: chain, table: "orders-copy")
+        let plan = try await TestChains.plan(for: chain, table: "orders-copy")
         let fake = FakeDynamoDB(readCapacity: 100)
         fake.state.withLock { $0.items = final }
         return (chain, plan, fake, final)

@@ -22,8 +22,7 @@ public final class FakeDynamoDB: HTTPTransport {
     }
 
     public let keyNames: [String]
-    public let writeCapacity: Int
-    /// The write capacity DescribeTable reports now (change it to imitate auto-scaling).
+    /// The write capacity DescribeTable reports (change it to imitate auto-scaling).
     public let currentWriteCapacity: Mutex<Int>
     public let readCapacity: Int
     private let started = ContinuousClock.now
@@ -35,7 +34,6 @@ public final class FakeDynamoDB: HTTPTransport {
     public init(keyNames: [String] = ["pk", "sk"], writeCapacity: Int = 1000, readCapacity: Int = 1000, faults: [Fault] = [],
                 rejectedKeys: Set<String> = [], accessDenied: Bool = false) {
         self.keyNames = keyNames
-        self.writeCapacity = writeCapacity
         currentWriteCapacity = Mutex(writeCapacity)
         self.readCapacity = readCapacity
         self.rejectedKeys = rejectedKeys

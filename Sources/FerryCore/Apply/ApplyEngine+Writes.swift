@@ -82,7 +82,7 @@ extension ApplyEngine {
                 for write in toSend { applied += try await self.write([write], gate: gate, rejects: rejects, counters: counters) }
                 return applied
             }
-            await gate.consumed(Self.consumedUnits(output.consumedCapacity), estimated: units, sentAt: sentAt)
+            await gate.consumed(output.consumedCapacity.unitsByResource, estimated: units, sentAt: sentAt)
             guard !output.unprocessed.isEmpty else {
                 await counters.written(Int64(toSend.count))
                 return applied + Int64(toSend.count)
@@ -113,11 +113,13 @@ extension ApplyEngine {
         guard let first = writes.first, let key = try? DynamoJSONParser.item(from: String(decoding: first.key, as: UTF8.self)) else { return [] }
         return key.names
     }
+}
 
-    /// Units per resource from `ConsumedCapacity` (`"table"` and each GSI by name).
-    static func consumedUnits(_ reports: [ConsumedCapacity]) -> [String: Double] {
+extension Sequence<ConsumedCapacity> {
+    /// Units per resource (`"table"` and each GSI by name), as the capacity controller keeps them.
+    var unitsByResource: [String: Double] {
         var units: [String: Double] = [:]
-        for report in reports {
+        for report in self {
             units["table", default: 0] += report.Table?.CapacityUnits ?? report.CapacityUnits ?? 0
             for (name, index) in report.GlobalSecondaryIndexes ?? [:] { units[name, default: 0] += index.CapacityUnits ?? 0 }
         }

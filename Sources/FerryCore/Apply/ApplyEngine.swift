@@ -102,7 +102,7 @@ public struct ApplyEngine: Sendable {
                     }
                     try await run.keeper.follow(windows)
                     chain = chain.appending(windows)
-                    await run.setChain(chain)
+                    run.setChain(chain)
                     windowsApplied += try await applyWindows(Array(zip(windows, added)), run: run)
                 }
                 let end = ExportTime(chain.windows.last!.to)?.epochMilliseconds ?? 0
@@ -130,7 +130,7 @@ public struct ApplyEngine: Sendable {
         for (window, export) in windows where window.index >= (await run.keeper.checkpoint.windowsDone) {
             let done = Set(await run.keeper.checkpoint.filesDone)
             let files = export.files.filter { !done.contains($0.dataFileS3Key) }
-            await run.setWindow(window)
+            run.setWindow(window)
             await report(.windowStarted, window, run: run)
             try await withThrowingTaskGroup(of: (String, Int64).self) { group in
                 var pending = files[...]
@@ -165,7 +165,7 @@ public struct ApplyEngine: Sendable {
                 throw ApplyError.interrupted(checkpoint: store.path)
             }
             try await run.keeper.windowDone(through: window.to)
-            await run.setWindow(nil)
+            run.setWindow(nil)
             await report(.windowDone, window, run: run)
             applied += 1
         }
@@ -178,7 +178,7 @@ public struct ApplyEngine: Sendable {
         var lastDescribe = ContinuousClock.now
         while !Task.isCancelled {
             do { try await Task.sleep(for: tickInterval) } catch { return }
-            if let window = await run.window { await report(.tick, window, run: run) }
+            if let window = run.window { await report(.tick, window, run: run) }
             guard ContinuousClock.now - lastDescribe >= describeInterval else { continue }
             lastDescribe = ContinuousClock.now
             // A failed re-read keeps the capacity known so far; the writes themselves report real errors.
@@ -192,7 +192,7 @@ public struct ApplyEngine: Sendable {
         let elapsed = ContinuousClock.now - run.started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let written = await run.counters.itemsWritten
-        let chain = await run.chain
+        let chain = run.chain
         progress(ApplyProgress(
             event: event, window: window.index + 1, windows: chain.windows.count, exportId: window.exportId, file: file,
             itemsApplied: run.itemsAtStart + written, itemsTotal: chain.totals.items, rejects: await run.rejects.count,
@@ -320,11 +320,11 @@ final class RunState: Sendable {
         position = Mutex((chain, nil))
     }
 
-    var chain: Plan { get async { position.withLock { $0.chain } } }
-    var window: Plan.Window? { get async { position.withLock { $0.window } } }
-    func setChain(_ chain: Plan) async { position.withLock { $0.chain = chain } }
+    var chain: Plan { position.withLock { $0.chain } }
+    var window: Plan.Window? { position.withLock { $0.window } }
+    func setChain(_ chain: Plan) { position.withLock { $0.chain = chain } }
     /// The window being written (ticks are sent only then), nil between windows and while `--follow` waits.
-    func setWindow(_ window: Plan.Window?) async { position.withLock { $0.window = window } }
+    func setWindow(_ window: Plan.Window?) { position.withLock { $0.window = window } }
 }
 
 /// Owns the checkpoint while files complete concurrently, and saves it after each file and each window.

@@ -62,7 +62,7 @@ extension DiffEngine {
                             await gate.throttled()
                             continue // the same page again, at the lower rate
                         }
-                        let consumed = ApplyEngine.consumedUnits(page.consumedCapacity.map { [$0] } ?? [])
+                        let consumed = (page.consumedCapacity.map { [$0] } ?? []).unitsByResource
                         await gate.consumed(consumed, estimated: estimate, sentAt: sentAt)
                         if let units = consumed["table"], units > 0, !page.items.isEmpty {
                             unitsPerItem = 0.7 * unitsPerItem + 0.3 * units / Double(page.items.count)

@@ -180,6 +180,8 @@ public enum DiffError: Error, Sendable, Hashable, CustomStringConvertible {
     case workDirectory(path: String, reason: String)
     case onDemandNeedsReadCeiling(table: String)
     case noReadCapacity(table: String)
+    /// A spilled item did not parse back (the spill file was damaged, or a bug): names the record or the target.
+    case unreadableItem(source: String, reason: String)
 
     public var description: String {
         switch self {
@@ -187,6 +189,8 @@ public enum DiffError: Error, Sendable, Hashable, CustomStringConvertible {
         case .onDemandNeedsReadCeiling(let table):
             "target table \(table) is on-demand with no maximum read throughput: pass --max-read-units N, the read units per second Ferry may use at 100 %"
         case .noReadCapacity(let table): "target table \(table) reports no read capacity; check DescribeTable"
+        case let .unreadableItem(source, reason):
+            "\(source): the item read back from the diff's spill files does not parse (\(reason)); the work directory may have been changed while the diff ran — run it again"
         }
     }
 }

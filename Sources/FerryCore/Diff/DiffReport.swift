@@ -203,7 +203,7 @@ struct Comparison {
         do {
             return try DynamoJSONParser.item(from: String(decoding: entry.item, as: UTF8.self))
         } catch {
-            throw DiffError.workDirectory(path: entry.location.isEmpty ? "target item" : entry.location, reason: "cannot parse the item back: \(error)")
+            throw DiffError.unreadableItem(source: entry.location.isEmpty ? "an item scanned from the target" : entry.location, reason: "\(error)")
         }
     }
 

@@ -1,0 +1,25 @@
+import ExportGenerator
+import ExportReader
+import FerryCore
+import Foundation
+
+/// Generated chains and their plans, as the apply and diff tests use them.
+enum TestChains {
+    static func generate(_ directory: String, items: Int, windows: Int, changes: Int = 30, itemBytes: Int? = nil) throws -> GeneratedChain {
+        var spec = ChainSpec()
+        spec.initialItems = items
+        spec.windows = windows
+        spec.changesPerWindow = changes
+        spec.itemBytes = itemBytes
+        return try ChainGenerator(spec: spec).generate(into: directory)
+    }
+
+    /// The plan of every export now in the chain's directory, written and read back like a plan file (so it has its
+    /// plan id), for `table`.
+    static func plan(for chain: GeneratedChain, table: String = "orders-copy") async throws -> Plan {
+        let found = try await ExportDiscovery.discover(LocalDirectorySource(root: chain.exportsDirectory), location: chain.exportsDirectory)
+        var options = PlannerTests.options
+        options.target.table = table
+        return try PlanFile.decode(try PlanFile.encode(try ChainPlanner.plan(found, options: options)), path: "plan.json")
+    }
+}
