@@ -13,7 +13,16 @@ public struct DynamoJSONError: Error, Hashable, Sendable, CustomStringConvertibl
         case emptySet(tag: String)
         case duplicateSetMember(tag: String)
         case duplicateAttribute(String)
+        /// Nested beyond what the reader recurses into at all (damaged or hostile input).
         case tooDeep(limit: Int)
+        /// More levels of maps and lists than DynamoDB allows (a limit violation).
+        case nestedTooDeep(limit: Int)
+        /// An attribute name DynamoDB refuses: empty, or 64 KB or longer (a limit violation).
+        case attributeName(bytes: Int)
+        /// An item over 400 KB (a limit violation).
+        case itemTooLarge(bytes: Int)
+        /// A key attribute DynamoDB refuses for this table: wrong type, empty, too long (a limit violation).
+        case keyAttribute(String)
         case trailingData
         case missingField(String)
         case unknownField(String)
@@ -45,7 +54,13 @@ public struct DynamoJSONError: Error, Hashable, Sendable, CustomStringConvertibl
         case .emptySet(let tag): "empty \(tag) set (DynamoDB sets hold at least one element)"
         case .duplicateSetMember(let tag): "duplicate element in \(tag) set"
         case .duplicateAttribute(let name): "attribute \"\(name)\" appears twice"
-        case .tooDeep(let limit): "nested more than \(limit) levels deep"
+        case .tooDeep(let limit): "nested more than \(limit) levels deep (not read further)"
+        case .nestedTooDeep(let limit): "maps and lists nested more than \(limit) levels deep (DynamoDB allows \(limit))"
+        case .attributeName(let bytes):
+            bytes == 0 ? "empty attribute name (DynamoDB names are at least 1 byte)"
+                : "attribute name of \(bytes) bytes (DynamoDB names are under 64 KB)"
+        case .itemTooLarge(let bytes): "item of \(bytes) bytes is over DynamoDB's 400 KB item size limit (409600 bytes, names included)"
+        case .keyAttribute(let reason): reason
         case .trailingData: "unexpected data after the end of the record"
         case .missingField(let name): "missing \"\(name)\""
         case .unknownField(let name): "unknown field \"\(name)\""

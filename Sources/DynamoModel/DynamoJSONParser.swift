@@ -3,14 +3,23 @@
 /// Foundation's decoders are about 10× slower on export lines; this works on UTF-8 bytes, allocates only what
 /// the resulting values need, and validates as it goes: type tags, exact numbers (38 digits, DynamoDB's range),
 /// base64, non-empty sets without duplicates, unique attribute names, valid UTF-8.
+///
+/// Two kinds of problem are kept apart. Input that is not well-formed (syntax, UTF-8, base64, type tags, a name
+/// twice in one map) throws: the line is damaged. Well-formed input that breaks one of DynamoDB's limits
+/// (`DynamoLimits`: nesting, number digits and range, empty or duplicate-holding sets, attribute name length) is read
+/// to the end and the first such problem is kept in `violation`: the record is one DynamoDB would refuse.
+/// Names and strings compare as UTF-8 bytes, as DynamoDB compares them (see `AttributeValue`).
 public struct DynamoJSONParser {
     /// The document being parsed.
     public let bytes: UnsafeBufferPointer<UInt8>
     /// The offset of the next unread byte.
     public internal(set) var offset: Int
+    /// The first DynamoDB limit the document breaks (`Problem.isLimitViolation`), if any.
+    public internal(set) var violation: DynamoJSONError?
 
-    /// DynamoDB allows 32 levels of nesting; a little slack, then refuse (protects the stack from hostile input).
-    public static let maxDepth = 40
+    /// JSON nesting past which generic JSON is not read (stack protection against hostile input). Typed values are
+    /// limited by `DynamoLimits.structuralNestingLimit` levels of maps and lists instead.
+    public static let maxDepth = 2 * DynamoLimits.structuralNestingLimit + 8
 
     public init(_ bytes: UnsafeBufferPointer<UInt8>, offset: Int = 0) {
         self.bytes = bytes
@@ -19,9 +28,9 @@ public struct DynamoJSONParser {
 
     // MARK: Items and values
 
-    /// Parses an item: an object of attribute names to typed values.
-    public mutating func parseItem(depth: Int = 0) throws(DynamoJSONError) -> Item {
-        guard depth < Self.maxDepth else { throw fail(.tooDeep(limit: Self.maxDepth)) }
+    /// Parses an item: an object of attribute names to typed values. `level` is the number of maps and lists
+    /// around it (0 for an item, 1 for the value of a top-level `M`).
+    public mutating func parseItem(level: Int = 0) throws(DynamoJSONError) -> Item {
         try expect(UInt8(ascii: "{"), "'{'")
         var attributes: [Item.Attribute] = []
         if try peekNonSpace() == UInt8(ascii: "}") {
@@ -32,20 +41,22 @@ public struct DynamoJSONParser {
         while true {
             let nameOffset = offset
             let name = try parseString()
-            for existing in attributes where existing.name == name {
+            // By bytes: "café" precomposed and decomposed are two attributes to DynamoDB.
+            for existing in attributes where existing.name.utf8.elementsEqual(name.utf8) {
                 throw DynamoJSONError(offset: nameOffset, problem: .duplicateAttribute(name))
             }
+            checkName(byteCount: name.utf8.count, at: nameOffset)
             try expect(UInt8(ascii: ":"), "':'")
-            let value = try parseValue(depth: depth + 1)
+            let value = try parseValue(level: level)
             attributes.append(Item.Attribute(name: name, value: value))
             if try nextIsMember(closing: UInt8(ascii: "}")) { continue }
             return Item(uniqueAttributes: attributes)
         }
     }
 
-    /// Parses one typed value: `{"S":"x"}`, `{"N":"1"}`, `{"L":[…]}`, …
-    public mutating func parseValue(depth: Int = 0) throws(DynamoJSONError) -> AttributeValue {
-        guard depth < Self.maxDepth else { throw fail(.tooDeep(limit: Self.maxDepth)) }
+    /// Parses one typed value: `{"S":"x"}`, `{"N":"1"}`, `{"L":[…]}`, … `level` is the number of maps and lists
+    /// around it (0 for a top-level attribute's value).
+    public mutating func parseValue(level: Int = 0) throws(DynamoJSONError) -> AttributeValue {
         try expect(UInt8(ascii: "{"), "'{' opening a typed value")
         if try peekNonSpace() == UInt8(ascii: "}") { throw fail(.typeTagCount(0)) }
         let tagOffset = offset
@@ -67,31 +78,36 @@ public struct DynamoJSONParser {
             value = .null
         case .ss:
             let members = try parseArray(tag: "SS") { (p: inout DynamoJSONParser) throws(DynamoJSONError) in try p.parseString() }
-            if members.count > 1 && Set(members).count != members.count { throw at(tagOffset, .duplicateSetMember(tag: "SS")) }
+            if members.count > 1 && Set(members.lazy.map(BytewiseString.init)).count != members.count {
+                noteViolation(at(tagOffset, .duplicateSetMember(tag: "SS")))
+            }
             value = .ss(members)
         case .ns:
             let members = try parseArray(tag: "NS") { (p: inout DynamoJSONParser) throws(DynamoJSONError) in try p.parseNumber() }
-            if members.count > 1 && Set(members).count != members.count { throw at(tagOffset, .duplicateSetMember(tag: "NS")) }
+            if members.count > 1 && Set(members).count != members.count { noteViolation(at(tagOffset, .duplicateSetMember(tag: "NS"))) }
             value = .ns(members)
         case .bs:
             let members = try parseArray(tag: "BS") { (p: inout DynamoJSONParser) throws(DynamoJSONError) in try p.parseBinary(tag: "BS") }
-            if members.count > 1 && Set(members).count != members.count { throw at(tagOffset, .duplicateSetMember(tag: "BS")) }
+            if members.count > 1 && Set(members).count != members.count { noteViolation(at(tagOffset, .duplicateSetMember(tag: "BS"))) }
             value = .bs(members)
         case .l:
-            value = .l(try parseList(depth: depth))
+            try enterContainer(level: level + 1)
+            value = .l(try parseList(level: level + 1))
         case .m:
             skipSpace()
             guard offset < bytes.count, bytes[offset] == UInt8(ascii: "{") else {
                 throw fail(.wrongValueType(tag: "M", expected: "an object"))
             }
-            value = .m(try parseItem(depth: depth + 1))
+            try enterContainer(level: level + 1)
+            value = .m(try parseItem(level: level + 1))
         }
         if try peekNonSpace() == UInt8(ascii: ",") { throw fail(.typeTagCount(2)) }
         try expect(UInt8(ascii: "}"), "'}' closing a typed value")
         return value
     }
 
-    private mutating func parseList(depth: Int) throws(DynamoJSONError) -> [AttributeValue] {
+    /// The elements of a list that is itself at nesting `level`.
+    private mutating func parseList(level: Int) throws(DynamoJSONError) -> [AttributeValue] {
         skipSpace()
         guard offset < bytes.count, bytes[offset] == UInt8(ascii: "[") else {
             throw fail(.wrongValueType(tag: "L", expected: "an array"))
@@ -103,7 +119,7 @@ public struct DynamoJSONParser {
             return list
         }
         while true {
-            list.append(try parseValue(depth: depth + 1))
+            list.append(try parseValue(level: level))
             if try nextIsMember(closing: UInt8(ascii: "]")) { continue }
             return list
         }
@@ -118,8 +134,12 @@ public struct DynamoJSONParser {
         }
         let start = offset
         offset += 1
-        if try peekNonSpace() == UInt8(ascii: "]") { throw at(start, .emptySet(tag: tag)) }
         var members: [T] = []
+        if try peekNonSpace() == UInt8(ascii: "]") {
+            noteViolation(at(start, .emptySet(tag: tag)))
+            offset += 1
+            return members
+        }
         while true {
             members.append(try element(&self))
             if try nextIsMember(closing: UInt8(ascii: "]")) { continue }
@@ -232,11 +252,20 @@ public struct DynamoJSONParser {
         if escaped {
             offset = start - 1
             let text = try parseString()
-            do { return try DynamoNumber(text) } catch { throw at(start, .invalidNumber(error)) }
+            var limit: DynamoNumber.Error?
+            do {
+                let summary = try withBytes(of: text) { (b) throws(DynamoNumber.Error) in try DynamoNumber.validateSyntax(b, limitViolation: &limit) }
+                if let limit { noteViolation(at(start, .invalidNumber(limit))) }
+                return DynamoNumber(validatedText: text, summary: summary)
+            } catch {
+                throw at(start, .invalidNumber(error))
+            }
         }
         let slice = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        var limit: DynamoNumber.Error?
         do {
-            let summary = try DynamoNumber.validate(slice)
+            let summary = try DynamoNumber.validateSyntax(slice, limitViolation: &limit)
+            if let limit { noteViolation(at(start, .invalidNumber(limit))) }
             return DynamoNumber(validatedText: String(decoding: slice, as: UTF8.self), summary: summary)
         } catch {
             throw at(start, .invalidNumber(error))
@@ -423,6 +452,29 @@ public struct DynamoJSONParser {
         return UnsafeBufferPointer(rebasing: bytes[start..<end])
     }
 
+    /// Keeps the first limit violation of the document; reading goes on (a later syntax error still throws).
+    @inline(__always)
+    package mutating func noteViolation(_ error: DynamoJSONError) {
+        if violation == nil { violation = error }
+    }
+
+    /// Entering a map or list at nesting `level` (1 for a top-level attribute's value).
+    @inline(__always)
+    package mutating func enterContainer(level: Int) throws(DynamoJSONError) {
+        if level > DynamoLimits.maxNestingLevels {
+            guard level <= DynamoLimits.structuralNestingLimit else { throw fail(.tooDeep(limit: DynamoLimits.structuralNestingLimit)) }
+            noteViolation(fail(.nestedTooDeep(limit: DynamoLimits.maxNestingLevels)))
+        }
+    }
+
+    /// Attribute names are 1 byte to under 64 KB.
+    @inline(__always)
+    package mutating func checkName(byteCount: Int, at nameOffset: Int) {
+        if byteCount == 0 || byteCount > DynamoLimits.maxAttributeNameBytes {
+            noteViolation(at(nameOffset, .attributeName(bytes: byteCount)))
+        }
+    }
+
     public func fail(_ problem: DynamoJSONError.Problem) -> DynamoJSONError {
         DynamoJSONError(offset: offset, problem: problem)
     }
@@ -433,12 +485,14 @@ public struct DynamoJSONParser {
 }
 
 extension DynamoJSONParser {
-    /// Parses a whole document holding one item, e.g. `{"id":{"S":"a"}}`.
-    public static func item(from text: String) throws(DynamoJSONError) -> Item {
+    /// Parses a whole document holding one item, e.g. `{"id":{"S":"a"}}`. Strict: a limit violation throws too.
+    /// With `strict: false` an item that breaks one of DynamoDB's limits is returned anyway.
+    public static func item(from text: String, strict: Bool = true) throws(DynamoJSONError) -> Item {
         try withBytes(of: text) { (buffer) throws(DynamoJSONError) -> Item in
             var parser = DynamoJSONParser(buffer)
             let item = try parser.parseItem()
             try parser.expectEnd()
+            if strict, let violation = parser.violation { throw violation }
             return item
         }
     }
@@ -449,6 +503,7 @@ extension DynamoJSONParser {
             var parser = DynamoJSONParser(buffer)
             let value = try parser.parseValue()
             try parser.expectEnd()
+            if let violation = parser.violation { throw violation }
             return value
         }
     }

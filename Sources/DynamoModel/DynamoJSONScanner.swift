@@ -3,6 +3,8 @@
 /// It accepts exactly what `DynamoJSONParser` accepts, with the same errors at the same offsets (the tests hold
 /// the two to that), and returns item sizes by `ItemSize`'s rules. Records keep their raw bytes; values are built
 /// only when something needs them. One scanner is reused line after line so its scratch space is allocated once.
+/// Like the parser, it throws on input that is not well-formed and keeps the first broken DynamoDB limit in
+/// `violation` (names and strings compare as UTF-8 bytes).
 public struct DynamoJSONScanner {
     /// A top-level attribute seen by `scanItem(members:)`: where its name and value are in the bytes.
     public struct Member: Sendable, Hashable {
@@ -31,6 +33,8 @@ public struct DynamoJSONScanner {
     }
 
     public var bytes: UnsafeBufferPointer<UInt8> { lexer.bytes }
+    /// The first DynamoDB limit the document breaks since `reset`, if any.
+    public var violation: DynamoJSONError? { lexer.violation }
     public var offset: Int {
         get { lexer.offset }
         set { lexer.offset = newValue }
@@ -45,13 +49,12 @@ public struct DynamoJSONScanner {
     // MARK: Items and values
 
     /// Scans an item and returns its size in bytes; when `members` is given, appends each top-level attribute.
-    public mutating func scanItem(depth: Int = 0, members: UnsafeMutablePointer<[Member]>? = nil) throws(DynamoJSONError) -> Int {
-        try scanObject(depth: depth, members: members).size
+    public mutating func scanItem(level: Int = 0, members: UnsafeMutablePointer<[Member]>? = nil) throws(DynamoJSONError) -> Int {
+        try scanObject(level: level, members: members).size
     }
 
-    /// Scans an object of attributes: the sum of names and values, and how many there are.
-    private mutating func scanObject(depth: Int, members: UnsafeMutablePointer<[Member]>?) throws(DynamoJSONError) -> (size: Int, count: Int) {
-        guard depth < DynamoJSONParser.maxDepth else { throw lexer.fail(.tooDeep(limit: DynamoJSONParser.maxDepth)) }
+    /// Scans an object of attributes (inside `level` maps and lists): the sum of names and values, and how many.
+    private mutating func scanObject(level: Int, members: UnsafeMutablePointer<[Member]>?) throws(DynamoJSONError) -> (size: Int, count: Int) {
         try lexer.expect(UInt8(ascii: "{"), "'{'")
         if try lexer.peekNonSpace() == UInt8(ascii: "}") {
             lexer.offset += 1
@@ -66,11 +69,12 @@ public struct DynamoJSONScanner {
             let name = try scanString()
             let tag = nameTag(name.start, name.end)
             try checkUnique(name: (name.start, name.end, name.escaped), tag: tag, from: base, at: nameOffset)
+            lexer.checkName(byteCount: name.length, at: nameOffset)
             names.append((name.start, name.end, name.escaped, tag))
             try lexer.expect(UInt8(ascii: ":"), "':'")
             lexer.skipSpace()
             let valueStart = lexer.offset
-            size += name.length + (try scanValue(depth: depth + 1))
+            size += name.length + (try scanValue(level: level))
             count += 1
             members?.pointee.append(Member(nameStart: name.start, nameEnd: name.end, nameEscaped: name.escaped, valueStart: valueStart, valueEnd: lexer.offset))
             if try lexer.nextIsMember(closing: UInt8(ascii: "}")) { continue }
@@ -78,9 +82,8 @@ public struct DynamoJSONScanner {
         }
     }
 
-    /// Scans one typed value and returns its size (without an attribute name).
-    public mutating func scanValue(depth: Int) throws(DynamoJSONError) -> Int {
-        guard depth < DynamoJSONParser.maxDepth else { throw lexer.fail(.tooDeep(limit: DynamoJSONParser.maxDepth)) }
+    /// Scans one typed value inside `level` maps and lists and returns its size (without an attribute name).
+    public mutating func scanValue(level: Int) throws(DynamoJSONError) -> Int {
         try lexer.expect(UInt8(ascii: "{"), "'{' opening a typed value")
         if try lexer.peekNonSpace() == UInt8(ascii: "}") { throw lexer.fail(.typeTagCount(0)) }
         let tagOffset = lexer.offset
@@ -108,12 +111,13 @@ public struct DynamoJSONScanner {
             guard lexer.offset < bytes.count, bytes[lexer.offset] == UInt8(ascii: "[") else {
                 throw lexer.fail(.wrongValueType(tag: "L", expected: "an array"))
             }
+            try lexer.enterContainer(level: level + 1)
             lexer.offset += 1
             var total = 3
             if try lexer.peekNonSpace() == UInt8(ascii: "]") {
                 lexer.offset += 1
             } else {
-                repeat { total += 1 + (try scanValue(depth: depth + 1)) } while try lexer.nextIsMember(closing: UInt8(ascii: "]"))
+                repeat { total += 1 + (try scanValue(level: level + 1)) } while try lexer.nextIsMember(closing: UInt8(ascii: "]"))
             }
             size = total
         case .m:
@@ -121,7 +125,8 @@ public struct DynamoJSONScanner {
             guard lexer.offset < bytes.count, bytes[lexer.offset] == UInt8(ascii: "{") else {
                 throw lexer.fail(.wrongValueType(tag: "M", expected: "an object"))
             }
-            size = try scanMap(depth: depth + 1)
+            try lexer.enterContainer(level: level + 1)
+            size = try scanMap(level: level + 1)
         }
         if try lexer.peekNonSpace() == UInt8(ascii: ",") { throw lexer.fail(.typeTagCount(2)) }
         try lexer.expect(UInt8(ascii: "}"), "'}' closing a typed value")
@@ -129,8 +134,8 @@ public struct DynamoJSONScanner {
     }
 
     /// A map's size: 3 bytes, plus for each element 1 byte, its name and its value.
-    private mutating func scanMap(depth: Int) throws(DynamoJSONError) -> Int {
-        let (size, count) = try scanObject(depth: depth, members: nil)
+    private mutating func scanMap(level: Int) throws(DynamoJSONError) -> Int {
+        let (size, count) = try scanObject(level: level, members: nil)
         return 3 + count + size
     }
 
@@ -142,7 +147,11 @@ public struct DynamoJSONScanner {
         }
         let arrayStart = lexer.offset
         lexer.offset += 1
-        if try lexer.peekNonSpace() == UInt8(ascii: "]") { throw DynamoJSONError(offset: arrayStart, problem: .emptySet(tag: name)) }
+        if try lexer.peekNonSpace() == UInt8(ascii: "]") {
+            lexer.noteViolation(DynamoJSONError(offset: arrayStart, problem: .emptySet(tag: name)))
+            lexer.offset += 1
+            return 0
+        }
         setMembers.removeAll(keepingCapacity: true)
         var size = 0
         repeat {
@@ -164,7 +173,7 @@ public struct DynamoJSONScanner {
             }
         } while try lexer.nextIsMember(closing: UInt8(ascii: "]"))
         if setMembers.count > 1 && hasDuplicateMember(tag) {
-            throw DynamoJSONError(offset: tagOffset, problem: .duplicateSetMember(tag: name))
+            lexer.noteViolation(DynamoJSONError(offset: tagOffset, problem: .duplicateSetMember(tag: name)))
         }
         return size
     }
@@ -224,7 +233,7 @@ public struct DynamoJSONScanner {
             if existing.tag != tag && !existing.escaped && !name.2 {
                 continue
             } else if existing.escaped || name.2 {
-                same = decodedName(existing.start) == decodedName(name.0)
+                same = decodedName(existing.start).bytewiseEquals(decodedName(name.0))
             } else {
                 same = rawEqual(existing.start, existing.end, name.0, name.1)
             }
@@ -338,8 +347,11 @@ public struct DynamoJSONScanner {
             let number = try lexer.parseNumber()
             return (start, lexer.offset - 1, true, number.summary)
         }
+        var limit: DynamoNumber.Error?
         do {
-            return (start, end, false, try DynamoNumber.validate(UnsafeBufferPointer(rebasing: bytes[start..<end])))
+            let summary = try DynamoNumber.validateSyntax(UnsafeBufferPointer(rebasing: bytes[start..<end]), limitViolation: &limit)
+            if let limit { lexer.noteViolation(DynamoJSONError(offset: start, problem: .invalidNumber(limit))) }
+            return (start, end, false, summary)
         } catch {
             throw DynamoJSONError(offset: start, problem: .invalidNumber(error))
         }

@@ -77,6 +77,20 @@ public struct DynamoNumber: Sendable {
     }
 
     static func scan(_ bytes: UnsafeBufferPointer<UInt8>, digits: inout [UInt8]?) throws(DynamoNumber.Error) -> Summary {
+        var limit: DynamoNumber.Error?
+        let summary = try scan(bytes, digits: &digits, limitViolation: &limit)
+        if let limit { throw limit }
+        return summary
+    }
+
+    /// Validates the syntax (throws) and reports a broken DynamoDB limit — too many digits, out of range — in
+    /// `limitViolation` instead of throwing, so a reader can tell a damaged line from a record DynamoDB would refuse.
+    package static func validateSyntax(_ bytes: UnsafeBufferPointer<UInt8>, limitViolation: inout DynamoNumber.Error?) throws(DynamoNumber.Error) -> Summary {
+        var none: [UInt8]? = nil
+        return try scan(bytes, digits: &none, limitViolation: &limitViolation)
+    }
+
+    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, digits: inout [UInt8]?, limitViolation: inout DynamoNumber.Error?) throws(DynamoNumber.Error) -> Summary {
         let text = { String(decoding: bytes, as: UTF8.self) }
         let n = bytes.count
         guard n > 0 else { throw .empty }
@@ -145,9 +159,12 @@ public struct DynamoNumber: Sendable {
             if expNegative { exponent = -exponent }
         }
         if significant == 0 { return Summary(isNegative: false, significantDigits: 0, leadingExponent: 0) }
-        guard significant <= maxSignificantDigits else { throw .tooManyDigits(text(), significantDigits: significant) }
         let leading = (integerDigits > 0 ? integerDigits - 1 : -fractionLeadingZeros - 1) + exponent
-        guard exponentRange.contains(leading) else { throw .outOfRange(text()) }
+        if significant > maxSignificantDigits {
+            limitViolation = .tooManyDigits(text(), significantDigits: significant)
+        } else if !exponentRange.contains(leading) {
+            limitViolation = .outOfRange(text())
+        }
         return Summary(isNegative: negative, significantDigits: significant, leadingExponent: leading)
     }
 

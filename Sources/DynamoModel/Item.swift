@@ -1,6 +1,7 @@
 /// A DynamoDB item (or the value of an `M` attribute): attributes by name.
 ///
 /// Attribute order is kept as read, so a decoded document re-encodes to the same bytes; equality ignores order.
+/// Names are looked up and compared by their UTF-8 bytes, as DynamoDB does (see `AttributeValue`).
 /// Items are small (DynamoDB caps them at 400 KB), so a flat array beats a dictionary on the parsing hot path.
 public struct Item: Sendable {
     public struct Attribute: Sendable, Hashable {
@@ -10,9 +11,15 @@ public struct Item: Sendable {
             self.name = name
             self.value = value
         }
+        // Names by bytes, as DynamoDB compares them (see `AttributeValue`).
+        public static func == (lhs: Attribute, rhs: Attribute) -> Bool { lhs.name.bytewiseEquals(rhs.name) && lhs.value == rhs.value }
+        public func hash(into hasher: inout Hasher) {
+            name.hashBytes(into: &hasher)
+            hasher.combine(value)
+        }
     }
 
-    /// The attributes in the order they were read or added. Names are unique.
+    /// The attributes in the order they were read or added. Names are unique by their UTF-8 bytes.
     public private(set) var attributes: [Attribute]
 
     public init() { attributes = [] }
@@ -31,9 +38,9 @@ public struct Item: Sendable {
     public var names: [String] { attributes.map(\.name) }
 
     public subscript(name: String) -> AttributeValue? {
-        get { attributes.first { $0.name == name }?.value }
+        get { attributes.first { $0.name.bytewiseEquals(name) }?.value }
         set {
-            if let index = attributes.firstIndex(where: { $0.name == name }) {
+            if let index = attributes.firstIndex(where: { $0.name.bytewiseEquals(name) }) {
                 if let newValue { attributes[index].value = newValue } else { attributes.remove(at: index) }
             } else if let newValue {
                 attributes.append(Attribute(name: name, value: newValue))

@@ -44,7 +44,7 @@ public enum ItemSize {
     }
 
     /// The largest item DynamoDB stores: 400 KB, attribute names included.
-    public static let maxItemBytes = 400 * 1024
+    public static let maxItemBytes = DynamoLimits.maxItemBytes
 }
 
 /// Capacity units for one item of a given size.

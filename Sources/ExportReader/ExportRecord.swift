@@ -32,6 +32,9 @@ public struct ExportRecord: Sendable, Hashable {
     public let oldImageSize: Int?
     /// INCREMENTAL: time of the key's last write in the window, microseconds since the epoch.
     public let writeTimestampMicros: UInt64?
+    /// The first of DynamoDB's limits (`DynamoLimits`) the record breaks: well-formed, but DynamoDB would refuse
+    /// it, so it is never sent and goes to the rejects file with `limitViolationReason`. Nil for almost every record.
+    public let violation: DynamoJSONError?
 
     /// `scanned` holds ranges from the start of the line; the record's ranges index `line` itself.
     init(location: RecordLocation, kind: ExportKind, line: ArraySlice<UInt8>, scanned: RecordLineScanner.Scanned) {
@@ -46,6 +49,12 @@ public struct ExportRecord: Sendable, Hashable {
         newImageSize = scanned.newImageSize
         oldImageSize = scanned.oldImageSize
         writeTimestampMicros = scanned.writeTimestampMicros
+        violation = scanned.violation
+    }
+
+    /// Why DynamoDB would refuse the record (the rule and where in the record's DynamoDB JSON), or nil.
+    public var limitViolationReason: String? {
+        violation.map { "\($0.description) (column \($0.column) of the record's DynamoDB JSON); DynamoDB would refuse this write" }
     }
 
     /// True when applying the record deletes its key.

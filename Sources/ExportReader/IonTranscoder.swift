@@ -25,7 +25,9 @@ struct IonTranscoder {
     var i = 0
     var out = ByteWriter()
 
-    static let maxDepth = DynamoJSONParser.maxDepth
+    // Stack protection only: the DynamoDB JSON scanner after the transcoder enforces DynamoDB's 32 levels.
+    static let maxDepth = DynamoLimits.structuralNestingLimit + 2
+    static let recordFields = ["Item", "Keys", "NewImage", "OldImage", "Metadata"]
 
     /// Transcodes `line`, appending the JSON record to `out`; on failure `out` is left as it was.
     mutating func transcode(_ line: UnsafeBufferPointer<UInt8>, kind: ExportKind) throws(Failure) {
@@ -55,7 +57,9 @@ struct IonTranscoder {
                 try expect(UInt8(ascii: ":"), "':' after a field name")
                 if !first { out.put(UInt8(ascii: ",")) }
                 first = false
-                switch (kind, name) {
+                // Record fields by bytes: `String ==` would take "\u{212A}eys" (KELVIN SIGN) for "Keys".
+                let field = Self.recordFields.first { $0.bytewiseEquals(name) } ?? ""
+                switch (kind, field) {
                 case (.full, "Item"), (.incremental, "Keys"), (.incremental, "NewImage"), (.incremental, "OldImage"):
                     out.put("\"" + name + "\"")
                     out.put(UInt8(ascii: ":"))
@@ -271,7 +275,7 @@ struct IonTranscoder {
             let name = try fieldName()
             try expect(UInt8(ascii: ":"), "':' after a field name")
             try skipSpaceAndComments()
-            if name == "WriteTimestampMicros" {
+            if name.bytewiseEquals("WriteTimestampMicros") {
                 if wrote { out.put(UInt8(ascii: ",")) }
                 wrote = true
                 out.put(#""WriteTimestampMicros":"#)
@@ -280,7 +284,7 @@ struct IonTranscoder {
                     i += 1
                     try skipSpaceAndComments()
                     let fieldOffset = i
-                    guard try fieldName() == "N" else { throw Failure(offset: fieldOffset, reason: "WriteTimestampMicros must be a number or {N:…}") }
+                    guard try fieldName().bytewiseEquals("N") else { throw Failure(offset: fieldOffset, reason: "WriteTimestampMicros must be a number or {N:…}") }
                     try expect(UInt8(ascii: ":"), "':' after a field name")
                     try skipSpaceAndComments()
                     out.put(#"{"N":"#)

@@ -13,6 +13,8 @@ struct RecordLineScanner {
         var oldImage: Range<Int>?
         var oldImageSize: Int?
         var writeTimestampMicros: UInt64?
+        /// The first DynamoDB limit the line's images break (a record DynamoDB would refuse), if any.
+        var violation: DynamoJSONError?
     }
 
     private var scanner = DynamoJSONScanner()
@@ -81,6 +83,10 @@ struct RecordLineScanner {
             } while try scanner.structure.nextIsMember(closing: UInt8(ascii: "}"))
         }
         try scanner.structure.expectEnd()
+        result.violation = scanner.violation
+        if result.violation == nil, let size = result.newImageSize, size > DynamoLimits.maxItemBytes {
+            result.violation = DynamoJSONError(offset: result.newImage?.lowerBound ?? 0, problem: .itemTooLarge(bytes: size))
+        }
         switch kind {
         case .full:
             guard result.newImage != nil else { throw DynamoJSONError(offset: 0, problem: .missingField("Item")) }
@@ -121,7 +127,7 @@ struct RecordLineScanner {
             return try? parser.parseString()
         }
         let keyName = name(key.nameStart)
-        guard let member = image.first(where: { name($0.nameStart) == keyName }) else { return false }
+        guard let keyName, let member = image.first(where: { name($0.nameStart)?.bytewiseEquals(keyName) == true }) else { return false }
         return value(line, member.valueStart) == value(line, key.valueStart)
     }
 

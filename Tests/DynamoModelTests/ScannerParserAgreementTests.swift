@@ -11,6 +11,8 @@ struct ScannerParserAgreementTests {
             scanner.reset(buffer)
             let size = try scanner.scanItem()
             try scanner.structure.expectEnd()
+            // Strict, as `DynamoJSONParser.item(from:)` is: a broken DynamoDB limit counts as refused.
+            if let violation = scanner.violation { throw violation }
             return size
         }
     }

@@ -80,8 +80,6 @@ struct RecordTests {
     @Test("a bad line is refused with file, line and column", arguments: [
         (ExportKind.full, #"{"Item":{"id":{"S":"a"}"#, "\(fullKey):2:24: unexpected end of line"),
         (.full, #"{"Item":{"id":{"Q":"a"}}}"#, "\(fullKey):2:16: unknown attribute type tag \"Q\""),
-        (.full, #"{"Item":{"n":{"N":"1234567890123456789012345678901234567891"}}}"#, "\(fullKey):2:20: number \"1234567890123456789012345678901234567891\" has 40 significant digits"),
-        (.full, #"{"Item":{"n":{"N":"123456789012345678901234567890123456789"}}}"#, "\(fullKey):2:20: number \"123456789012345678901234567890123456789\" has 39 significant digits"),
         (.full, #"{"Keys":{"id":{"S":"a"}}}"#, "\(fullKey):2:2: unknown field \"Keys\" (a FULL export line holds only \"Item\")"),
         (.full, #"{}"#, "\(fullKey):2:1: missing \"Item\""),
         (.incremental, #"{"Metadata":{"WriteTimestampMicros":{"N":"1"}},"NewImage":{"pk":{"S":"a"}}}"#, "\(key):2:1: missing \"Keys\""),
@@ -98,6 +96,25 @@ struct RecordTests {
         } catch {
             #expect("\(error)".hasPrefix(message), "\(error)")
         }
+    }
+
+    @Test("a well-formed record DynamoDB would refuse is read, marked with the rule it breaks", arguments: [
+        (ExportKind.full, #"{"Item":{"id":{"S":"a"},"n":{"N":"1234567890123456789012345678901234567891"}}}"#, "number \"1234567890123456789012345678901234567891\" has 40 significant digits; DynamoDB keeps at most 38 (column 35"),
+        (.full, #"{"Item":{"id":{"S":"a"},"n":{"N":"1E+126"}}}"#, "number \"1E+126\" is outside DynamoDB's range"),
+        (.full, #"{"Item":{"id":{"S":"a"},"s":{"SS":[]}}}"#, "empty SS set"),
+        (.full, #"{"Item":{"id":{"S":"a"},"s":{"SS":["\u00e9","\u00e9"]}}}"#, "duplicate element in SS set"),
+        (.full, #"{"Item":{"id":{"S":"a"},"":{"S":"x"}}}"#, "empty attribute name"),
+        (.incremental, #"{"Keys":{"pk":{"S":"a"}},"NewImage":{"pk":{"S":"a"},"d":"# + String(repeating: #"{"L":["#, count: 33) + #"{"S":"x"}"# + String(repeating: "]}", count: 33) + "}}",
+         "maps and lists nested more than 32 levels deep"),
+    ])
+    func refusedByDynamoDB(_ kind: ExportKind, _ line: String, _ reason: String) async throws {
+        let good = kind == .full ? #"{"Item":{"id":{"S":"ok"}}}"# : #"{"Keys":{"pk":{"S":"ok"}}}"#
+        let records = try await readExport(kind: kind, lines: [good, line, good])
+        #expect(records.count == 3)
+        #expect(records[0].violation == nil && records[2].violation == nil)
+        let why = try #require(records[1].limitViolationReason)
+        #expect(why.contains(reason), "\(why)")
+        #expect(records[1].location.line == 2)
     }
 
     @Test("a data file whose MD5 does not match the manifest is refused")

@@ -8,7 +8,7 @@ extension ApplyEngine {
     /// Streams one data file into batches and writes them, up to `batchesInFlightPerFile` at once; returns the items
     /// written (rejects excluded). Two batches that share a key are never in flight together, so a key's writes stay
     /// in order (exports hold one record per key, so in practice none wait).
-    func applyFile(_ file: ManifestFileEntry, of export: Export, keyNames: [String], gate: CapacityGate,
+    func applyFile(_ file: ManifestFileEntry, of export: Export, keyRules: KeyRules, gate: CapacityGate,
                    rejects: RejectsWriter, counters: Counters) async throws -> Int64 {
         var pending: [PendingWrite] = []
         let reader = ExportReader(source: source)
@@ -36,7 +36,17 @@ extension ApplyEngine {
             }
             _ = try await reader.readRecords(of: file, in: export) { records in
                 if stop.isSet { throw StopRequested() }
-                for record in records { pending.append(try PendingWrite(record: record, keyNames: keyNames)) }
+                for record in records {
+                    // A record DynamoDB would refuse (a limit, or a key the table cannot hold) is never sent.
+                    if let reason = record.limitViolationReason {
+                        try await rejects.reject(record, reason: reason)
+                        continue
+                    }
+                    switch keyRules.check(keyJSON: try record.keyJSON(keyNames: keyRules.names)) {
+                    case .key(let key): pending.append(PendingWrite(record: record, canonicalKey: key))
+                    case .refused(let reason): try await rejects.reject(record, reason: reason + "; DynamoDB would refuse this write")
+                    }
+                }
                 guard pending.count >= 100 else { return }
                 var batches = WriteBatcher.batches(pending, maxUnits: await gate.unitsPerBatch)
                 // Keep the last, possibly partial, batch to fill with the next records.

@@ -78,7 +78,7 @@ public struct ApplyEngine: Sendable {
         let gate = CapacityGate(try controller(for: table))
         let run = RunState(
             gate: gate, keeper: CheckpointKeeper(store: store, checkpoint: saved), rejects: RejectsWriter(path: rejectsPath),
-            counters: Counters(), keyNames: table.keyNames, itemsAtStart: saved.itemsApplied, chain: chain)
+            counters: Counters(), keyRules: KeyRules(table: table), itemsAtStart: saved.itemsApplied, chain: chain)
         return try await withCompanion({ try await applyAll(chain, exports: exports, run: run) }, companion: { await monitor(run) })
     }
 
@@ -137,7 +137,7 @@ public struct ApplyEngine: Sendable {
                 func startNext() {
                     guard let file = pending.popFirst() else { return }
                     group.addTask {
-                        let items = try await applyFile(file, of: export, keyNames: run.keyNames, gate: run.gate, rejects: run.rejects, counters: run.counters)
+                        let items = try await applyFile(file, of: export, keyRules: run.keyRules, gate: run.gate, rejects: run.rejects, counters: run.counters)
                         return (file.dataFileS3Key, items)
                     }
                 }
@@ -304,18 +304,18 @@ final class RunState: Sendable {
     let keeper: CheckpointKeeper
     let rejects: RejectsWriter
     let counters: Counters
-    let keyNames: [String]
+    let keyRules: KeyRules
     let itemsAtStart: Int64
     let started = ContinuousClock.now
     private let position: Mutex<(chain: Plan, window: Plan.Window?)>
 
-    init(gate: CapacityGate, keeper: CheckpointKeeper, rejects: RejectsWriter, counters: Counters, keyNames: [String],
+    init(gate: CapacityGate, keeper: CheckpointKeeper, rejects: RejectsWriter, counters: Counters, keyRules: KeyRules,
          itemsAtStart: Int64, chain: Plan) {
         self.gate = gate
         self.keeper = keeper
         self.rejects = rejects
         self.counters = counters
-        self.keyNames = keyNames
+        self.keyRules = keyRules
         self.itemsAtStart = itemsAtStart
         position = Mutex((chain, nil))
     }

@@ -4,20 +4,33 @@ import ExportReader
 /// One write ready for `BatchWriteItem`: the record, its key's identity, its cost estimate and its size on the wire.
 public struct PendingWrite: Sendable {
     public var record: ExportRecord
-    /// The key attributes' raw JSON, in key-schema order: identical for two writes to the same item.
+    /// The key in canonical form (key-schema order, canonical numbers, escapes decoded): the same bytes exactly when
+    /// DynamoDB sees the same key, so "never two writes to one key in a call" holds by DynamoDB's rules.
     public var key: [UInt8]
     /// Write units it may cost (the larger of old and new item sizes, at least 1).
     public var units: Int
     /// Bytes it adds to the request body.
     public var requestBytes: Int
 
-    public init(record: ExportRecord, keyNames: [String]) throws {
+    /// A write whose key was checked by `KeyRules` (`key` is its canonical form).
+    init(record: ExportRecord, canonicalKey: [UInt8]) {
         self.record = record
-        key = try record.keyJSON(keyNames: keyNames)
+        key = canonicalKey
         units = record.estimatedWriteUnits
         let body = record.isDelete ? key.count : (record.newImageRange?.count ?? 0)
         requestBytes = body + 48 // {"PutRequest":{"Item":…}} and separators
     }
+
+    /// A write keyed by `keyNames` (no type rules); throws when the key is missing or DynamoDB would refuse it.
+    public init(record: ExportRecord, keyNames: [String]) throws {
+        let raw = try record.keyJSON(keyNames: keyNames)
+        switch KeyRules(names: keyNames, types: keyNames.map { _ in nil }).check(keyJSON: raw) {
+        case .key(let key): self.init(record: record, canonicalKey: key)
+        case .refused(let reason):
+            throw ExportReaderError.invalidRecord(key: record.location.fileKey, line: record.location.line, column: 1, reason: reason)
+        }
+    }
+
 }
 
 /// Cuts writes into `BatchWriteItem` calls: at most 25 writes and 16 MB each, never two writes to one key in a call

@@ -17,7 +17,8 @@ enum CanonicalKey {
 
     /// Canonical key JSON from raw key JSON (`ExportRecord.keyJSON`).
     static func make(fromJSON json: [UInt8], keyNames: [String]) throws -> [UInt8]? {
-        make(from: try DynamoJSONParser.item(from: String(decoding: json, as: UTF8.self)), keyNames: keyNames)
+        // Lenient: a key that breaks a DynamoDB limit still has an identity (apply rejects such a record).
+        make(from: try DynamoJSONParser.item(from: String(decoding: json, as: UTF8.self), strict: false), keyNames: keyNames)
     }
 
     private static func canonical(_ value: AttributeValue) -> AttributeValue {

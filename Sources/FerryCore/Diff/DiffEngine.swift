@@ -169,7 +169,7 @@ enum KeySchemaCheck {
                 throw ApplyError.keySchemaMismatch(table: table.TableName, tableKeys: expected, exportKeys: seen, at: record.location.description)
             }
         }
-        if case .change(let change) = body, Set(change.keys.names) != Set(table.keyNames) {
+        if case .change(let change) = body, Set(change.keys.names.map(BytewiseString.init)) != Set(table.keyNames.map(BytewiseString.init)) {
             throw ApplyError.keySchemaMismatch(table: table.TableName, tableKeys: expected,
                                                exportKeys: change.keys.names.joined(separator: ", "), at: record.location.description)
         }
