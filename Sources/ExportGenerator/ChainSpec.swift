@@ -26,6 +26,10 @@ public struct ChainSpec: Sendable, Hashable {
     public var itemBytes: Int?
     /// Every n-th key holds an item just under DynamoDB's 400 KB limit; nil for none.
     public var largeItemEvery: Int?
+    /// Items also carry what Swift's `String ==` gets wrong and DynamoDB does not: both spellings of `café`
+    /// (U+00E9 and e + U+0301) as two attribute names and as two SS members, a KELVIN SIGN name beside `K`, and
+    /// maps and lists nested 30 levels deep.
+    public var equivalentSpellings = false
     /// Write the expected table state after each export (off for very large benchmark exports).
     public var writeExpectedStates = true
     /// Data format of the FULL export (and of every export unless `alternateFormats`).

@@ -66,6 +66,18 @@ struct ItemFactory: Sendable {
             profile["level"] = .m(Item(["l3": .m(Item(["l4": .m(Item(["l5": .l([.l([.s("deep")])])]))]))]))
             item["profile"] = .m(profile)
         }
+        if spec.equivalentSpellings && random.chance(50) {
+            // Canonically equivalent to Swift, different to DynamoDB: two attributes, a two-member set.
+            item["caf\u{E9}"] = .s("caf\u{E9} \(version)")
+            item["cafe\u{301}"] = .ss(["caf\u{E9}", "cafe\u{301}", "v\(version)"])
+            item["\u{212A}"] = .n(DynamoNumber(integerLiteral: version))
+            item["K"] = .s("latin K")
+            var deep = AttributeValue.s("30 levels down \(random.pick(Self.words))")
+            for level in stride(from: 30, to: 0, by: -1) {
+                deep = level % 2 == 0 ? .l([deep, .n(DynamoNumber(integerLiteral: level))]) : .m(Item(["l\(level)": deep]))
+            }
+            item["deep"] = deep
+        }
         if let every = spec.largeItemEvery, every > 0, index % every == 0 {
             // Just under 400 KB: DynamoDB's limit counts names and values.
             let room = ItemSize.maxItemBytes - ItemSize.bytes(of: item) - "blob".utf8.count - 512

@@ -5,8 +5,10 @@ import Foundation
 
 /// Generated chains and their plans, as the apply and diff tests use them.
 enum TestChains {
-    static func generate(_ directory: String, items: Int, windows: Int, changes: Int = 30, itemBytes: Int? = nil) throws -> GeneratedChain {
+    static func generate(_ directory: String, items: Int, windows: Int, changes: Int = 30, itemBytes: Int? = nil,
+                         equivalentSpellings: Bool = false) throws -> GeneratedChain {
         var spec = ChainSpec()
+        spec.equivalentSpellings = equivalentSpellings
         spec.initialItems = items
         spec.windows = windows
         spec.changesPerWindow = changes
