@@ -134,10 +134,10 @@ struct ApplyFollowTests {
             // At 40 WCU/s the 400 items take about 10 s; scale the table up after a moment.
             try await Task.sleep(for: .milliseconds(600))
             fake.currentWriteCapacity.withLock { $0 = 4000 }
-            let started = ContinuousClock.now
             let report = try await running.value
             #expect(report.itemsApplied == 400)
-            #expect(ContinuousClock.now - started < .seconds(5), "the larger capacity was used")
+            // No wall-clock bound here: under the full suite's load it once took 10.7 s with the re-read working
+            // (1.1 s alone). The budget moving to 4000 is the observable; timing waits for the injected clock (#15).
             let seen = budgets.withLock { $0 }
             #expect(seen.first == 40 && seen.contains(4000), "budgets seen: \(seen)")
         }

