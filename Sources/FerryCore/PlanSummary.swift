@@ -62,7 +62,10 @@ public struct PlanStatus: Sendable, Codable, Hashable {
     public var windows: Int
     public var windowsDone: Int
     public var itemsApplied: Int64
+    /// Records rejected over the whole chain, every run counted (the checkpoint keeps the total).
     public var rejects: Int64
+    /// The rejects file, when there are rejects.
+    public var rejectsFile: String?
     public var checkpoint: String
     public var started: Bool
     /// The end of the last applied window; nil before the first.
@@ -104,6 +107,9 @@ public struct PlanStatus: Sendable, Codable, Hashable {
 
     public var text: String {
         var lines = ["Plan \(planId.prefix(19))…: \(windowsDone) of \(windows) windows applied, \(itemsApplied) items, \(rejects) rejects"]
+        if rejects > 0, let rejectsFile {
+            lines.append("  \(rejects) records rejected over the whole chain, with file, line and reason in \(rejectsFile)")
+        }
         if let current = currentWindow {
             lines.append("  window \(current.index) (\(current.exportId)) in progress: \(current.filesDone)/\(current.files) files, \(current.itemsApplied)/\(current.items) records")
         }

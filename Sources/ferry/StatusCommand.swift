@@ -18,7 +18,11 @@ struct StatusCommand: AsyncParsableCommand {
             let checkpointPath = checkpoint ?? CheckpointStore.defaultPath(forPlan: plan)
             let saved = try CheckpointStore(path: checkpointPath).load(for: loaded.planId)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let status = PlanStatus.make(loaded, checkpoint: saved, path: checkpointPath, now: now)
+            var status = PlanStatus.make(loaded, checkpoint: saved, path: checkpointPath, now: now)
+            if status.rejects > 0 {
+                // Where apply writes them: next to the plan (ApplyCommand).
+                status.rejectsFile = (plan.hasSuffix(".json") ? String(plan.dropLast(5)) : plan) + ".rejects.jsonl"
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

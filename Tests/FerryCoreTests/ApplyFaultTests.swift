@@ -58,6 +58,12 @@ struct ApplyFaultTests {
             #expect(written == expected, "everything but the rejected key is exact")
             let checkpoint = try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)
             #expect(checkpoint?.rejects == report.rejects)
+            // #13.3: a later run (a resume, or a run of a finished plan) still counts the chain's rejects, so it
+            // exits 6 too; its checkpoint keeps the total.
+            let again = try await Self.engine(plan, chain, fake, directory).run()
+            #expect(again.windowsApplied == 0)
+            #expect(again.rejects == report.rejects, "rejects are never forgotten")
+            #expect(try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)?.rejects == report.rejects)
         }
     }
 

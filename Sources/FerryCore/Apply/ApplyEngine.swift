@@ -77,7 +77,7 @@ public struct ApplyEngine: Sendable {
         let table = try await preflight(exports)
         let gate = CapacityGate(try controller(for: table))
         let run = RunState(
-            gate: gate, keeper: CheckpointKeeper(store: store, checkpoint: saved), rejects: RejectsWriter(path: rejectsPath),
+            gate: gate, keeper: CheckpointKeeper(store: store, checkpoint: saved), rejects: RejectsWriter(path: rejectsPath, alreadyCounted: saved.rejects),
             counters: Counters(), keyRules: KeyRules(table: table), itemsAtStart: saved.itemsApplied, chain: chain)
         return try await withCompanion({ try await applyAll(chain, exports: exports, run: run) }, companion: { await monitor(run) })
     }

@@ -8,9 +8,13 @@ import Foundation
 public actor RejectsWriter {
     public let path: String
     private var handle: FileHandle?
-    public private(set) var count: Int64 = 0
+    /// Rejects of the whole chain: those earlier runs counted in the checkpoint, plus this run's.
+    public private(set) var count: Int64
 
-    public init(path: String) { self.path = path }
+    public init(path: String, alreadyCounted: Int64 = 0) {
+        self.path = path
+        count = alreadyCounted
+    }
 
     public func reject(_ record: ExportRecord, reason: String) throws {
         if handle == nil {
@@ -26,6 +30,8 @@ public actor RejectsWriter {
         line += record.line
         line += "}\n".utf8
         try handle?.write(contentsOf: line)
+        // On disk before any checkpoint counts it: a crash never leaves a counted reject that is not in the file.
+        try handle?.synchronize()
         count += 1
     }
 
