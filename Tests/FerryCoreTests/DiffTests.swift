@@ -277,6 +277,12 @@ struct DiffUnitTests {
         func entry(_ json: String) -> SpillEntry { SpillEntry(kind: .put, key: [], item: Array(json.utf8), location: "f:1") }
         #expect(try Comparison.differingAttributes(planned: entry(plan), target: entry(same)).isEmpty)
         #expect(try Comparison.differingAttributes(planned: entry(plan), target: entry(other)) == ["b", "gone", "n", "new", "ss"])
+        // Names by bytes: the two spellings of café are two attributes, each missing on one side.
+        let pre = "{\"pk\":{\"S\":\"a\"},\"caf\u{E9}\":{\"N\":\"1\"}}", dec = "{\"pk\":{\"S\":\"a\"},\"cafe\u{301}\":{\"N\":\"1\"}}"
+        #expect(try Comparison.differingAttributes(planned: entry(pre), target: entry(dec)) == ["cafe\u{301}", "caf\u{E9}"])
+        // A planned item over DynamoDB's nesting limit is compared, not an error.
+        let deep = #"{"pk":{"S":"a"},"d":"# + String(repeating: #"{"L":["#, count: 33) + #"{"S":"x"}"# + String(repeating: "]}", count: 33) + "}"
+        #expect(try Comparison.differingAttributes(planned: entry(deep), target: entry(#"{"pk":{"S":"a"}}"#)) == ["d"])
     }
 
     @Test("spill files: every entry back in the order written, each key always in the same bucket")

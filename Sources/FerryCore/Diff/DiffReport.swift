@@ -194,14 +194,16 @@ struct Comparison {
         let a = try parse(planned)
         let b = try parse(target)
         if a == b { return [] }
-        var names = Set(a.names)
-        names.formUnion(b.names)
-        return names.filter { a[$0] != b[$0] }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        // Names by bytes: a Set<String> would fold "café" precomposed and decomposed into one name.
+        var names = Set(a.names.map(BytewiseString.init))
+        names.formUnion(b.names.map(BytewiseString.init))
+        return names.filter { a[$0.string] != b[$0.string] }.sorted().map(\.string)
     }
 
     private static func parse(_ entry: SpillEntry) throws -> Item {
         do {
-            return try DynamoJSONParser.item(from: String(decoding: entry.item, as: UTF8.self))
+            // Lenient: a planned item DynamoDB would refuse (apply rejected it) is still compared, not an error.
+            return try DynamoJSONParser.item(from: String(decoding: entry.item, as: UTF8.self), strict: false)
         } catch {
             throw DiffError.unreadableItem(source: entry.location.isEmpty ? "an item scanned from the target" : entry.location, reason: "\(error)")
         }
