@@ -452,29 +452,6 @@ public struct DynamoJSONParser {
         return UnsafeBufferPointer(rebasing: bytes[start..<end])
     }
 
-    /// Keeps the first limit violation of the document; reading goes on (a later syntax error still throws).
-    @inline(__always)
-    package mutating func noteViolation(_ error: DynamoJSONError) {
-        if violation == nil { violation = error }
-    }
-
-    /// Entering a map or list at nesting `level` (1 for a top-level attribute's value).
-    @inline(__always)
-    package mutating func enterContainer(level: Int) throws(DynamoJSONError) {
-        if level > DynamoLimits.maxNestingLevels {
-            guard level <= DynamoLimits.structuralNestingLimit else { throw fail(.tooDeep(limit: DynamoLimits.structuralNestingLimit)) }
-            noteViolation(fail(.nestedTooDeep(limit: DynamoLimits.maxNestingLevels)))
-        }
-    }
-
-    /// Attribute names are 1 byte to under 64 KB.
-    @inline(__always)
-    package mutating func checkName(byteCount: Int, at nameOffset: Int) {
-        if byteCount == 0 || byteCount > DynamoLimits.maxAttributeNameBytes {
-            noteViolation(at(nameOffset, .attributeName(bytes: byteCount)))
-        }
-    }
-
     public func fail(_ problem: DynamoJSONError.Problem) -> DynamoJSONError {
         DynamoJSONError(offset: offset, problem: problem)
     }
