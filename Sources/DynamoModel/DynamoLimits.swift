@@ -38,6 +38,12 @@ public enum DynamoLimits {
     public static let maxAttributeNameBytes = 65_535
     /// Names of key, index-key and projected attributes.
     public static let maxKeyAttributeNameBytes = 255
+    /// The longest line of an export data file Ferry reads (16 MiB). A legal record is at most two 400 KB images
+    /// plus its keys; in DynamoDB JSON a byte of item size takes at most ~12 bytes of text (a 1-byte name escaped as
+    /// `"\u0001":{"NULL":true},` is 23 bytes for 2 bytes of size), so the longest legal line is under 10 MB, and
+    /// Ion text is shorter. A longer line is hostile or damaged input: it is refused, with file:line, as soon as it
+    /// passes the bound, before it can grow a buffer without end.
+    public static let maxExportLineBytes = 16 << 20
 }
 
 extension DynamoJSONError.Problem {

@@ -32,12 +32,15 @@ public final class DataFileDecoder {
     public private(set) var compressedBytes: Int64 = 0
     public private(set) var decompressedBytes: Int64 = 0
 
-    public init(fileKey: String, kind: ExportKind, format: ExportFormat = .dynamoDBJSON, expectedMD5: String?, bufferSize: Int = 256 << 10) {
+    /// - Parameter checkCRC: gzip's CRC-32; by default checked only when there is no MD5 to check (pass false for a
+    ///   file `DataFileVerifier` already checked).
+    public init(fileKey: String, kind: ExportKind, format: ExportFormat = .dynamoDBJSON, expectedMD5: String?, checkCRC: Bool? = nil,
+                bufferSize: Int = 256 << 10) {
         self.fileKey = fileKey
         self.kind = kind
         self.format = format
         self.expectedMD5 = expectedMD5
-        inflater = GzipInflater(checkCRC: expectedMD5 == nil)
+        inflater = GzipInflater(checkCRC: checkCRC ?? (expectedMD5 == nil))
         buffer = .allocate(byteCount: max(bufferSize, 4096), alignment: 16)
     }
 
@@ -51,9 +54,12 @@ public final class DataFileDecoder {
         md5.update(bufferPointer: chunk)
         compressedBytes += Int64(chunk.count)
         var input = chunk
-        while !input.isEmpty {
+        var outputFull = false
+        // Until the chunk is used up and zlib holds no more output for it (a full output buffer may leave some).
+        while !input.isEmpty || outputFull {
             makeRoom()
             let result: (consumed: Int, produced: Int)
+            let room = buffer.count - filled
             do {
                 result = try inflater.inflate(input, into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
             } catch .corrupt(let reason) {
@@ -65,6 +71,7 @@ public final class DataFileDecoder {
             filled += result.produced
             decompressedBytes += Int64(result.produced)
             try splitLines(final: false, emit: emit)
+            outputFull = result.produced == room
             if result.consumed == 0 && result.produced == 0 { break }
         }
     }
@@ -139,9 +146,12 @@ public final class DataFileDecoder {
             } else if final {
                 end = filled
             } else {
+                // Hostile input must not grow the buffer without end: refuse the line once it passes the bound.
+                if filled - lineStart > DynamoLimits.maxExportLineBytes { throw lineTooLong(line: lineNumber + 1) }
                 break
             }
             lineNumber += 1
+            if end - lineStart > DynamoLimits.maxExportLineBytes { throw lineTooLong(line: lineNumber) }
             var length = end - lineStart
             if length > 0 && base.load(fromByteOffset: end - 1, as: UInt8.self) == 0x0D { length -= 1 }
             let line = UnsafeBufferPointer(start: start.assumingMemoryBound(to: UInt8.self), count: length)
@@ -171,6 +181,11 @@ public final class DataFileDecoder {
             let location = RecordLocation(fileKey: fileKey, line: record.line)
             try emit(ExportRecord(location: location, kind: kind, line: block[record.range], scanned: record.scanned))
         }
+    }
+
+    private func lineTooLong(line: Int) -> ExportReaderError {
+        .invalidRecord(key: fileKey, line: line, column: DynamoLimits.maxExportLineBytes + 1,
+                       reason: DataFileVerifier.lineTooLongReason)
     }
 
     /// Validates one line's DynamoDB JSON.

@@ -39,9 +39,14 @@ public enum ExportDiscovery {
     /// callers need not read the manifests again.
     @discardableResult
     public static func verify(_ plan: Plan, against source: any ExportSource) async throws -> [Export] {
+        try await verify(plan.windows, against: source)
+    }
+
+    /// `verify(_:against:)` for some of a plan's windows (a resume reads only those not yet applied).
+    public static func verify(_ windows: [Plan.Window], against source: any ExportSource) async throws -> [Export] {
         let reader = ExportReader(source: source)
         var exports: [Export] = []
-        for window in plan.windows {
+        for window in windows {
             let export: Export
             do { export = try await reader.export(summaryKey: window.summaryKey) } catch {
                 throw PlanError.sourceChanged(window: window.index, exportId: window.exportId, reason: "\(error)")

@@ -23,6 +23,10 @@ struct ApplyCommand: AsyncParsableCommand {
             (exit 5; run it again to go on), or with --until-lag until the lag is at most that long (then exit 0). \
             Windows found this way are recorded in the checkpoint, so `ferry status` and a resume see them.
             The table's capacity is re-read every minute, so auto-scaling is followed.
+            No record of a data file is written before the whole file is verified (MD5, gzip integrity, item count): \
+            each file is first copied to the spool directory (default: next to the checkpoint, <plan>.spool; owner-only) \
+            and applied from that copy, which is removed once the file is done. It needs room for about two data \
+            files per file applied at once; the run checks before it starts.
             """
     )
 
@@ -31,6 +35,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @Option(name: .customLong("until-lag"), help: "With --follow: stop (exit 0) once the lag is at most this long, e.g. 15m, 90s, 1h30m.") var untilLag: String?
     @Option(name: .customLong("poll-interval"), help: "With --follow: how often to look for new exports (default 60s).") var pollInterval: String?
     @Option(help: "Checkpoint file (default: next to the plan, <plan>.checkpoint.json).") var checkpoint: String?
+    @Option(name: .customLong("spool-dir"), help: "Where verified copies of the data files being applied are kept (default: next to the checkpoint, <plan>.spool).") var spoolDir: String?
     @Option(name: .customLong("write-percent"), help: "Share of the target's write capacity to use, 0 < P <= 100 (default: the plan's).") var writePercent: Percent?
     @Option(name: .customLong("max-write-units"), help: "Write-unit ceiling for on-demand tables (default: the plan's).") var maxWriteUnits: Int?
     @OptionGroup(title: "Source AWS options") var sourceAWS: SourceAWSOptions
@@ -61,6 +66,7 @@ struct ApplyCommand: AsyncParsableCommand {
                     rejectsPath: base + ".rejects.jsonl",
                     writePercent: writePercent?.value ?? loaded.throttle.writePercent,
                     maxWriteUnits: maxWriteUnits ?? loaded.throttle.maxWriteUnits)
+                engine.spoolDirectory = spoolDir
                 if follow {
                     engine.follow = ApplyEngine.FollowOptions(
                         pollInterval: .seconds(pollInterval.flatMap(DurationArgument.init)?.seconds ?? 60),

@@ -18,3 +18,21 @@ public func sharedFixturesDirectory(file: StaticString = #filePath) -> String? {
     }
     return nil
 }
+
+/// Runs the system `gzip` with `arguments` (`-c` to compress, `-dc` to decompress) over `input`: an independent
+/// gzip writer and reader for tests.
+public func runGzip(_ arguments: [String], _ input: Data) throws -> Data {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    process.arguments = arguments
+    let stdin = Pipe(), stdout = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    try process.run()
+    // Write on another thread: a large input would otherwise fill the pipe while gzip waits for its output to be read.
+    let writer = Thread { stdin.fileHandleForWriting.write(input); try? stdin.fileHandleForWriting.close() }
+    writer.start()
+    let output = stdout.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return output
+}

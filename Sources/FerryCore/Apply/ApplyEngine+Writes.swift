@@ -8,10 +8,15 @@ extension ApplyEngine {
     /// Streams one data file into batches and writes them, up to `batchesInFlightPerFile` at once; returns the items
     /// written (rejects excluded). Two batches that share a key are never in flight together, so a key's writes stay
     /// in order (exports hold one record per key, so in practice none wait).
-    func applyFile(_ file: ManifestFileEntry, of export: Export, keyRules: KeyRules, gate: CapacityGate,
-                   rejects: RejectsWriter, counters: Counters) async throws -> Int64 {
+    ///
+    /// Nothing of the file is written before the whole file is verified: it is first copied to the spool while its
+    /// MD5, gzip integrity and item count are checked, and its records are then read from that copy.
+    func applyFile(_ file: ManifestFileEntry, of export: Export, run: RunState) async throws -> Int64 {
+        let (keyRules, gate, rejects, counters) = (run.keyRules, run.gate, run.rejects, run.counters)
         var pending: [PendingWrite] = []
         let reader = ExportReader(source: source)
+        let verified = try await reader.spool(file, to: run.spool.path(for: file.dataFileS3Key))
+        defer { unlink(verified.path) }
         return try await withThrowingTaskGroup(of: (id: Int, written: Int64).self) { group in
             var written: Int64 = 0
             var inFlight: [Int: [KeyBytes]] = [:]
@@ -34,7 +39,7 @@ extension ApplyEngine {
                 busy.formUnion(keys)
                 group.addTask { (id, try await write(batch, gate: gate, rejects: rejects, counters: counters)) }
             }
-            _ = try await reader.readRecords(of: file, in: export) { records in
+            _ = try await reader.readRecords(of: verified, in: export) { records in
                 if stop.isSet { throw StopRequested() }
                 for record in records {
                     // A record DynamoDB would refuse (a limit, or a key the table cannot hold) is never sent.

@@ -26,6 +26,9 @@ public struct ApplyEngine: Sendable {
     /// How often the table's capacity is re-read (auto-scaling).
     public var describeInterval: Duration = .seconds(60)
     public var progress: @Sendable (ApplyProgress) -> Void = { _ in }
+    /// Where verified copies of the data files being applied are kept (default: `<plan>.spool` beside the
+    /// checkpoint); see `SpoolDirectory`.
+    public var spoolDirectory: String?
     /// Set (by SIGINT/SIGTERM) to stop: no new batch or file starts, batches in flight finish, the checkpoint is
     /// written, and `run` throws `ApplyError.interrupted`.
     public let stop = StopSignal()
@@ -70,27 +73,41 @@ public struct ApplyEngine: Sendable {
     public func run() async throws -> Report {
         let lock = try store.lock()
         defer { withExtendedLifetime(lock) {} }
-        let saved = try store.load(for: plan.planId) ?? Checkpoint(planId: plan.planId)
-        // The plan's windows, and those an earlier `--follow` run added (a resume finishes them too).
+        var saved = try store.load(for: plan.planId) ?? Checkpoint(planId: plan.planId)
+        // The plan's windows, and those an earlier `--follow` run added (a resume finishes them too). Only the
+        // windows not yet applied are read again: applied exports may have expired from the bucket.
         let chain = plan.chain(with: saved)
-        let exports = try await ExportDiscovery.verify(chain, against: source)
-        let table = try await preflight(exports)
+        let remaining = Array(chain.windows.dropFirst(saved.windowsDone))
+        let exports = try await ExportDiscovery.verify(remaining, against: source)
+        let table = try await preflight(exports, checkpoint: &saved)
         let gate = CapacityGate(try controller(for: table))
+        let spool = SpoolDirectory(path: spoolDirectory ?? SpoolDirectory.defaultPath(forCheckpoint: store.path))
+        try spool.prepare(need: Self.spoolNeed(remaining, filesAtOnce: fileConcurrency))
         let run = RunState(
             gate: gate, keeper: CheckpointKeeper(store: store, checkpoint: saved), rejects: RejectsWriter(path: rejectsPath, alreadyCounted: saved.rejects),
-            counters: Counters(), keyRules: KeyRules(table: table), itemsAtStart: saved.itemsApplied, chain: chain)
-        return try await withCompanion({ try await applyAll(chain, exports: exports, run: run) }, companion: { await monitor(run) })
+            counters: Counters(), keyRules: KeyRules(table: table), spool: spool, itemsAtStart: saved.itemsApplied, chain: chain)
+        return try await withCompanion({ try await applyAll(chain, remaining: Array(zip(remaining, exports)), run: run) },
+                                       companion: { await monitor(run) })
+    }
+
+    /// The disk the spool needs at most, estimated from the plan (which keeps no per-file sizes): `filesAtOnce`
+    /// files of twice a window's average file size, never more than the window itself.
+    static func spoolNeed(_ windows: [Plan.Window], filesAtOnce: Int) -> Int64 {
+        windows.map { window in
+            guard !window.files.isEmpty else { return 0 }
+            return min(window.compressedBytes, 2 * Int64(filesAtOnce) * (window.compressedBytes / Int64(window.files.count) + 1))
+        }.max() ?? 0
     }
 
     /// The plan's windows, then (with `follow`) new incremental exports as they appear.
-    func applyAll(_ initial: Plan, exports: [Export], run: RunState) async throws -> Report {
+    func applyAll(_ initial: Plan, remaining: [(Plan.Window, Export)], run: RunState) async throws -> Report {
         var chain = initial
-        var windowsApplied = try await applyWindows(Array(zip(chain.windows, exports)), run: run)
+        var windowsApplied = try await applyWindows(remaining, run: run)
         if let follow {
             let prefix: String
             if case .s3(_, let path) = try SourceLocation(plan.source.location) { prefix = path } else { prefix = "" }
             // Completed exports never change: each poll reads only the manifests of exports it has not seen.
-            var known = Dictionary(zip(chain.windows.map(\.summaryKey), exports), uniquingKeysWith: { a, _ in a })
+            var known = Dictionary(remaining.map { ($0.0.summaryKey, $0.1) }, uniquingKeysWith: { a, _ in a })
             while true {
                 if stop.isSet { throw ApplyError.interrupted(checkpoint: store.path) }
                 let found = try await ExportDiscovery.discover(source, prefix: prefix, location: plan.source.location, known: known)
@@ -128,6 +145,11 @@ public struct ApplyEngine: Sendable {
     func applyWindows(_ windows: [(Plan.Window, Export)], run: RunState) async throws -> Int {
         var applied = 0
         for (window, export) in windows where window.index >= (await run.keeper.checkpoint.windowsDone) {
+            // A stop asked for during the last window ends the run here: the next window is not started.
+            if stop.isSet {
+                try await run.rejects.close()
+                throw ApplyError.interrupted(checkpoint: store.path)
+            }
             let done = Set(await run.keeper.checkpoint.filesDone)
             let files = export.files.filter { !done.contains($0.dataFileS3Key) }
             run.setWindow(window)
@@ -137,7 +159,7 @@ public struct ApplyEngine: Sendable {
                 func startNext() {
                     guard let file = pending.popFirst() else { return }
                     group.addTask {
-                        let items = try await applyFile(file, of: export, keyRules: run.keyRules, gate: run.gate, rejects: run.rejects, counters: run.counters)
+                        let items = try await applyFile(file, of: export, run: run)
                         return (file.dataFileS3Key, items)
                     }
                 }
@@ -201,13 +223,23 @@ public struct ApplyEngine: Sendable {
             retries: await run.counters.unprocessedRetries, lagSeconds: lag))
     }
 
-    /// Before the first write: the target exists, is ACTIVE, and its key schema is the export's.
-    func preflight(_ exports: [Export]) async throws -> TableDescription {
+    /// Before the first write: the target exists, is ACTIVE, and its key schema is the export's. The export's key
+    /// (names and types) is kept in the checkpoint, so a resume whose remaining windows hold no record — or whose
+    /// applied exports have expired — still checks it.
+    func preflight(_ exports: [Export], checkpoint: inout Checkpoint) async throws -> TableDescription {
         let table = try await dynamo.describeTable(plan.target.table)
         guard table.TableStatus == nil || table.TableStatus == "ACTIVE" else {
             throw ApplyError.targetNotReady(table: plan.target.table, status: table.TableStatus ?? "?")
         }
-        // The export's keys: an incremental record's Keys, or the key attributes of a full export's first item.
+        if let keys = checkpoint.exportKeys { try KeySchemaCheck.check(keys, table: table, at: store.path) }
+        guard let record = try await firstRecord(of: exports) else { return table }
+        checkpoint.exportKeys = try KeySchemaCheck.check(record, table: table)
+        return table
+    }
+
+    /// The first record of the exports (read without writing anything, and without verifying its file: it is only
+    /// looked at): an incremental record's Keys, or a full export's first item.
+    func firstRecord(of exports: [Export]) async throws -> ExportRecord? {
         let reader = ExportReader(source: source)
         for export in exports {
             for file in export.files where file.itemCount > 0 {
@@ -218,12 +250,10 @@ public struct ApplyEngine: Sendable {
                         throw FirstRecordFound()
                     }
                 } catch is FirstRecordFound {}
-                guard let record = first else { continue }
-                try KeySchemaCheck.check(record, table: table)
-                return table
+                if let first { return first }
             }
         }
-        return table
+        return nil
     }
 
     func controller(for table: TableDescription) throws -> CapacityController {
@@ -305,17 +335,19 @@ final class RunState: Sendable {
     let rejects: RejectsWriter
     let counters: Counters
     let keyRules: KeyRules
+    let spool: SpoolDirectory
     let itemsAtStart: Int64
     let started = ContinuousClock.now
     private let position: Mutex<(chain: Plan, window: Plan.Window?)>
 
     init(gate: CapacityGate, keeper: CheckpointKeeper, rejects: RejectsWriter, counters: Counters, keyRules: KeyRules,
-         itemsAtStart: Int64, chain: Plan) {
+         spool: SpoolDirectory, itemsAtStart: Int64, chain: Plan) {
         self.gate = gate
         self.keeper = keeper
         self.rejects = rejects
         self.counters = counters
         self.keyRules = keyRules
+        self.spool = spool
         self.itemsAtStart = itemsAtStart
         position = Mutex((chain, nil))
     }
@@ -366,6 +398,7 @@ public enum ApplyError: Error, Sendable, Hashable, CustomStringConvertible {
     case onDemandNeedsCeiling(table: String)
     case noWriteCapacity(table: String)
     case interrupted(checkpoint: String)
+    case spool(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -375,6 +408,7 @@ public enum ApplyError: Error, Sendable, Hashable, CustomStringConvertible {
         case .onDemandNeedsCeiling(let table):
             "target table \(table) is on-demand with no maximum throughput: pass --max-write-units N, the write units per second Ferry may use at 100 %"
         case .noWriteCapacity(let table): "target table \(table) reports no write capacity; check DescribeTable"
+        case let .spool(path, reason): "spool directory \(path) (verified copies of the data files being applied): \(reason)"
         case .interrupted(let checkpoint): "interrupted: the batches in flight were finished and the checkpoint saved at \(checkpoint); run the same command again to resume"
         }
     }

@@ -26,6 +26,14 @@ public struct Checkpoint: Sendable, Hashable, Codable {
     /// INCREMENTAL windows `apply --follow` found after the plan's last one, validated like the planner's, in order.
     /// They continue the plan's windows (indices go on from the plan's), and a resume finishes them too.
     public var followWindows: [Plan.Window]?
+    /// The export's key attributes (name and type), from the first record pre-flight read, so a resume checks the
+    /// target's key schema even when no window left to apply holds a record (or the applied exports have expired).
+    public var exportKeys: [KeyAttribute]?
+
+    public struct KeyAttribute: Sendable, Hashable, Codable {
+        public var name: String
+        public var type: String
+    }
 
     public init(planId: String) {
         self.planId = planId

@@ -154,7 +154,10 @@ public struct DiffEngine: Sendable {
 /// The key-schema check `apply` and `diff` share: the export's key attributes are the table's, with the table's
 /// types.
 enum KeySchemaCheck {
-    static func check(_ record: ExportRecord, table: TableDescription) throws {
+    /// Checks a record's key against the table's; returns the key attributes it found (names of the table's key, types
+    /// as the record has them).
+    @discardableResult
+    static func check(_ record: ExportRecord, table: TableDescription) throws -> [Checkpoint.KeyAttribute] {
         let types = Dictionary((table.AttributeDefinitions ?? []).map { ($0.AttributeName, $0.AttributeType) }, uniquingKeysWith: { a, _ in a })
         let body = try record.body()
         let keys: Item
@@ -172,6 +175,18 @@ enum KeySchemaCheck {
         if case .change(let change) = body, Set(change.keys.names.map(BytewiseString.init)) != Set(table.keyNames.map(BytewiseString.init)) {
             throw ApplyError.keySchemaMismatch(table: table.TableName, tableKeys: expected,
                                                exportKeys: change.keys.names.joined(separator: ", "), at: record.location.description)
+        }
+        return table.keyNames.compactMap { name in keys[name].map { Checkpoint.KeyAttribute(name: name, type: $0.typeTag) } }
+    }
+
+    /// Checks the export's key as a checkpoint keeps it (`at` names the checkpoint) against the table's.
+    static func check(_ keys: [Checkpoint.KeyAttribute], table: TableDescription, at: String) throws {
+        let types = Dictionary((table.AttributeDefinitions ?? []).map { ($0.AttributeName, $0.AttributeType) }, uniquingKeysWith: { a, _ in a })
+        let tableKeys = table.keyNames.map { Checkpoint.KeyAttribute(name: $0, type: types[$0] ?? "?") }
+        let sameNames = tableKeys.map { BytewiseString($0.name) } == keys.map { BytewiseString($0.name) }
+        guard sameNames && zip(tableKeys, keys).allSatisfy({ $0.type == $1.type || $0.type == "?" }) else {
+            func text(_ keys: [Checkpoint.KeyAttribute]) -> String { keys.map { "\($0.name) \($0.type)" }.joined(separator: ", ") }
+            throw ApplyError.keySchemaMismatch(table: table.TableName, tableKeys: text(tableKeys), exportKeys: text(keys), at: "the export's key recorded in \(at)")
         }
     }
 }
