@@ -50,11 +50,11 @@ public enum RetryClassifier {
     /// `TransientRetryableChecker._TRANSIENT_ERROR_CODES` plus
     /// `InternalServerError`, `ServiceUnavailable` (sent with 4xx by some
     /// emulators), and DynamoDB's `ReplicatedWriteConflictException` (409,
-    /// `_retry.json`) and `ItemCollectionSizeLimitExceededException`.
+    /// `_retry.json`). Not `ItemCollectionSizeLimitExceededException`: an LSI item collection at 10 GB stays full,
+    /// so apply rejects the item instead of retrying it.
     public static let transientCodes: Set<String> = [
         "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
         "InternalServerError", "ServiceUnavailable", "ReplicatedWriteConflictException",
-        "ItemCollectionSizeLimitExceededException",
     ]
 
     /// `TransientRetryableChecker._TRANSIENT_STATUS_CODES`.

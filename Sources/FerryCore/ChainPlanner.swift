@@ -24,8 +24,12 @@ public struct PlanOptions: Sendable {
     public var throttle: Plan.Throttle
     public var until: ExportTime?
     public var fullExportId: String?
+    /// Which table's exports to plan when the source holds several (`--source-table`): a table name or ARN.
+    public var sourceTable: String?
 
-    public init(source: Plan.Source, target: Plan.Target, throttle: Plan.Throttle, until: ExportTime? = nil, fullExportId: String? = nil) {
+    public init(source: Plan.Source, target: Plan.Target, throttle: Plan.Throttle, until: ExportTime? = nil, fullExportId: String? = nil,
+                sourceTable: String? = nil) {
+        self.sourceTable = sourceTable
         self.source = source
         self.target = target
         self.throttle = throttle
@@ -44,13 +48,12 @@ public struct PlanOptions: Sendable {
 /// contained) and is used once. The FULL export chosen is the newest one that starts a gap-free chain, unless
 /// `--full-export` names one.
 public enum ChainPlanner {
-    public static func plan(_ found: DiscoveredExports, options: PlanOptions) throws(PlanError) -> Plan {
-        guard !found.exports.isEmpty else {
-            if !found.inProgress.isEmpty { throw .onlyInProgress(location: found.location, exportIds: found.inProgress.sorted()) }
-            throw .noExports(location: found.location)
+    public static func plan(_ all: DiscoveredExports, options: PlanOptions) throws(PlanError) -> Plan {
+        guard !all.exports.isEmpty else {
+            if !all.inProgress.isEmpty { throw .onlyInProgress(location: all.location, exportIds: all.inProgress.sorted()) }
+            throw .noExports(location: all.location)
         }
-        let tables = Set(found.exports.map { "\($0.summary.tableArn) (table id \($0.summary.tableId))" })
-        guard tables.count == 1 else { throw .severalTables(location: found.location, tables: tables.sorted()) }
+        let found = try oneTable(all, selector: options.sourceTable)
 
         var fulls = found.exports.filter { $0.summary.kind == .full }
             .sorted { ($0.summary.pointInTime, $0.summary.exportId) > ($1.summary.pointInTime, $1.summary.exportId) }
@@ -85,13 +88,48 @@ public enum ChainPlanner {
     /// order of window end, repeated or contained windows skipped, a gap refused. Exports of another table are
     /// refused as in `plan`. Empty when nothing new has arrived.
     public static func extend(_ windows: [Plan.Window], table: Plan.SourceTable, with found: DiscoveredExports) throws(PlanError) -> [Export] {
-        let tables = Set(found.exports.map { "\($0.summary.tableArn) (table id \($0.summary.tableId))" })
-        let ours = "\(table.tableArn) (table id \(table.tableId))"
-        guard tables.subtracting([ours]).isEmpty else { throw .severalTables(location: found.location, tables: tables.union([ours]).sorted()) }
+        // Other tables' exports under the same prefix are not ours to follow.
+        var found = found
+        found.exports = found.exports.filter { $0.summary.tableArn == table.tableArn && $0.summary.tableId == table.tableId }
         guard let last = windows.last, let end = ExportTime(last.to) else { return [] }
         let incrementals = found.exports.filter { $0.summary.kind == .incremental }
             .sorted { ($0.summary.exportToTime!, $0.summary.exportFromTime!, $0.summary.exportId) < ($1.summary.exportToTime!, $1.summary.exportFromTime!, $1.summary.exportId) }
         return try chain(after: end, lastExportId: last.exportId, incrementals: incrementals, until: nil).get()
+    }
+
+    /// The exports of one table (a table is its ARN and its table id: a table deleted and re-created under the same
+    /// name is another table). `selector`, a table name or ARN, chooses among several; without one the source must
+    /// hold one table's exports, and the refusal lists each table with its exports.
+    static func oneTable(_ found: DiscoveredExports, selector: String?) throws(PlanError) -> DiscoveredExports {
+        let byTable = Dictionary(grouping: found.exports) { TableKey(arn: $0.summary.tableArn, id: $0.summary.tableId) }
+        func listing(_ tables: [TableKey]) -> [String] {
+            tables.sorted { ($0.arn.utf8.lexicographicallyPrecedes($1.arn.utf8)) || ($0.arn.utf8.elementsEqual($1.arn.utf8) && $0.id.utf8.lexicographicallyPrecedes($1.id.utf8)) }
+                .map { table in
+                    let exports = byTable[table]!.sorted { $0.summary.pointInTime < $1.summary.pointInTime }
+                    let ids = exports.map(\.summary.exportId)
+                    let shown = ids.count > 4 ? ids.prefix(2).joined(separator: ", ") + ", …, " + ids.last! : ids.joined(separator: ", ")
+                    return "\(table.arn) (table id \(table.id)): \(ids.count) export\(ids.count == 1 ? "" : "s") (\(shown)), newest ending \(exports.last!.summary.pointInTime.text)"
+                }
+        }
+        var chosen = Array(byTable.keys)
+        if let selector {
+            // By bytes: a name is DynamoDB's, not Swift's canonical equivalence.
+            chosen = chosen.filter { $0.arn.utf8.elementsEqual(selector.utf8) || $0.name.utf8.elementsEqual(selector.utf8) }
+            guard !chosen.isEmpty else { throw .unknownSourceTable(selector: selector, location: found.location, tables: listing(Array(byTable.keys))) }
+        }
+        guard chosen.count == 1 else { throw .severalTables(location: found.location, tables: listing(chosen)) }
+        var result = found
+        result.exports = byTable[chosen[0]]!
+        return result
+    }
+
+    struct TableKey: Hashable {
+        let arn: String
+        let id: String
+        var name: String { arn.range(of: ":table/").map { String(arn[$0.upperBound...]) } ?? arn }
+        // Compared by bytes (Swift's String == folds canonically equivalent spellings).
+        static func == (a: TableKey, b: TableKey) -> Bool { a.arn.utf8.elementsEqual(b.arn.utf8) && a.id.utf8.elementsEqual(b.id.utf8) }
+        func hash(into hasher: inout Hasher) { hasher.combine(Array(arn.utf8)); hasher.combine(Array(id.utf8)) }
     }
 
     /// A plan window for `export` at position `index`.

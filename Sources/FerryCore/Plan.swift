@@ -40,9 +40,15 @@ public struct Plan: Sendable, Hashable, Codable {
         public var profile: String?
         public var roleArn: String?
         public var endpointUrl: String?
+        /// The target table's ARN and account when `plan` could describe it: apply and diff refuse another table.
+        public var tableArn: String?
+        public var account: String?
 
-        public init(table: String, region: String? = nil, profile: String? = nil, roleArn: String? = nil, endpointUrl: String? = nil) {
+        public init(table: String, region: String? = nil, profile: String? = nil, roleArn: String? = nil, endpointUrl: String? = nil,
+                    tableArn: String? = nil) {
             self.table = table
+            self.tableArn = tableArn
+            self.account = tableArn.flatMap { TargetPin.account(ofArn: $0) }
             self.region = region
             self.profile = profile
             self.roleArn = roleArn

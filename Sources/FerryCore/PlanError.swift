@@ -6,6 +6,7 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
     case noExports(location: String)
     case onlyInProgress(location: String, exportIds: [String])
     case severalTables(location: String, tables: [String])
+    case unknownSourceTable(selector: String, location: String, tables: [String])
     case noFullExport(location: String)
     case unknownFullExport(id: String, available: [String])
     case gap(after: String, afterEnd: String, before: String, beforeStart: String)
@@ -22,7 +23,9 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .onlyInProgress(location, ids):
             "the only exports under \(location) are still in progress (\(ids.joined(separator: ", ")) have _started but no manifest-summary.json); wait for them to finish"
         case let .severalTables(location, tables):
-            "exports of \(tables.count) tables under \(location): \(tables.joined(separator: "; ")); point --source at one table's exports"
+            "exports of \(tables.count) tables under \(location): \(tables.joined(separator: "; ")); choose one with --source-table NAME|ARN"
+        case let .unknownSourceTable(selector, location, tables):
+            "--source-table \(selector): no exports of that table under \(location); it holds \(tables.joined(separator: "; "))"
         case .noFullExport(let location):
             "no FULL export under \(location): a migration starts from one (ExportTableToPointInTime with ExportType FULL_EXPORT)"
         case let .unknownFullExport(id, available):

@@ -20,6 +20,15 @@ struct PlanClients {
             let session = try AWSSession.make(side, environment: environment, transport: transport)
             source = S3ExportSource(s3: S3Client(executor: try session.executor(.s3)), bucket: bucket)
         }
+        // An option given now wins over the plan's, and says so; the target's ARN pin still decides (TargetPin).
+        for (flag, given, planned) in [("--target-region", targetAWS.side.region, plan.target.region),
+                                       ("--target-profile", targetAWS.side.profile, plan.target.profile),
+                                       ("--target-role-arn", targetAWS.side.roleArn, plan.target.roleArn),
+                                       ("--target-endpoint-url", targetAWS.side.endpointURL, plan.target.endpointUrl)] {
+            if let given, let planned, given != planned {
+                printError("notice: \(flag) \(given) overrides the plan's \(planned)")
+            }
+        }
         let side = targetAWS.side.filled(region: plan.target.region, profile: plan.target.profile, roleArn: plan.target.roleArn,
                                          endpointURL: plan.target.endpointUrl)
         let session = try AWSSession.make(side, environment: environment, transport: transport)

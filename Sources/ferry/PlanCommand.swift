@@ -17,6 +17,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     @Option(help: "Exports to read: s3://bucket/prefix or a local directory copy.") var source: String
     @Option(name: .customLong("target-table"), help: "Table to migrate into.") var targetTable: String
+    @Option(name: .customLong("source-table"), help: "The table whose exports to plan, by name or ARN, when the source holds several tables' exports.") var sourceTable: String?
     @Option(help: "Stop the chain at this time (ISO 8601): the target reaches the last window ending by then.") var until: String?
     @Option(name: .customLong("full-export"), help: "Start from this FULL export (id or ARN) instead of the newest one.") var fullExport: String?
     @Option(name: .customLong("write-percent"), help: "Share of the target's write capacity to use, 0 < P <= 100.") var writePercent: Percent?
@@ -41,7 +42,7 @@ struct PlanCommand: AsyncParsableCommand {
             source: Plan.Source(location: source, region: sourceAWS.region, profile: sourceAWS.profile, roleArn: sourceAWS.roleArn, endpointUrl: sourceAWS.endpointURL),
             target: Plan.Target(table: targetTable, region: targetAWS.region, profile: targetAWS.profile, roleArn: targetAWS.roleArn, endpointUrl: targetAWS.endpointURL),
             throttle: Plan.Throttle(writePercent: writePercent?.value ?? 50, readPercent: readPercent?.value ?? 50, maxWriteUnits: maxWriteUnits),
-            until: until.flatMap(ExportTime.init), fullExportId: fullExport)
+            until: until.flatMap(ExportTime.init), fullExportId: fullExport, sourceTable: sourceTable)
         try await runReportingErrors {
             try await AsyncHTTPClientTransport.withTransport { transport in
                 let found: DiscoveredExports
@@ -56,7 +57,16 @@ struct PlanCommand: AsyncParsableCommand {
                 for id in found.inProgress {
                     printError("notice: export \(id) is still in progress (_started, no manifest-summary.json yet); skipped")
                 }
+                // The target is pinned: its region as resolved now, and its ARN when it can be described.
+                var options = options
+                let target = await describeTarget(environment: environment, transport: transport)
+                options.target.region = options.target.region ?? target.region
+                if let table = target.table, let arn = table.TableArn {
+                    options.target.tableArn = arn
+                    options.target.account = TargetPin.account(ofArn: arn)
+                }
                 let plan = try ChainPlanner.plan(found, options: options)
+                if let table = target.table { try TargetPin.check(table, plan: plan) }
                 let path = out ?? "ferry-plan-\(targetTable).json"
                 let data = try PlanFile.encode(plan)
                 try data.write(to: URL(fileURLWithPath: path))
@@ -64,24 +74,34 @@ struct PlanCommand: AsyncParsableCommand {
                 if json {
                     FileHandle.standardOutput.write(data)
                 } else {
-                    let note = await describeTarget(plan: sealed, environment: environment, transport: transport)
+                    var note = estimate(plan: sealed, table: target.table)
+                    if let error = target.error {
+                        note += " (target not described: \(error); the plan does not pin the target table's ARN, so apply cannot check it is the same table)"
+                    }
                     print(PlanSummary.text(sealed, path: path, targetNote: note))
                 }
             }
         }
     }
 
-    /// The write estimate needs the target's capacity; without credentials or a reachable table it says so.
-    func describeTarget(plan: Plan, environment: [String: String], transport: any HTTPTransport) async -> String {
+    /// The target as the target options resolve it now: its region, and its description (or why there is none).
+    func describeTarget(environment: [String: String], transport: any HTTPTransport) async -> (region: String?, table: TableDescription?, error: String?) {
+        var region: String?
         do {
             let session = try AWSSession.make(targetAWS.side, environment: environment, transport: transport)
-            let table = try await DynamoDBClient(executor: try session.executor(.dynamodb)).describeTable(targetTable)
-            let capacity = table.isOnDemand
-                ? (table.OnDemandThroughput?.MaxWriteRequestUnits.map(Double.init) ?? maxWriteUnits.map(Double.init))
-                : table.ProvisionedThroughput?.WriteCapacityUnits.map(Double.init)
-            return PlanSummary.estimate(plan, writeCapacity: capacity)
+            region = session.region
+            return (region, try await DynamoDBClient(executor: try session.executor(.dynamodb)).describeTable(targetTable), nil)
         } catch {
-            return PlanSummary.estimate(plan, writeCapacity: nil) + " (target not described: \(error))"
+            return (region, nil, "\(error)")
         }
+    }
+
+    /// The write estimate needs the target's capacity; without a description it says what it can.
+    func estimate(plan: Plan, table: TableDescription?) -> String {
+        guard let table else { return PlanSummary.estimate(plan, writeCapacity: nil) }
+        let capacity = table.isOnDemand
+            ? (table.OnDemandThroughput?.MaxWriteRequestUnits.map(Double.init) ?? maxWriteUnits.map(Double.init))
+            : table.ProvisionedThroughput?.WriteCapacityUnits.map(Double.init)
+        return PlanSummary.estimate(plan, writeCapacity: capacity)
     }
 }

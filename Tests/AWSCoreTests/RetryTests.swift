@@ -11,13 +11,15 @@ struct RetryClassificationTests {
     ]
     static let transients = [
         "RequestTimeout", "RequestTimeoutException", "InternalServerError", "ServiceUnavailable",
-        "ReplicatedWriteConflictException", "ItemCollectionSizeLimitExceededException",
+        "ReplicatedWriteConflictException",
     ]
     static let fatals = [
         "ValidationException", "AccessDeniedException", "AccessDenied", "ConditionalCheckFailedException",
         "IncompleteSignatureException", "MissingAuthenticationTokenException", "ResourceInUseException",
         "ResourceNotFoundException", "SerializationException", "UnrecognizedClientException",
         "InvalidClientTokenId", "SignatureDoesNotMatch", "NoSuchKey", "NoSuchBucket", "SomethingNew",
+        // Apply decides about these itself: an item to reject, a batch to send again after a backoff.
+        "ItemCollectionSizeLimitExceededException", "TransactionConflictException",
     ]
 
     // DynamoDB throttles and most of its errors arrive as HTTP 400.

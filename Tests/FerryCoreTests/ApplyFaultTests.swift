@@ -18,10 +18,7 @@ struct ApplyFaultTests {
 
     static func engine(_ plan: Plan, _ chain: GeneratedChain, _ fake: FakeDynamoDB, _ directory: String,
                        source: (any ExportSource)? = nil) throws -> ApplyEngine {
-        let endpoint = try EndpointResolver(environment: [:]).resolve(.dynamodb, region: "us-east-1")
-        let credentials = StaticCredentialProvider(Credentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret"), label: "test")
-        let dynamo = DynamoDBClient(executor: AWSRequestExecutor(transport: fake, credentials: credentials, endpoint: endpoint))
-        return ApplyEngine(plan: plan, source: source ?? LocalDirectorySource(root: chain.exportsDirectory), dynamo: dynamo,
+        return ApplyEngine(plan: plan, source: source ?? LocalDirectorySource(root: chain.exportsDirectory), dynamo: try DiffBudgetTests.dynamo(fake),
                            store: CheckpointStore(path: directory + "/plan.checkpoint.json"), rejectsPath: directory + "/rejects.jsonl", writePercent: 100)
     }
 

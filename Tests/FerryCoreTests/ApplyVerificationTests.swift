@@ -91,3 +91,107 @@ struct ApplyVerificationTests {
         }
     }
 }
+
+/// Issue 13, item 9: item-level errors are rejects, not run stoppers; a transaction conflict is retried.
+@Suite("apply: item collections at 10 GB are rejects, transaction conflicts are retried")
+struct ApplyItemErrorTests {
+    @Test("ItemCollectionSizeLimitExceededException rejects that item with its reason; the rest is written and a resume does not stop there")
+    func fullItemCollectionIsAReject() async throws {
+        try await withTemporaryDirectory { directory in
+            let (chain, plan) = try await ApplyFaultTests.setUp(directory)
+            let fake = FakeDynamoDB(fullCollections: ["user#7"])
+            let report = try await ApplyFaultTests.engine(plan, chain, fake, directory).run()
+            #expect(report.rejects >= 1)
+            let lines = try String(contentsOfFile: directory + "/rejects.jsonl", encoding: .utf8).split(separator: "\n")
+            #expect(Int64(lines.count) == report.rejects)
+            let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+            #expect((first["reason"] as? String)?.hasPrefix("ItemCollectionSizeLimitExceededException: Item collection size limit exceeded") == true,
+                    "\(first["reason"] ?? "")")
+            let expected = try loadState(directory + "/" + chain.exports.last!.expectedStateFile!, keyNames: chain.keyNames)
+                .filter { $0.key["pk"] != .s("user#7") }
+            #expect(fake.state.withLock { $0.items }.filter { $0.key["pk"] != .s("user#7") } == expected)
+        }
+    }
+
+    @Test("TransactionConflictException is sent again: every write lands")
+    func transactionConflictRetried() async throws {
+        try await withTemporaryDirectory { directory in
+            let (chain, plan) = try await ApplyFaultTests.setUp(directory)
+            let fake = FakeDynamoDB(faults: [.transactionConflict, .none, .transactionConflict, .transactionConflict])
+            let report = try await ApplyFaultTests.engine(plan, chain, fake, directory).run()
+            #expect(report.rejects == 0)
+            #expect(report.unprocessedRetries >= 3)
+            let expected = try loadState(directory + "/" + chain.exports.last!.expectedStateFile!, keyNames: chain.keyNames)
+            #expect(fake.state.withLock { $0.items } == expected)
+        }
+    }
+}
+
+/// Issue 13, item 2: the target is pinned.
+@Suite("apply and diff write only to the table the plan was made for, never to the source")
+struct TargetPinTests {
+    @Test("the exports' own source table as the target is refused before any write")
+    func targetIsSource() async throws {
+        try await withTemporaryDirectory { directory in
+            let (chain, plan) = try await ApplyFaultTests.setUp(directory)
+            let fake = FakeDynamoDB(tableArn: plan.sourceTable.tableArn)
+            await #expect(throws: TargetPinError.targetIsSource(arn: plan.sourceTable.tableArn)) {
+                _ = try await ApplyFaultTests.engine(plan, chain, fake, directory).run()
+            }
+            #expect(fake.state.withLock { $0.writesReceived } == 0)
+        }
+    }
+
+    @Test("a table other than the plan's pinned ARN is refused before any write, by apply and by diff")
+    func otherTableRefused() async throws {
+        try await withTemporaryDirectory { directory in
+            let (chain, unpinned) = try await ApplyFaultTests.setUp(directory)
+            var pinned = unpinned
+            pinned.target.tableArn = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-copy"
+            pinned = try PlanFile.decode(try PlanFile.encode(pinned), path: "plan.json")
+            let fake = FakeDynamoDB(tableArn: "arn:aws:dynamodb:us-west-2:111122223333:table/orders-copy")
+            do {
+                _ = try await ApplyFaultTests.engine(pinned, chain, fake, directory).run()
+                Issue.record("another table was written")
+            } catch let error as TargetPinError {
+                #expect("\(error)".contains("us-west-2") && "\(error)".contains("ferry plan"), "\(error)")
+            }
+            #expect(fake.state.withLock { $0.writesReceived } == 0)
+            let diff = DiffEngine(plan: pinned, source: LocalDirectorySource(root: chain.exportsDirectory), dynamo: try DiffBudgetTests.dynamo(fake),
+                                  readPercent: 50, workDirectory: directory + "/work")
+            await #expect(throws: TargetPinError.self) { _ = try await diff.run() }
+            #expect(fake.state.withLock { $0.scans.count } == 0)
+            // The pinned table itself is fine.
+            let right = FakeDynamoDB(tableArn: "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-copy")
+            let report = try await ApplyFaultTests.engine(pinned, chain, right, directory).run()
+            #expect(report.windowsApplied == pinned.windows.count)
+            #expect(try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: pinned.planId)?.targetArn
+                == "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-copy")
+        }
+    }
+
+    @Test("a resume against another table than the checkpoint's is refused")
+    func resumeAgainstOtherTable() async throws {
+        try await withTemporaryDirectory { directory in
+            let (chain, plan) = try await ApplyFaultTests.setUp(directory)
+            var checkpoint = Checkpoint(planId: plan.planId)
+            checkpoint.windowsDone = 1
+            checkpoint.targetArn = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-first"
+            try CheckpointStore(path: directory + "/plan.checkpoint.json").save(checkpoint)
+            let fake = FakeDynamoDB()
+            do {
+                _ = try await ApplyFaultTests.engine(plan, chain, fake, directory).run()
+                Issue.record("a resume against another table was accepted")
+            } catch let error as TargetPinError {
+                #expect("\(error)".contains("orders-first") && "\(error)".contains("plan.checkpoint.json"), "\(error)")
+            }
+            #expect(fake.state.withLock { $0.writesReceived } == 0)
+        }
+    }
+
+    @Test("TargetPin reads the account of an ARN")
+    func account() {
+        #expect(TargetPin.account(ofArn: "arn:aws:dynamodb:eu-west-1:111122223333:table/t") == "111122223333")
+        #expect(TargetPin.account(ofArn: "not-an-arn") == nil)
+    }
+}

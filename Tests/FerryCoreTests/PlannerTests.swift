@@ -128,17 +128,33 @@ struct PlannerTests {
         }
     }
 
-    @Test("exports of another table under the same source are refused")
+    @Test("several tables under one source: refused listing each table with its exports, unless --source-table chooses (#13.11)")
     func foreignTable() async throws {
         try await withTemporaryDirectory { directory in
             let chain = try Self.generate(directory + "/a")
             let foreign = try Self.generate(directory + "/b", windows: 1, table: "other-table", seed: 5)
-            let id = foreign.exports[1].exportId
-            try FileManager.default.copyItem(atPath: "\(foreign.exportsDirectory)/exports/AWSDynamoDB/\(id)", toPath: "\(chain.exportsDirectory)/exports/AWSDynamoDB/\(id)")
+            for export in foreign.exports {
+                let id = export.exportId
+                try FileManager.default.copyItem(atPath: "\(foreign.exportsDirectory)/exports/AWSDynamoDB/\(id)", toPath: "\(chain.exportsDirectory)/exports/AWSDynamoDB/\(id)")
+            }
             let message = await Self.refusal(chain.exportsDirectory)
             #expect(message.hasPrefix("exports of 2 tables under \(chain.exportsDirectory): arn:aws:dynamodb:us-east-1:123456789012:table/ferry-demo (table id "), "\(message)")
-            #expect(message.contains("table/other-table"))
-            #expect(message.hasSuffix("point --source at one table's exports"))
+            #expect(message.contains(": 5 exports (\(chain.exports[0].exportId), \(chain.exports[1].exportId), …, \(chain.exports[4].exportId)), newest ending "), "\(message)")
+            #expect(message.contains("table/other-table (table id "))
+            #expect(message.contains(": 2 exports (\(foreign.exports[0].exportId), \(foreign.exports[1].exportId)), newest ending "), "\(message)")
+            #expect(message.hasSuffix("choose one with --source-table NAME|ARN"))
+
+            // By name or by ARN, each table plans alone.
+            var options = Self.options
+            options.sourceTable = "other-table"
+            let other = try await Self.plan(chain.exportsDirectory, options)
+            #expect(other.windows.map(\.exportId) == foreign.exports.map(\.exportId))
+            options.sourceTable = "arn:aws:dynamodb:us-east-1:123456789012:table/ferry-demo"
+            let ours = try await Self.plan(chain.exportsDirectory, options)
+            #expect(ours.windows.map(\.exportId) == chain.exports.map(\.exportId))
+            options.sourceTable = "orders"
+            let unknown = await Self.refusal(chain.exportsDirectory, options)
+            #expect(unknown.hasPrefix("--source-table orders: no exports of that table under "), "\(unknown)")
         }
     }
 

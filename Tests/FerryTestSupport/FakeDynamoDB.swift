@@ -8,7 +8,11 @@ import Synchronization
 /// and `Scan`, plus scripted faults — throttling, 500s, connection resets, UnprocessedItems, items it rejects and
 /// access denied — so apply's handling of each is tested without a network.
 public final class FakeDynamoDB: HTTPTransport {
-    public enum Fault: Sendable { case throttle, serverError, reset, unprocessedHalf, none }
+    public enum Fault: Sendable {
+        case throttle, serverError, reset, unprocessedHalf, none
+        /// The whole call refused with TransactionConflictException (an application's transaction holds a key).
+        case transactionConflict
+    }
 
     public struct State: Sendable {
         public var items: [Item: Item] = [:]
@@ -29,10 +33,18 @@ public final class FakeDynamoDB: HTTPTransport {
     /// Partition-key values whose writes DynamoDB refuses (ValidationException for any batch holding one).
     public let rejectedKeys: Set<String>
     public let accessDenied: Bool
+    /// Partition-key values whose LSI item collection is full (ItemCollectionSizeLimitExceededException for any
+    /// batch holding one).
+    public let fullCollections: Set<String>
+    /// The ARN DescribeTable reports.
+    public let tableArn: String
     public let state: Mutex<State>
 
     public init(keyNames: [String] = ["pk", "sk"], writeCapacity: Int = 1000, readCapacity: Int = 1000, faults: [Fault] = [],
-                rejectedKeys: Set<String> = [], accessDenied: Bool = false) {
+                rejectedKeys: Set<String> = [], accessDenied: Bool = false, fullCollections: Set<String> = [],
+                tableArn: String = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-copy") {
+        self.tableArn = tableArn
+        self.fullCollections = fullCollections
         self.keyNames = keyNames
         currentWriteCapacity = Mutex(writeCapacity)
         self.readCapacity = readCapacity
@@ -46,7 +58,7 @@ public final class FakeDynamoDB: HTTPTransport {
         switch target.split(separator: ".").last.map(String.init) ?? "" {
         case "DescribeTable":
             let (count, bytes) = state.withLock { state in (state.items.count, state.items.values.reduce(0) { $0 + ItemSize.bytes(of: $1) }) }
-            return Self.ok(#"{"Table":{"TableName":"orders-copy","TableStatus":"ACTIVE","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"ProvisionedThroughput":{"ReadCapacityUnits":\#(readCapacity),"WriteCapacityUnits":\#(currentWriteCapacity.withLock { $0 })},"ItemCount":\#(count),"TableSizeBytes":\#(bytes)}}"#)
+            return Self.ok(#"{"Table":{"TableName":"orders-copy","TableArn":"\#(tableArn)","TableStatus":"ACTIVE","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"ProvisionedThroughput":{"ReadCapacityUnits":\#(readCapacity),"WriteCapacityUnits":\#(currentWriteCapacity.withLock { $0 })},"ItemCount":\#(count),"TableSizeBytes":\#(bytes)}}"#)
         case "Scan":
             return try scan(request.body)
         case "BatchWriteItem":
@@ -74,12 +86,17 @@ public final class FakeDynamoDB: HTTPTransport {
         case .throttle: return Self.error(400, "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException", "The level of configured provisioned throughput for the table was exceeded")
         case .serverError: return Self.error(500, "com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error")
         case .reset: throw TransportError(kind: .connectionReset, detail: "fake reset")
+        case .transactionConflict:
+            return Self.error(400, "com.amazonaws.dynamodb.v20120810#TransactionConflictException", "Transaction is ongoing for the item")
         case .unprocessedHalf, .none: break
         }
         for write in writes {
             let key = write.item[keyNames[0]].flatMap { if case .s(let s) = $0 { s } else { nil } } ?? ""
             if rejectedKeys.contains(key) {
                 return Self.error(400, "com.amazonaws.dynamodb.v20120810#ValidationException", "Item size has exceeded the maximum allowed size")
+            }
+            if fullCollections.contains(key) {
+                return Self.error(400, "com.amazonaws.dynamodb.v20120810#ItemCollectionSizeLimitExceededException", "Item collection size limit exceeded")
             }
         }
         let processed = fault == .unprocessedHalf ? Array(writes.prefix(writes.count / 2)) : writes

@@ -70,12 +70,16 @@ extension ApplyEngine {
     ///
     /// - Throttling (the whole call refused): the controller slows down, the batch is sent again.
     /// - `UnprocessedItems`: sent again with capped, jittered backoff until none is left.
-    /// - `ValidationException`: the batch is split and each write sent alone; one DynamoDB still refuses is a reject.
+    /// - `ValidationException` and `ItemCollectionSizeLimitExceededException` (the item's LSI item collection is at
+    ///   10 GB: no retry can help): the batch is split and each write sent alone; one DynamoDB still refuses is a reject.
+    /// - `TransactionConflictException` (an application's transaction holds one of the keys, e.g. during cut-over):
+    ///   sent again with the same backoff, at most `transactionConflictRounds` times in a row.
     /// - Anything else fatal (access denied, table missing): thrown at once; the checkpoint keeps what was done.
     func write(_ batch: [PendingWrite], gate: CapacityGate, rejects: RejectsWriter, counters: Counters) async throws -> Int64 {
         var toSend = batch
         var applied: Int64 = 0
         var unprocessedRounds = 0
+        var conflictRounds = 0
         while !toSend.isEmpty {
             let units = Double(toSend.reduce(0) { $0 + $1.units })
             let sentAt = try await gate.acquire(units: units)
@@ -89,9 +93,20 @@ extension ApplyEngine {
             } catch let error as AWSClientError where error.isThrottling {
                 await gate.throttled()
                 continue
-            } catch let AWSClientError.service(error, _, _) where error.code == "ValidationException" {
+            } catch let AWSClientError.service(error, _, _) where error.code == "TransactionConflictException" {
+                conflictRounds += 1
+                guard conflictRounds <= Self.transactionConflictRounds else {
+                    throw ApplyError.transactionConflicts(table: plan.target.table, rounds: conflictRounds - 1)
+                }
+                await counters.unprocessed()
+                try await Task.sleep(for: .seconds(Double.random(in: 0...Self.backoffCap(round: conflictRounds))))
+                continue
+            } catch let AWSClientError.service(error, _, _) where Self.itemRefusals.contains(error.code) {
                 if toSend.count == 1 {
-                    try await rejects.reject(toSend[0].record, reason: error.message ?? error.code)
+                    let reason = error.code == "ValidationException" ? error.message ?? error.code
+                        : "\(error.code): \(error.message ?? "")" + (error.code == "ItemCollectionSizeLimitExceededException"
+                            ? " (the item collection of this partition key in a local secondary index is at DynamoDB's 10 GB limit)" : "")
+                    try await rejects.reject(toSend[0].record, reason: reason)
                     return applied
                 }
                 for write in toSend { applied += try await self.write([write], gate: gate, rejects: rejects, counters: counters) }
@@ -117,12 +132,18 @@ extension ApplyEngine {
             toSend = left
             unprocessedRounds += 1
             await counters.unprocessed()
-            // Full jitter, 50 ms doubling to a 5 s cap.
-            let cap = min(5.0, 0.05 * pow(2, Double(min(unprocessedRounds, 10))))
-            try await Task.sleep(for: .seconds(Double.random(in: 0...cap)))
+            try await Task.sleep(for: .seconds(Double.random(in: 0...Self.backoffCap(round: unprocessedRounds))))
         }
         return applied
     }
+
+    /// Errors DynamoDB gives for one item that no retry can fix: split the batch, reject the write.
+    static let itemRefusals: Set<String> = ["ValidationException", "ItemCollectionSizeLimitExceededException"]
+    /// Transaction conflicts in a row on one batch before the run stops (about a minute and a half of backoff).
+    static let transactionConflictRounds = 20
+
+    /// Full jitter's cap: 50 ms doubling to 5 s.
+    static func backoffCap(round: Int) -> Double { min(5.0, 0.05 * pow(2, Double(min(round, 10)))) }
 
     static func keyNames(of writes: [PendingWrite]) -> [String] {
         guard let first = writes.first, let key = try? DynamoJSONParser.item(from: String(decoding: first.key, as: UTF8.self)) else { return [] }

@@ -231,6 +231,8 @@ public struct ApplyEngine: Sendable {
         guard table.TableStatus == nil || table.TableStatus == "ACTIVE" else {
             throw ApplyError.targetNotReady(table: plan.target.table, status: table.TableStatus ?? "?")
         }
+        try TargetPin.check(table, plan: plan, checkpointArn: checkpoint.targetArn, checkpointPath: store.path)
+        checkpoint.targetArn = table.TableArn ?? checkpoint.targetArn
         if let keys = checkpoint.exportKeys { try KeySchemaCheck.check(keys, table: table, at: store.path) }
         guard let record = try await firstRecord(of: exports) else { return table }
         checkpoint.exportKeys = try KeySchemaCheck.check(record, table: table)
@@ -399,6 +401,7 @@ public enum ApplyError: Error, Sendable, Hashable, CustomStringConvertible {
     case noWriteCapacity(table: String)
     case interrupted(checkpoint: String)
     case spool(path: String, reason: String)
+    case transactionConflicts(table: String, rounds: Int)
 
     public var description: String {
         switch self {
@@ -408,6 +411,8 @@ public enum ApplyError: Error, Sendable, Hashable, CustomStringConvertible {
         case .onDemandNeedsCeiling(let table):
             "target table \(table) is on-demand with no maximum throughput: pass --max-write-units N, the write units per second Ferry may use at 100 %"
         case .noWriteCapacity(let table): "target table \(table) reports no write capacity; check DescribeTable"
+        case let .transactionConflicts(table, rounds):
+            "target table \(table): a batch met TransactionConflictException \(rounds) times in a row — an application is writing these keys in transactions; stop writes to the target during the migration, then run the same command again to resume"
         case let .spool(path, reason): "spool directory \(path) (verified copies of the data files being applied): \(reason)"
         case .interrupted(let checkpoint): "interrupted: the batches in flight were finished and the checkpoint saved at \(checkpoint); run the same command again to resume"
         }

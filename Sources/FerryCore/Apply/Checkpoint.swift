@@ -29,6 +29,8 @@ public struct Checkpoint: Sendable, Hashable, Codable {
     /// The export's key attributes (name and type), from the first record pre-flight read, so a resume checks the
     /// target's key schema even when no window left to apply holds a record (or the applied exports have expired).
     public var exportKeys: [KeyAttribute]?
+    /// The ARN of the table the writes went to (from DescribeTable): a resume against another table is refused.
+    public var targetArn: String?
 
     public struct KeyAttribute: Sendable, Hashable, Codable {
         public var name: String

@@ -59,6 +59,7 @@ public struct DiffEngine: Sendable {
     public func run() async throws -> DiffReport {
         let started = ContinuousClock.now
         let table = try await dynamo.describeTable(plan.target.table)
+        try TargetPin.check(table, plan: plan)
         let keyNames = table.keyNames
         // At a checkpoint, the chain includes the windows an `apply --follow` added after the plan's.
         var plan = self.plan
