@@ -10,6 +10,28 @@ public struct Export: Sendable, Hashable {
     /// put the folder, which need not be the bucket's `s3Prefix`.
     public var basePrefix: String
     public var files: [ManifestFileEntry]
+    /// Manifests (`manifest-summary.json`, `manifest-files.json`) whose `.md5` did not verify and were read anyway,
+    /// because the reader's `ManifestChecksums` policy accepted them. Empty under the default, strict policy.
+    public var acceptedManifestMismatches: [String] = []
+}
+
+/// What to do with a manifest whose `manifest-*.md5` does not verify. Data files are never covered: their MD5 from
+/// `manifest-files.json` is always checked.
+public enum ManifestChecksums: Sendable, Hashable {
+    /// Refuse it, naming the manifest and its `.md5` (the default).
+    case strict
+    /// Read it anyway and report it in `Export.acceptedManifestMismatches` (`plan --accept-manifest-checksum-mismatch`).
+    case acceptAny
+    /// Read it anyway only if it is one of these keys (those a plan recorded); refuse any other.
+    case accept([String])
+
+    func accepts(_ key: String) -> Bool {
+        switch self {
+        case .strict: false
+        case .acceptAny: true
+        case .accept(let keys): keys.contains { $0.bytewiseEquals(key) } // keys compare by bytes
+        }
+    }
 }
 
 /// Reads exports from any `ExportSource`: summaries and file manifests (verified against their `.md5` files when
@@ -17,8 +39,12 @@ public struct Export: Sendable, Hashable {
 /// against `manifest-files.json`).
 public struct ExportReader: Sendable {
     public let source: any ExportSource
+    public var manifestChecksums: ManifestChecksums
 
-    public init(source: any ExportSource) { self.source = source }
+    public init(source: any ExportSource, manifestChecksums: ManifestChecksums = .strict) {
+        self.source = source
+        self.manifestChecksums = manifestChecksums
+    }
 
     /// Keys of every `…/AWSDynamoDB/<ExportId>/manifest-summary.json` under `prefix`.
     public func summaryKeys(under prefix: String = "") async throws -> [String] {
@@ -31,7 +57,8 @@ public struct ExportReader: Sendable {
     /// Reads an export: its summary (and `.md5`), then its `manifest-files.json` (and `.md5`).
     public func export(summaryKey: String) async throws -> Export {
         let summaryBytes = try await source.read(summaryKey)
-        try await verifyManifestChecksum(of: summaryKey, bytes: summaryBytes)
+        var accepted: [String] = []
+        if try await !verifyManifestChecksum(of: summaryKey, bytes: summaryBytes) { accepted.append(summaryKey) }
         let summary = try ExportSummary.decode(summaryBytes, key: summaryKey)
         guard let anchor = summaryKey.range(of: "AWSDynamoDB/", options: .backwards) else {
             throw ExportReaderError.invalidManifest(key: summaryKey, line: nil, reason: "not inside an AWSDynamoDB/ folder")
@@ -40,7 +67,7 @@ public struct ExportReader: Sendable {
         let exportFolder = String(summaryKey.dropLast("manifest-summary.json".count))
         let filesKey = Self.resolve(summary.manifestFilesS3Key, basePrefix: basePrefix, exportFolder: exportFolder)
         let filesBytes = try await source.read(filesKey)
-        try await verifyManifestChecksum(of: filesKey, bytes: filesBytes)
+        if try await !verifyManifestChecksum(of: filesKey, bytes: filesBytes) { accepted.append(filesKey) }
         var files = try ManifestFileEntry.decodeLines(filesBytes, key: filesKey)
         for index in files.indices {
             files[index].dataFileS3Key = Self.resolve(files[index].dataFileS3Key, basePrefix: basePrefix, exportFolder: exportFolder)
@@ -51,7 +78,7 @@ public struct ExportReader: Sendable {
                 key: filesKey, line: nil,
                 reason: "the files' item counts add up to \(total), manifest-summary.json says \(summary.itemCount)")
         }
-        return Export(summary: summary, summaryKey: summaryKey, basePrefix: basePrefix, files: files)
+        return Export(summary: summary, summaryKey: summaryKey, basePrefix: basePrefix, files: files, acceptedManifestMismatches: accepted)
     }
 
     /// Maps a manifest key (bucket-absolute, prefix included) to a key in this source: the part from `AWSDynamoDB/`
@@ -62,20 +89,21 @@ public struct ExportReader: Sendable {
         return exportFolder + key
     }
 
-    /// Checks `X.md5` (base64 MD5 of X) when it exists. Real exports write it; copies sometimes drop it.
-    func verifyManifestChecksum(of key: String, bytes: [UInt8]) async throws {
-        guard key.hasSuffix(".json") else { return }
+    /// Checks `X.md5` (base64 MD5 of X) when it exists. Real exports write it; copies sometimes drop it. True when
+    /// it verifies (or there is none); false when it does not and the policy accepts this manifest; else throws.
+    func verifyManifestChecksum(of key: String, bytes: [UInt8]) async throws -> Bool {
+        guard key.hasSuffix(".json") else { return true }
         let checksumKey = String(key.dropLast(".json".count)) + ".md5"
-        guard try await source.exists(checksumKey) else { return }
+        guard try await source.exists(checksumKey) else { return true }
         let text = String(decoding: try await source.read(checksumKey), as: UTF8.self)
-        guard let expected = Base64Digest(text) else {
-            throw ExportReaderError.invalidManifest(key: checksumKey, line: nil, reason: "not a base64 MD5: \"\(text.prefix(64))\"")
-        }
         let actual = Array(Insecure.MD5.hash(data: bytes))
-        guard actual == expected.bytes else {
-            throw ExportReaderError.checksumMismatch(
-                key: key, expected: Base64.encode(expected.bytes), actual: Base64.encode(actual), checkedAgainst: checksumKey)
+        guard let expected = Base64Digest(text), actual == expected.bytes else {
+            if manifestChecksums.accepts(key) { return false }
+            throw ExportReaderError.manifestChecksumMismatch(
+                key: key, expected: Base64Digest(text).map { Base64.encode($0.bytes) } ?? "\"\(text.prefix(64))\" (not a base64 MD5)",
+                actual: Base64.encode(actual), checkedAgainst: checksumKey)
         }
+        return true
     }
 
     /// Streams one data file's records in batches (one batch per decompressed chunk). The MD5, gzip integrity and

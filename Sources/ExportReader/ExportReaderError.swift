@@ -8,6 +8,8 @@ public enum ExportReaderError: Error, Hashable, Sendable, CustomStringConvertibl
     case unsafeKey(key: String)
     case invalidManifest(key: String, line: Int?, reason: String)
     case checksumMismatch(key: String, expected: String, actual: String, checkedAgainst: String)
+    /// A manifest that does not match its `manifest-*.md5`: refused unless the plan accepts it knowingly.
+    case manifestChecksumMismatch(key: String, expected: String, actual: String, checkedAgainst: String)
     case gzip(key: String, reason: String)
     case invalidRecord(key: String, line: Int, column: Int, reason: String)
     case itemCountMismatch(key: String, manifest: Int64, actual: Int64)
@@ -24,6 +26,10 @@ public enum ExportReaderError: Error, Hashable, Sendable, CustomStringConvertibl
             "\(key)\(line.map { ":\($0)" } ?? ""): \(reason)"
         case let .checksumMismatch(key, expected, actual, checkedAgainst):
             "\(key): MD5 mismatch — \(checkedAgainst) says \(expected), the file hashes to \(actual); the file changed or is corrupt"
+        case let .manifestChecksumMismatch(key, expected, actual, checkedAgainst):
+            "\(key): MD5 mismatch — \(checkedAgainst) says \(expected), the file hashes to \(actual); the manifest changed or is "
+                + "corrupt. If you know why (a copy that rewrote one of the two) and trust the manifest, plan again with "
+                + "--accept-manifest-checksum-mismatch: the plan records it (data files are still checked)"
         case let .gzip(key, reason):
             "\(key): \(reason)"
         case let .invalidRecord(key, line, column, reason):

@@ -45,8 +45,10 @@ public struct PlanOptions: Sendable {
 /// next one at or before the end of the chain so far: **a gap is an error** (changes in it would be lost). An
 /// **overlap is fine**: each incremental record is the final state of its key at its window's end, and windows are
 /// applied in order of their end. A window that ends at or before the chain's end adds nothing (it is repeated or
-/// contained) and is used once. The FULL export chosen is the newest one that starts a gap-free chain, unless
-/// `--full-export` names one.
+/// contained) and is used once. Contiguity is decided over the whole set of windows, not greedily in order of end:
+/// of the windows that start by the chain's end, the one ending first comes next, so a window that starts later is
+/// not a gap when a wider one covers it (A=[0,10), B=[12,15), C=[8,20) chains as A, C). The FULL export chosen is
+/// the newest one that starts a gap-free chain, unless `--full-export` names one.
 public enum ChainPlanner {
     public static func plan(_ all: DiscoveredExports, options: PlanOptions) throws(PlanError) -> Plan {
         guard !all.exports.isEmpty else {
@@ -74,27 +76,39 @@ public enum ChainPlanner {
 
         var firstGap: PlanError?
         for full in fulls {
-            switch chain(from: full, incrementals: incrementals, until: options.until) {
-            case .success(let windows):
-                return assemble([full] + windows, found: found, options: options)
-            case .failure(let gap):
-                firstGap = firstGap ?? gap
-            }
+            let continued = chain(after: full.summary.pointInTime, lastExportId: full.summary.exportId, incrementals: incrementals, until: options.until)
+            guard let gap = continued.gap else { return assemble([full] + continued.exports, found: found, options: options) }
+            firstGap = firstGap ?? gap
         }
         throw firstGap!
     }
 
-    /// The INCREMENTAL exports that continue `windows` (a plan's chain so far), by the same rules as `plan`: in
-    /// order of window end, repeated or contained windows skipped, a gap refused. Exports of another table are
-    /// refused as in `plan`. Empty when nothing new has arrived.
-    public static func extend(_ windows: [Plan.Window], table: Plan.SourceTable, with found: DiscoveredExports) throws(PlanError) -> [Export] {
-        // Other tables' exports under the same prefix are not ours to follow.
-        var found = found
-        found.exports = found.exports.filter { $0.summary.tableArn == table.tableArn && $0.summary.tableId == table.tableId }
-        guard let last = windows.last, let end = ExportTime(last.to) else { return [] }
-        let incrementals = found.exports.filter { $0.summary.kind == .incremental }
+    /// What `extend` found: the exports that continue the chain, and — when a later completed export is cut off by
+    /// a gap while exports are still in progress (one of them may be the missing window: exports do not always
+    /// complete in the order they were requested) — the ids being waited for and the gap as it stands.
+    public struct Extension: Sendable {
+        public var exports: [Export]
+        public var waitingFor: [String]
+        public var pendingGap: PlanError?
+    }
+
+    /// The INCREMENTAL exports that continue `windows` (a plan's chain so far), by the same rules as `plan`:
+    /// repeated or contained windows skipped, a gap refused — unless exports are still in progress, which may fill
+    /// it: then the windows before the gap are returned with what is being waited for, and the next poll decides.
+    /// Other tables' exports under the same prefix are not ours to follow. Empty when nothing new has arrived.
+    public static func extend(_ windows: [Plan.Window], table: Plan.SourceTable, with found: DiscoveredExports) throws(PlanError) -> Extension {
+        let ours = found.exports.filter {
+            $0.summary.tableArn.utf8.elementsEqual(table.tableArn.utf8) && $0.summary.tableId.utf8.elementsEqual(table.tableId.utf8)
+        }
+        guard let last = windows.last, let end = ExportTime(last.to) else { return Extension(exports: [], waitingFor: [], pendingGap: nil) }
+        let incrementals = ours.filter { $0.summary.kind == .incremental }
             .sorted { ($0.summary.exportToTime!, $0.summary.exportFromTime!, $0.summary.exportId) < ($1.summary.exportToTime!, $1.summary.exportFromTime!, $1.summary.exportId) }
-        return try chain(after: end, lastExportId: last.exportId, incrementals: incrementals, until: nil).get()
+        let continued = chain(after: end, lastExportId: last.exportId, incrementals: incrementals, until: nil)
+        if let gap = continued.gap {
+            guard !found.inProgress.isEmpty else { throw gap }
+            return Extension(exports: continued.exports, waitingFor: found.inProgress, pendingGap: gap)
+        }
+        return Extension(exports: continued.exports, waitingFor: [], pendingGap: nil)
     }
 
     /// The exports of one table (a table is its ARN and its table id: a table deleted and re-created under the same
@@ -139,29 +153,32 @@ public enum ChainPlanner {
             index: index, kind: export.summary.kind, exportArn: export.summary.exportArn, exportId: export.summary.exportId,
             summaryKey: export.summaryKey, from: export.summary.exportFromTime?.text, to: export.summary.pointInTime.text,
             format: export.summary.format, viewType: export.summary.viewType, itemCount: export.summary.itemCount,
-            compressedBytes: files.reduce(0) { $0 + (sizes[$1.key] ?? 0) }, files: files)
+            compressedBytes: files.reduce(0) { $0 + (sizes[$1.key] ?? 0) }, files: files,
+            acceptedManifestMismatches: export.acceptedManifestMismatches.isEmpty ? nil : export.acceptedManifestMismatches)
     }
 
-    static func chain(from full: Export, incrementals: [Export], until: ExportTime?) -> Result<[Export], PlanError> {
-        chain(after: full.summary.pointInTime, lastExportId: full.summary.exportId, incrementals: incrementals, until: until)
-    }
-
-    static func chain(after start: ExportTime, lastExportId: String, incrementals: [Export], until: ExportTime?) -> Result<[Export], PlanError> {
+    /// The windows that continue a chain ending at `start` (after export `lastExportId`), and the gap that stops it
+    /// when a later window cannot be reached. `incrementals` are sorted by window end; those ending after `until`
+    /// are left out.
+    static func chain(after start: ExportTime, lastExportId: String, incrementals: [Export], until: ExportTime?) -> (exports: [Export], gap: PlanError?) {
         var end = start
         var last = lastExportId
         var selected: [Export] = []
-        for window in incrementals {
-            let from = window.summary.exportFromTime!, to = window.summary.exportToTime!
-            if let until, to > until { break }
-            if to <= end { continue } // repeated or contained: nothing new
-            guard from <= end else {
-                return .failure(.gap(after: last, afterEnd: end.text, before: window.summary.exportId, beforeStart: from.text))
-            }
+        var left = incrementals.filter { until == nil || $0.summary.exportToTime! <= until! }
+        while true {
+            left.removeAll { $0.summary.exportToTime! <= end } // repeated or contained: nothing new
+            // Of the windows that start by the chain's end, the one that ends first: every other stays reachable.
+            guard let next = left.firstIndex(where: { $0.summary.exportFromTime! <= end }) else { break }
+            let window = left.remove(at: next)
             selected.append(window)
-            end = to
+            end = window.summary.exportToTime!
             last = window.summary.exportId
         }
-        return .success(selected)
+        // Windows are left only beyond a gap: name the one that starts first.
+        guard let beyond = left.min(by: { ($0.summary.exportFromTime!, $0.summary.exportId) < ($1.summary.exportFromTime!, $1.summary.exportId) }) else {
+            return (selected, nil)
+        }
+        return (selected, .gap(after: last, afterEnd: end.text, before: beyond.summary.exportId, beforeStart: beyond.summary.exportFromTime!.text))
     }
 
     static func assemble(_ exports: [Export], found: DiscoveredExports, options: PlanOptions) -> Plan {

@@ -4,8 +4,9 @@ import ExportReader
 /// progress (`_started` only).
 public enum ExportDiscovery {
     /// `known`: exports already read, by summary key (a completed export never changes); only new ones are read.
+    /// `manifestChecksums`: strict unless the plan accepts manifests whose `.md5` does not match.
     public static func discover(_ source: any ExportSource, prefix: String = "", location: String,
-                                known: [String: Export] = [:]) async throws -> DiscoveredExports {
+                                known: [String: Export] = [:], manifestChecksums: ManifestChecksums = .strict) async throws -> DiscoveredExports {
         let objects = try await source.listObjects(under: prefix)
         var summaries: [String] = []
         var started: [String: String] = [:] // export id → folder
@@ -23,7 +24,7 @@ public enum ExportDiscovery {
             default: break
             }
         }
-        let reader = ExportReader(source: source)
+        let reader = ExportReader(source: source, manifestChecksums: manifestChecksums)
         var exports: [Export] = []
         for key in summaries.sorted() {
             if let export = known[key] { exports.append(export) } else { exports.append(try await reader.export(summaryKey: key)) }
@@ -44,9 +45,10 @@ public enum ExportDiscovery {
 
     /// `verify(_:against:)` for some of a plan's windows (a resume reads only those not yet applied).
     public static func verify(_ windows: [Plan.Window], against source: any ExportSource) async throws -> [Export] {
-        let reader = ExportReader(source: source)
         var exports: [Export] = []
         for window in windows {
+            // Only the manifests the plan accepted knowingly may fail their .md5; any other mismatch is refused.
+            let reader = ExportReader(source: source, manifestChecksums: .accept(window.acceptedManifestMismatches ?? []))
             let export: Export
             do { export = try await reader.export(summaryKey: window.summaryKey) } catch {
                 throw PlanError.sourceChanged(window: window.index, exportId: window.exportId, reason: "\(error)")

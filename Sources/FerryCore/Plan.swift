@@ -24,14 +24,22 @@ public struct Plan: Sendable, Hashable, Codable {
         public var profile: String?
         public var roleArn: String?
         public var endpointUrl: String?
+        /// `plan --accept-manifest-checksum-mismatch`: manifests whose `manifest-*.md5` does not match were accepted
+        /// knowingly (each window lists which). Absent (strict) unless chosen, so reviewers see the choice.
+        public var acceptManifestChecksumMismatch: Bool?
 
-        public init(location: String, region: String? = nil, profile: String? = nil, roleArn: String? = nil, endpointUrl: String? = nil) {
+        public init(location: String, region: String? = nil, profile: String? = nil, roleArn: String? = nil, endpointUrl: String? = nil,
+                    acceptManifestChecksumMismatch: Bool = false) {
             self.location = location
             self.region = region
             self.profile = profile
             self.roleArn = roleArn
             self.endpointUrl = endpointUrl
+            self.acceptManifestChecksumMismatch = acceptManifestChecksumMismatch ? true : nil
         }
+
+        /// The policy for manifests of exports found after planning (`apply --follow`): the plan's choice.
+        public var manifestChecksums: ManifestChecksums { acceptManifestChecksumMismatch == true ? .acceptAny : .strict }
     }
 
     public struct Target: Sendable, Hashable, Codable {
@@ -94,6 +102,9 @@ public struct Plan: Sendable, Hashable, Codable {
         public var itemCount: Int64
         public var compressedBytes: Int64
         public var files: [File]
+        /// Manifests of this export accepted although their `.md5` did not match (only with the plan's
+        /// `acceptManifestChecksumMismatch`); apply and diff accept these and refuse any other mismatch.
+        public var acceptedManifestMismatches: [String]?
     }
 
     public struct File: Sendable, Hashable, Codable {

@@ -17,6 +17,10 @@ public enum PlanSummary {
         lines.append("  format   \(formats)\(plan.windows.contains { $0.viewType != nil } ? "; view \(Set(plan.windows.compactMap { $0.viewType?.rawValue }).sorted().joined(separator: ", "))" : "")")
         lines.append("  throttle \(number(plan.throttle.writePercent)) % of the target's write capacity, \(number(plan.throttle.readPercent)) % of its read capacity for diff"
             + (plan.throttle.maxWriteUnits.map { ", at most \($0) write units/s" } ?? ""))
+        let accepted = plan.windows.reduce(0) { $0 + ($1.acceptedManifestMismatches?.count ?? 0) }
+        if plan.source.acceptManifestChecksumMismatch == true {
+            lines.append("  checks   manifest .md5 mismatches accepted (--accept-manifest-checksum-mismatch): \(accepted) manifest\(accepted == 1 ? "" : "s") so far; data files always checked")
+        }
         if let targetNote { lines.append("  estimate \(targetNote)") }
         return lines.joined(separator: "\n")
     }

@@ -19,7 +19,7 @@ struct ApplyCommand: AsyncParsableCommand {
             batches in flight, save the checkpoint and exit 5.
             --follow: after the plan's last window, look for new INCREMENTAL exports in the source every \
             --poll-interval, check them against the chain exactly as `ferry plan` does (a gap stops the run with exit \
-            3), apply them, and print the lag (now − the end of the last window applied). It runs until interrupted \
+            3, unless exports still in progress may fill it: then it waits for them, saying so), apply them, and print the lag (now − the end of the last window applied). It runs until interrupted \
             (exit 5; run it again to go on), or with --until-lag until the lag is at most that long (then exit 0). \
             Windows found this way are recorded in the checkpoint, so `ferry status` and a resume see them.
             The table's capacity is re-read every minute, so auto-scaling is followed.
@@ -77,7 +77,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 let lastTick = Mutex(ContinuousClock.now)
                 engine.progress = { event in
                     if terminal {
-                        let done = event.event == .windowDone || event.event == .caughtUp
+                        let done = event.event == .windowDone || event.event == .caughtUp || event.event == .waiting
                         FileHandle.standardError.write(Data(("\r\u{1B}[K" + event.line + (done ? "\n" : "")).utf8))
                     } else {
                         if event.event == .tick {

@@ -24,6 +24,9 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(name: .customLong("read-percent"), help: "Share of the target's read capacity for diff, 0 < P <= 100.") var readPercent: Percent?
     @Option(name: .customLong("max-write-units"), help: "Write-unit ceiling for on-demand targets.") var maxWriteUnits: Int?
     @Option(help: "Write the plan here (default: ferry-plan-<target-table>.json).") var out: String?
+    @Flag(name: .customLong("accept-manifest-checksum-mismatch"),
+          help: "Accept manifests whose manifest-*.md5 does not match (each is named on stderr and recorded in the plan; data files are still checked).")
+    var acceptManifestChecksumMismatch = false
     @Flag(help: "Print the plan as JSON on stdout.") var json = false
     @OptionGroup(title: "Source AWS options") var sourceAWS: SourceAWSOptions
     @OptionGroup(title: "Target AWS options") var targetAWS: TargetAWSOptions
@@ -39,7 +42,8 @@ struct PlanCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let options = PlanOptions(
-            source: Plan.Source(location: source, region: sourceAWS.region, profile: sourceAWS.profile, roleArn: sourceAWS.roleArn, endpointUrl: sourceAWS.endpointURL),
+            source: Plan.Source(location: source, region: sourceAWS.region, profile: sourceAWS.profile, roleArn: sourceAWS.roleArn, endpointUrl: sourceAWS.endpointURL,
+                               acceptManifestChecksumMismatch: acceptManifestChecksumMismatch),
             target: Plan.Target(table: targetTable, region: targetAWS.region, profile: targetAWS.profile, roleArn: targetAWS.roleArn, endpointUrl: targetAWS.endpointURL),
             throttle: Plan.Throttle(writePercent: writePercent?.value ?? 50, readPercent: readPercent?.value ?? 50, maxWriteUnits: maxWriteUnits),
             until: until.flatMap(ExportTime.init), fullExportId: fullExport, sourceTable: sourceTable)
@@ -48,11 +52,13 @@ struct PlanCommand: AsyncParsableCommand {
                 let found: DiscoveredExports
                 switch try SourceLocation(source) {
                 case .directory(let path):
-                    found = try await ExportDiscovery.discover(LocalDirectorySource(root: path), location: source)
+                    found = try await ExportDiscovery.discover(LocalDirectorySource(root: path), location: source,
+                                                               manifestChecksums: options.source.manifestChecksums)
                 case let .s3(bucket, prefix):
                     let session = try AWSSession.make(sourceAWS.side, environment: environment, transport: transport)
                     let s3 = S3ExportSource(s3: S3Client(executor: try session.executor(.s3)), bucket: bucket)
-                    found = try await ExportDiscovery.discover(s3, prefix: prefix, location: source)
+                    found = try await ExportDiscovery.discover(s3, prefix: prefix, location: source,
+                                                               manifestChecksums: options.source.manifestChecksums)
                 }
                 for id in found.inProgress {
                     printError("notice: export \(id) is still in progress (_started, no manifest-summary.json yet); skipped")
@@ -66,6 +72,11 @@ struct PlanCommand: AsyncParsableCommand {
                     options.target.account = TargetPin.account(ofArn: arn)
                 }
                 let plan = try ChainPlanner.plan(found, options: options)
+                for window in plan.windows {
+                    for key in window.acceptedManifestMismatches ?? [] {
+                        printError("warning: \(key) does not match its .md5 (window \(window.index), export \(window.exportId)); accepted by --accept-manifest-checksum-mismatch and recorded in the plan")
+                    }
+                }
                 if let table = target.table { try TargetPin.check(table, plan: plan) }
                 let path = out ?? "ferry-plan-\(targetTable).json"
                 let data = try PlanFile.encode(plan)

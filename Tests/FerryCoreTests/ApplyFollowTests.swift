@@ -46,17 +46,29 @@ struct ApplyFollowTests {
         Issue.record("the checkpoint never reached \(windows) windows")
     }
 
+    final class EventLog: Sendable {
+        let list = Mutex<[ApplyProgress]>([])
+        func withLock<R>(_ body: (inout [ApplyProgress]) -> R) -> R { list.withLock { body(&$0) } }
+    }
+
+    /// Starts following `plan` with "now" 30 s after the whole chain's end and `--until-lag 60`, polling every
+    /// 100 ms; returns the run and the events it reports.
+    static func following(_ plan: Plan, _ chain: GeneratedChain, _ fake: FakeDynamoDB, _ directory: String,
+                          lastEnd: Int64) throws -> (Task<ApplyEngine.Report, any Error>, EventLog) {
+        var engine = try Self.engine(plan, chain, fake, directory)
+        let events = EventLog()
+        engine.progress = { event in events.list.withLock { $0.append(event) } }
+        engine.follow = .init(pollInterval: .milliseconds(100), untilLagSeconds: 60, now: { lastEnd + 30_000 })
+        return (Task { [engine] in try await engine.run() }, events)
+    }
+
     @Test("two exports arrive after the plan's end: both applied in order, recorded in the checkpoint, the state exact; it stops once the lag is small")
     func followsNewExports() async throws {
         try await withTemporaryDirectory { directory in
             let (chain, plan, moves, lastEnd) = try await Self.setUp(directory, hidden: 2)
             let fake = FakeDynamoDB()
-            var engine = try Self.engine(plan, chain, fake, directory)
             // "Now" is 30 s after the last export's window ends: before they arrive the lag is larger than 60 s.
-            let events = Mutex<[ApplyProgress]>([])
-            engine.progress = { event in events.withLock { $0.append(event) } }
-            engine.follow = .init(pollInterval: .milliseconds(100), untilLagSeconds: 60, now: { lastEnd + 30_000 })
-            let running = Task { [engine] in try await engine.run() }
+            let (running, events) = try Self.following(plan, chain, fake, directory, lastEnd: lastEnd)
             try await Self.waitForCheckpoint(directory + "/plan.checkpoint.json", planId: plan.planId, windows: 3)
             try await Task.sleep(for: .milliseconds(300))
             #expect(events.withLock { $0.contains { $0.event == .caughtUp && ($0.lagSeconds ?? 0) > 60 } }, "caught up with the plan, lag still large")
@@ -100,6 +112,41 @@ struct ApplyFollowTests {
             }
             let saved = try #require(try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId))
             #expect(saved.windowsDone == 3 && saved.followWindows == nil)
+        }
+    }
+
+    @Test("an export still in progress whose successor completed first is waited for with a notice, then applied in order (#13.7)")
+    func waitsForExportInProgress() async throws {
+        try await withTemporaryDirectory { directory in
+            let (chain, plan, moves, lastEnd) = try await Self.setUp(directory, hidden: 2)
+            let fake = FakeDynamoDB()
+            let (running, events) = try Self.following(plan, chain, fake, directory, lastEnd: lastEnd)
+            try await Self.waitForCheckpoint(directory + "/plan.checkpoint.json", planId: plan.planId, windows: 3)
+            // The first missing export has begun (_started only); the second is already complete.
+            let (startedFolder, startedAway) = moves[0]
+            try FileManager.default.createDirectory(atPath: startedFolder, withIntermediateDirectories: true)
+            #expect(FileManager.default.createFile(atPath: startedFolder + "/_started", contents: Data()))
+            try FileManager.default.moveItem(atPath: moves[1].to, toPath: moves[1].from)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !events.withLock({ $0.contains { $0.event == .waiting } }), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let waiting = try #require(events.withLock { $0.first { $0.event == .waiting } })
+            #expect(waiting.waitingFor == [chain.exports[3].exportId])
+            #expect(waiting.pendingGap?.contains(chain.exports[4].exportId) == true, "\(waiting.pendingGap ?? "")")
+            #expect(waiting.line.contains("still in progress"), "\(waiting.line)")
+            #expect(try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)?.windowsDone == 3)
+            // It completes: the rest of its files arrive (the summary last, as S3 shows a finished export).
+            let names = try FileManager.default.contentsOfDirectory(atPath: startedAway).filter { $0 != "_started" }
+            for name in names.sorted(by: { a, _ in a != "manifest-summary.json" }) {
+                try FileManager.default.moveItem(atPath: startedAway + "/" + name, toPath: startedFolder + "/" + name)
+            }
+            let report = try await running.value
+            #expect(report.windowsApplied == 5)
+            let expected = try loadState(directory + "/chain/" + chain.exports.last!.expectedStateFile!, keyNames: chain.keyNames)
+            #expect(fake.state.withLock { $0.items } == expected)
+            let saved = try #require(try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId))
+            #expect(saved.followWindows?.map(\.exportId) == chain.exports.suffix(2).map(\.exportId))
         }
     }
 

@@ -10,17 +10,21 @@ import Testing
 /// the windows it has left.
 @Suite("apply verifies before it writes, and a resume needs only what is left")
 struct ApplyVerificationTests {
-    @Test("a FULL data file changed after planning (valid gzip, same keys, other values) writes nothing and names the file")
-    func tamperedFileWritesNothing() async throws {
+    /// The same records with one string value changed: the file is still valid gzip with the manifest's item count.
+    static func changeOneValue(_ path: String) throws {
+        var text = String(decoding: try runGzip(["-dc"], try Data(contentsOf: URL(fileURLWithPath: path))), as: UTF8.self)
+        text.insert("X", at: try #require(text.range(of: #""S":""#)).upperBound)
+        try runGzip(["-c"], Data(text.utf8)).write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test("a FULL data file changed after planning (valid gzip, same keys, other values) writes nothing and names the file — also when the plan accepts manifest mismatches (#13.10: data files are never relaxed)",
+          arguments: [false, true])
+    func tamperedFileWritesNothing(acceptManifestMismatch: Bool) async throws {
         try await withTemporaryDirectory { directory in
-            let (chain, plan) = try await ApplyFaultTests.setUp(directory)
+            let chain = try await ApplyFaultTests.setUp(directory).0
+            let plan = try await TestChains.plan(for: chain, acceptManifestMismatch: acceptManifestMismatch)
             let file = try #require(plan.windows[0].files.first { $0.itemCount > 0 })
-            let path = chain.exportsDirectory + "/" + file.key
-            // The same records with one value changed: the file is still valid gzip with the manifest's item count.
-            var text = String(decoding: try runGzip(["-dc"], try Data(contentsOf: URL(fileURLWithPath: path))), as: UTF8.self)
-            let quote = try #require(text.range(of: #""S":""#))
-            text.insert("X", at: quote.upperBound)
-            try runGzip(["-c"], Data(text.utf8)).write(to: URL(fileURLWithPath: path))
+            try Self.changeOneValue(chain.exportsDirectory + "/" + file.key)
 
             let fake = FakeDynamoDB()
             var engine = try ApplyFaultTests.engine(plan, chain, fake, directory)
@@ -193,5 +197,58 @@ struct TargetPinTests {
     func account() {
         #expect(TargetPin.account(ofArn: "arn:aws:dynamodb:eu-west-1:111122223333:table/t") == "111122223333")
         #expect(TargetPin.account(ofArn: "not-an-arn") == nil)
+    }
+}
+
+/// Issue 13, item 10: a manifest whose `.md5` does not match is refused unless the plan accepts it knowingly; the
+/// choice and the manifests it covers are in the plan; data files are never relaxed.
+@Suite("manifest checksums: strict by default, accepted knowingly by the plan, data files always checked")
+struct ManifestChecksumTests {
+    /// Rewrites window `index`'s manifest-summary.json with a trailing newline: still valid, no longer its .md5.
+    static func touchSummary(_ chain: GeneratedChain, _ plan: Plan, _ index: Int) throws -> String {
+        let key = plan.windows[index].summaryKey
+        let path = chain.exportsDirectory + "/" + key
+        try (try Data(contentsOf: URL(fileURLWithPath: path)) + Data("\n".utf8)).write(to: URL(fileURLWithPath: path))
+        return key
+    }
+
+    @Test("refused naming both files by default; accepted and recorded with the flag; apply and diff accept only what the plan recorded")
+    func acceptedKnowingly() async throws {
+        try await withTemporaryDirectory { directory in
+            let (chain, strict) = try await ApplyFaultTests.setUp(directory)
+            let key = try Self.touchSummary(chain, strict, 2)
+            let md5Key = String(key.dropLast(".json".count)) + ".md5"
+            do {
+                _ = try await TestChains.plan(for: chain)
+                Issue.record("a manifest that does not match its .md5 was accepted")
+            } catch {
+                #expect("\(error)".hasPrefix("\(key): MD5 mismatch — \(md5Key) says "), "\(error)")
+                #expect("\(error)".contains("--accept-manifest-checksum-mismatch"), "\(error)")
+            }
+            // The strict plan made before the change now refuses it too, before any write.
+            let fake = FakeDynamoDB()
+            await #expect(throws: PlanError.self) { _ = try await ApplyFaultTests.engine(strict, chain, fake, directory).run() }
+            #expect(fake.state.withLock { $0.writesReceived } == 0)
+
+            let plan = try await TestChains.plan(for: chain, acceptManifestMismatch: true)
+            #expect(plan.source.acceptManifestChecksumMismatch == true)
+            #expect(plan.windows.map { $0.acceptedManifestMismatches ?? [] } == [[], [], [key], []])
+            let json = String(decoding: try PlanFile.encode(plan), as: UTF8.self)
+            #expect(json.contains("\"acceptManifestChecksumMismatch\" : true") && json.contains(key))
+            #expect(PlanSummary.text(plan, path: nil, targetNote: nil).contains("manifest .md5 mismatches accepted"))
+            #expect(!String(decoding: try PlanFile.encode(strict), as: UTF8.self).contains("acceptManifestChecksumMismatch"),
+                    "a strict plan does not carry the field (its id is unchanged)")
+            try await ExportDiscovery.verify(plan, against: LocalDirectorySource(root: chain.exportsDirectory))
+
+            // Another manifest that stops matching after planning is not covered by the plan's choice.
+            let other = try Self.touchSummary(chain, plan, 3)
+            do {
+                try await ExportDiscovery.verify(plan, against: LocalDirectorySource(root: chain.exportsDirectory))
+                Issue.record("a mismatch the plan did not record was accepted")
+            } catch {
+                #expect("\(error)".hasPrefix("window 3 (export \(plan.windows[3].exportId)) changed in the source"), "\(error)")
+                #expect("\(error)".contains(other), "\(error)")
+            }
+        }
     }
 }

@@ -27,6 +27,15 @@ struct PlannerTests {
         return try ChainPlanner.plan(found, options: options)
     }
 
+    static func planError(_ root: String, _ options: PlanOptions = options) async -> PlanError? {
+        do {
+            _ = try await plan(root, options)
+            return nil
+        } catch {
+            return error as? PlanError
+        }
+    }
+
     static func refusal(_ root: String, _ options: PlanOptions = options) async -> String {
         do {
             _ = try await plan(root, options)
@@ -125,6 +134,36 @@ struct PlannerTests {
             try FileManager.default.removeItem(atPath: "\(chain.exportsDirectory)/exports/AWSDynamoDB/\(removed)")
             let message = await Self.refusal(chain.exportsDirectory)
             #expect(message == "gap in the export chain: nothing covers 2026-01-14T10:33:50.622Z … 2026-01-14T10:48:50.622Z between export \(chain.exports[1].exportId) (ends 2026-01-14T10:33:50.622Z) and export \(chain.exports[3].exportId) (starts 2026-01-14T10:48:50.622Z); changes in that interval would be lost. Export the missing window (INCREMENTAL, from 2026-01-14T10:33:50.622Z to 2026-01-14T10:48:50.622Z) or start from a newer FULL export")
+        }
+    }
+
+    @Test("contiguity is decided over the whole set: a window covered by a wider one is not a gap; a real gap names the window that starts first (#13.7)")
+    func nonGreedyContiguity() async throws {
+        try await withTemporaryDirectory { directory in
+            let chain = try Self.generate(directory)
+            let folder = "\(chain.exportsDirectory)/exports/AWSDynamoDB"
+            func setFrom(_ index: Int, _ from: String) throws {
+                let path = "\(folder)/\(chain.exports[index].exportId)/manifest-summary.json"
+                let text = try String(contentsOfFile: path, encoding: .utf8)
+                let edited = text.replacing(#/"exportFromTime":"[^"]*"/#, with: #""exportFromTime":"\#(from)""#)
+                #expect(edited != text)
+                try edited.write(toFile: path, atomically: true, encoding: .utf8)
+                try? FileManager.default.removeItem(atPath: "\(folder)/\(chain.exports[index].exportId)/manifest-summary.md5")
+            }
+            // A = window 1 ends 10:33:50; B = window 2 now starts at 10:35:50 (after A's end); C = window 3 now
+            // starts at 10:30:50, before A's end, and ends after B: A → C is contiguous and B is inside C.
+            try setFrom(2, "2026-01-14T10:35:50.622Z")
+            try setFrom(3, "2026-01-14T10:30:50.622Z")
+            let plan = try await Self.plan(chain.exportsDirectory)
+            #expect(plan.windows.map(\.exportId) == [0, 1, 3, 4].map { chain.exports[$0].exportId })
+
+            // Without C, B really is cut off from A: the gap names A and B, and B's start.
+            try FileManager.default.removeItem(atPath: "\(folder)/\(chain.exports[3].exportId)")
+            guard case let .gap(after, afterEnd, before, beforeStart)? = await Self.planError(chain.exportsDirectory) else {
+                Issue.record("a gap must be refused"); return
+            }
+            #expect(after == chain.exports[1].exportId && afterEnd == "2026-01-14T10:33:50.622Z")
+            #expect(before == chain.exports[2].exportId && beforeStart == "2026-01-14T10:35:50.622Z")
         }
     }
 

@@ -18,10 +18,12 @@ enum TestChains {
 
     /// The plan of every export now in the chain's directory, written and read back like a plan file (so it has its
     /// plan id), for `table`.
-    static func plan(for chain: GeneratedChain, table: String = "orders-copy") async throws -> Plan {
-        let found = try await ExportDiscovery.discover(LocalDirectorySource(root: chain.exportsDirectory), location: chain.exportsDirectory)
+    static func plan(for chain: GeneratedChain, table: String = "orders-copy", acceptManifestMismatch: Bool = false) async throws -> Plan {
         var options = PlannerTests.options
         options.target.table = table
+        options.source.acceptManifestChecksumMismatch = acceptManifestMismatch ? true : nil
+        let found = try await ExportDiscovery.discover(LocalDirectorySource(root: chain.exportsDirectory), location: chain.exportsDirectory,
+                                                       manifestChecksums: options.source.manifestChecksums)
         return try PlanFile.decode(try PlanFile.encode(try ChainPlanner.plan(found, options: options)), path: "plan.json")
     }
 }

@@ -110,9 +110,11 @@ public struct ApplyEngine: Sendable {
             var known = Dictionary(remaining.map { ($0.0.summaryKey, $0.1) }, uniquingKeysWith: { a, _ in a })
             while true {
                 if stop.isSet { throw ApplyError.interrupted(checkpoint: store.path) }
-                let found = try await ExportDiscovery.discover(source, prefix: prefix, location: plan.source.location, known: known)
+                let found = try await ExportDiscovery.discover(source, prefix: prefix, location: plan.source.location, known: known,
+                                                              manifestChecksums: plan.source.manifestChecksums)
                 for export in found.exports { known[export.summaryKey] = export }
-                let added = try ChainPlanner.extend(chain.windows, table: plan.sourceTable, with: found)
+                let step = try ChainPlanner.extend(chain.windows, table: plan.sourceTable, with: found)
+                let added = step.exports
                 if !added.isEmpty {
                     let windows = added.enumerated().map { offset, export in
                         ChainPlanner.window(index: chain.windows.count + offset, export: export, sizes: found.sizes)
@@ -124,7 +126,12 @@ public struct ApplyEngine: Sendable {
                 }
                 let end = ExportTime(chain.windows.last!.to)?.epochMilliseconds ?? 0
                 let lag = Double(follow.now() - end) / 1000
-                await report(.caughtUp, chain.windows.last!, run: run, lag: lag)
+                if let gap = step.pendingGap {
+                    // A later export is complete but an earlier one is still being written: wait for it, and say so.
+                    await report(.waiting, chain.windows.last!, run: run, lag: lag, waiting: (step.waitingFor, gap))
+                } else {
+                    await report(.caughtUp, chain.windows.last!, run: run, lag: lag)
+                }
                 if let limit = follow.untilLagSeconds, lag <= limit { break }
                 // Wait for the next look, a little at a time so a stop is seen at once.
                 let deadline = ContinuousClock.now + follow.pollInterval
@@ -210,7 +217,8 @@ public struct ApplyEngine: Sendable {
         }
     }
 
-    func report(_ event: ApplyProgress.Event, _ window: Plan.Window, file: String? = nil, run: RunState, lag: Double? = nil) async {
+    func report(_ event: ApplyProgress.Event, _ window: Plan.Window, file: String? = nil, run: RunState, lag: Double? = nil,
+                waiting: (exports: [String], gap: PlanError)? = nil) async {
         let elapsed = ContinuousClock.now - run.started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let written = await run.counters.itemsWritten
@@ -220,7 +228,8 @@ public struct ApplyEngine: Sendable {
             itemsApplied: run.itemsAtStart + written, itemsTotal: chain.totals.items, rejects: await run.rejects.count,
             elapsedSeconds: seconds, itemsThisRun: written, writeUnitsPerSecond: await run.gate.recentUnits,
             writeBudget: await run.gate.budget, throttles: await run.gate.throttleCount,
-            retries: await run.counters.unprocessedRetries, lagSeconds: lag))
+            retries: await run.counters.unprocessedRetries, lagSeconds: lag, waitingFor: waiting?.exports,
+            pendingGap: waiting.map { "\($0.gap)" }))
     }
 
     /// Before the first write: the target exists, is ACTIVE, and its key schema is the export's. The export's key

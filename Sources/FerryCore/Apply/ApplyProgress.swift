@@ -4,7 +4,9 @@ import Foundation
 /// and (with `--follow`) each time it has caught up with the source. On a terminal the CLI turns them into a live
 /// status line; otherwise it writes them as JSON lines on stderr.
 public struct ApplyProgress: Sendable, Codable, Hashable {
-    public enum Event: String, Sendable, Codable { case windowStarted, fileDone, windowDone, tick, caughtUp }
+    /// `waiting`: with `--follow`, a later export is complete but exports still in progress may fill the gap
+    /// before it; the run waits for them (re-checked every poll) instead of stopping.
+    public enum Event: String, Sendable, Codable { case windowStarted, fileDone, windowDone, tick, caughtUp, waiting }
 
     public var event: Event
     /// 1-based window number and the chain's window count (the plan's, plus any `--follow` found).
@@ -29,10 +31,14 @@ public struct ApplyProgress: Sendable, Codable, Hashable {
     public var retries: Int
     /// With `--follow`, at `caughtUp`: seconds between now and the end of the last window applied.
     public var lagSeconds: Double?
+    /// At `waiting`: the exports still in progress, and the gap they may fill (as a plan would refuse it).
+    public var waitingFor: [String]?
+    public var pendingGap: String?
 
     public init(event: Event, window: Int, windows: Int, exportId: String, file: String? = nil, itemsApplied: Int64,
                 itemsTotal: Int64, rejects: Int64, elapsedSeconds: Double, itemsThisRun: Int64 = 0,
-                writeUnitsPerSecond: Double = 0, writeBudget: Double = 0, throttles: Int = 0, retries: Int = 0, lagSeconds: Double? = nil) {
+                writeUnitsPerSecond: Double = 0, writeBudget: Double = 0, throttles: Int = 0, retries: Int = 0, lagSeconds: Double? = nil,
+                waitingFor: [String]? = nil, pendingGap: String? = nil) {
         self.event = event
         self.window = window
         self.windows = windows
@@ -48,6 +54,8 @@ public struct ApplyProgress: Sendable, Codable, Hashable {
         self.throttles = throttles
         self.retries = retries
         self.lagSeconds = lagSeconds
+        self.waitingFor = waitingFor
+        self.pendingGap = pendingGap
     }
 
     /// Items per second this run.
@@ -56,6 +64,12 @@ public struct ApplyProgress: Sendable, Codable, Hashable {
     /// A one-line human rendering: window k/n, items/s, WCU/s against the budget, throttles, retries, ETA (or lag).
     public var line: String {
         let rate = itemsPerSecond
+        if event == .waiting {
+            let ids = waitingFor ?? []
+            return "waiting: window \(window)/\(windows) \(exportId) applied, lag \(PlanSummary.durationText(lagSeconds ?? 0)); "
+                + "export\(ids.count == 1 ? "" : "s") \(ids.joined(separator: ", ")) still in progress, a later one is complete: "
+                + "until they finish, \(pendingGap ?? "a gap is left")"
+        }
         if event == .caughtUp {
             return "caught up: window \(window)/\(windows) \(exportId) applied, lag \(PlanSummary.durationText(lagSeconds ?? 0)); "
                 + "\(itemsApplied) items, \(throttles) throttles, \(retries) retries, \(rejects) rejects"
