@@ -22,11 +22,20 @@ sim_cpu() { ps -o cputime= -p $CAP | awk -F: '{ print $1*3600 + $2*60 + $3 }'; }
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 start_sim
 .build/release/ferry plan --source "$D/exports" --target-table bench --write-percent 100 --target-endpoint-url "$EP" --out "$WORK/plan.json" > /dev/null
+# The disk the spool of verified copies needs: its size sampled every 0.1 s while apply runs (the peak is printed).
+( peak=0; while :; do
+      size=$( (du -sb "$WORK/plan.spool" 2>/dev/null || true) | awk '{ s += $1 } END { print s + 0 }')
+      [ "$size" -gt "$peak" ] && peak=$size && echo "$peak" > "$WORK/spool.peak"
+      sleep 0.1
+  done ) &
+SAMPLER=$!
 /usr/bin/time -f "%e %U %S %M" -o "$WORK/ferry.time" .build/release/ferry apply "$WORK/plan.json" 2> /dev/null > "$WORK/ferry.out"
+kill $SAMPLER 2>/dev/null || true; wait $SAMPLER 2>/dev/null || true
 read -r fwall fuser fsys frss < "$WORK/ferry.time"
+spool_peak=$(cat "$WORK/spool.peak" 2>/dev/null || echo 0)
 fsim=$(sim_cpu)
 kill $CAP; wait $CAP 2>/dev/null || true
-echo "ferry apply:  $ITEMS items in $fwall s = $(python3 -c "print(round($ITEMS/$fwall))") items/s (≈ the same WCU/s: 1 WCU per ~800-byte item), CPU $(python3 -c "print(round($fuser+$fsys,1))") s (user $fuser, sys $fsys), peak RSS $((frss / 1024)) MB; simulator CPU ${fsim} s"
+echo "ferry apply:  $ITEMS items in $fwall s = $(python3 -c "print(round($ITEMS/$fwall))") items/s (≈ the same WCU/s: 1 WCU per ~800-byte item), CPU $(python3 -c "print(round($fuser+$fsys,1))") s (user $fuser, sys $fsys), peak RSS $((frss / 1024)) MB, spool peak $((spool_peak / 1048576)) MiB of $(du -sb "$D/exports" | awk '{ print int($1 / 1048576) }') MiB of exports; simulator CPU ${fsim} s"
 cat "$WORK/ferry.out" | head -1
 
 start_sim
