@@ -51,7 +51,8 @@ public struct AWSRequestExecutor: Sendable {
     public let credentials: any CredentialProvider
     public let endpoint: ResolvedEndpoint
     public let policy: RetryPolicy
-    /// Bound on a buffered answer (head and body) and on the wait for a streamed answer's head.
+    /// Bound on a buffered answer (head and body, `AsyncHTTPClientTransport.send`) and on the wait for a streamed
+    /// answer's head.
     public var timeout: Duration = .seconds(30)
     /// A streamed body that sends no byte for this long is abandoned as a dead connection (`.readTimeout`): the
     /// caller resumes it with a ranged request. Time the caller spends consuming a chunk does not count.
@@ -98,8 +99,7 @@ public struct AWSRequestExecutor: Sendable {
             throttles: throttles, context: context
         ) { (request, current, attempt) async throws -> AttemptResult<HTTPResponseData> in
             do {
-                // The whole answer, body included, within `timeout` (the transport's deadline covers the head only).
-                let response = try await IdleTimeout(limit: timeout).run { _ in try await transport.send(request, timeout: timeout) }
+                let response = try await transport.send(request, timeout: timeout)
                 log(response, operation: operation, attempt: attempt)
                 guard (200..<300).contains(response.status) else {
                     return failure(response, operation: operation, context: context, credentials: current)

@@ -148,6 +148,14 @@ struct BoundedStopAndLoggingTests {
         }
     }
 
+    @Test("every subcommand's --help documents --log-level and --debug", arguments: ["plan", "apply", "diff", "status"])
+    func helpDocumentsLogging(_ subcommand: String) throws {
+        let result = try CommandLineContractTests.run([subcommand, "--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("--log-level <level>") && result.stdout.contains("--debug") && result.stdout.contains("FERRY_LOG_LEVEL"), "\(result.stdout)")
+        #expect(!result.stdout.contains("--stop-grace"), "the test-only option stays hidden")
+    }
+
     @Test("an unknown log level is a usage error (exit 2) naming the flag or the variable", arguments: [
         (["--log-level", "loud"], "", "--log-level"), ([], "loud", "FERRY_LOG_LEVEL"),
     ])
