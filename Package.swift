@@ -62,6 +62,7 @@ let package = Package(
                 "FerryCore", "ExportReader", "AWSClient", "AWSCore", "AWSCredentials",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

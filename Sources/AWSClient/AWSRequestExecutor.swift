@@ -51,7 +51,12 @@ public struct AWSRequestExecutor: Sendable {
     public let credentials: any CredentialProvider
     public let endpoint: ResolvedEndpoint
     public let policy: RetryPolicy
+    /// Bound on a buffered answer (head and body, `AsyncHTTPClientTransport.send`) and on the wait for a streamed
+    /// answer's head.
     public var timeout: Duration = .seconds(30)
+    /// A streamed body that sends no byte for this long is abandoned as a dead connection (`.readTimeout`): the
+    /// caller resumes it with a ranged request. Time the caller spends consuming a chunk does not count.
+    public var streamIdleTimeout: Duration = .seconds(30)
     /// Requests and answers are logged at debug (one line each) and trace (headers). Secrets never reach the log:
     /// `Authorization` and `X-Amz-Security-Token` are redacted, bodies are not logged, error texts are scrubbed.
     public var logger = Logger(label: "ferry.aws")
@@ -79,6 +84,8 @@ public struct AWSRequestExecutor: Sendable {
     func copyingTestHooks(from other: AWSRequestExecutor) -> Self {
         var copy = with(now: other.now, sleep: other.sleep, random: other.random)
         copy.logger = other.logger
+        copy.timeout = other.timeout
+        copy.streamIdleTimeout = other.streamIdleTimeout
         return copy
     }
 
@@ -87,60 +94,22 @@ public struct AWSRequestExecutor: Sendable {
         headers: [(name: String, value: String)] = [], body: [UInt8] = [], throttles: ThrottleHandling = .surface,
         context: AWSErrorContext = AWSErrorContext()
     ) async throws -> HTTPResponseData {
-        let started = ContinuousClock.now
-        var attempt = 0
-        var refreshes = 0
-        while true {
-            attempt += 1
-            let current: Credentials
-            do { current = try await credentials.credentials() } catch let error as AWSClientError { throw error } catch {
-                throw AWSClientError.credentials(source: credentials.label, reason: "\(error)")
-            }
-            let request = sign(method: method, path: path, query: query, headers: headers, body: body, with: current)
-            log(request, operation: operation, attempt: attempt)
-            let outcome: RequestOutcome
-            var serviceError: AWSServiceError?
-            var transportError: TransportError?
+        try await withRetries(
+            operation: operation, method: method, path: path, query: query, headers: headers, body: body,
+            throttles: throttles, context: context
+        ) { (request, current, attempt) async throws -> AttemptResult<HTTPResponseData> in
             do {
                 let response = try await transport.send(request, timeout: timeout)
-                log(response, operation: operation)
-                if (200..<300).contains(response.status) {
-                    if endpoint.service == .dynamodb, let mismatch = CRC32.verify(header: response.header("x-amz-crc32"), body: response.body) {
-                        outcome = mismatch
-                    } else {
-                        return response
-                    }
-                } else {
-                    let decoded = decodeError(response, operation: operation, context: context, credentials: current)
-                    serviceError = decoded
-                    outcome = .httpError(status: response.status, code: decoded.code)
+                log(response, operation: operation, attempt: attempt)
+                guard (200..<300).contains(response.status) else {
+                    return failure(response, operation: operation, context: context, credentials: current)
                 }
+                if endpoint.service == .dynamodb, let mismatch = CRC32.verify(header: response.header("x-amz-crc32"), body: response.body) {
+                    return .failed(mismatch)
+                }
+                return .succeeded(response)
             } catch let error as TransportError {
-                logger.debug("\(endpoint.service.displayName) \(operation): \(error)")
-                transportError = error
-                outcome = .transport(error.kind)
-            }
-            let classification = RetryClassifier.classify(outcome)
-            if let serviceError { logger.debug("\(endpoint.service.displayName) \(operation): \(serviceError.code) (\(classification))") }
-            if classification == .throttled, case .surface = throttles, let serviceError {
-                throw AWSClientError.service(serviceError, classification: .throttled, attempts: attempt)
-            }
-            let decision = policy.decide(
-                attempt: attempt, classification: classification, elapsed: ContinuousClock.now - started,
-                random01: random(), credentialRefreshes: refreshes)
-            switch decision {
-            case .retry(let delay, let throttled):
-                if throttled, case .retry(let onThrottle) = throttles, let serviceError { onThrottle(serviceError) }
-                try await sleep(delay)
-            case .refreshCredentialsAndRetry:
-                refreshes += 1
-                if let caching = credentials as? CachingCredentialProvider { await caching.invalidate() }
-            case .giveUp:
-                if let serviceError { throw AWSClientError.service(serviceError, classification: classification, attempts: attempt) }
-                if let transportError {
-                    throw AWSClientError.transport(transportError, service: endpoint.service, operation: operation, endpoint: endpoint.baseURL, attempts: attempt)
-                }
-                throw AWSClientError.invalidResponse(service: endpoint.service, operation: operation, reason: "the response body does not match its x-amz-crc32 checksum")
+                return .failed(.transport(error.kind), transportError: error)
             }
         }
     }
@@ -154,27 +123,6 @@ public struct AWSRequestExecutor: Sendable {
             service: endpoint.service, operation: operation,
             response: HTTPErrorResponse(status: response.status, headers: headers, body: response.body),
             context: errorContext, secrets: current.secrets)
-    }
-
-    /// Headers that carry secrets: never logged.
-    static let secretHeaders: Set<String> = ["authorization", "x-amz-security-token"]
-
-    func log(_ request: HTTPRequestData, operation: String, attempt: Int) {
-        logger.debug("→ \(endpoint.service.displayName) \(operation) \(request.method) \(request.origin)\(request.path) attempt \(attempt), \(request.body.count) bytes")
-        logger.trace("→ headers", metadata: ["headers": .dictionary(Self.loggable(request.headers))])
-    }
-
-    func log(_ response: HTTPResponseData, operation: String) {
-        logger.debug("← \(endpoint.service.displayName) \(operation) HTTP \(response.status), \(response.body.count) bytes, request id \(response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id") ?? "-")")
-        logger.trace("← headers", metadata: ["headers": .dictionary(Self.loggable(response.headers))])
-    }
-
-    static func loggable(_ headers: [(name: String, value: String)]) -> Logger.Metadata {
-        var metadata: Logger.Metadata = [:]
-        for (name, value) in headers {
-            metadata[name] = .string(secretHeaders.contains(name.lowercased()) ? "<redacted>" : value)
-        }
-        return metadata
     }
 
     /// Builds and signs one attempt. The Host header and, for S3, `x-amz-content-sha256` are part of the signature.

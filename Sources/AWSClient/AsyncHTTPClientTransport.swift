@@ -45,8 +45,11 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
 
     public func send(_ request: HTTPRequestData, timeout: Duration) async throws -> HTTPResponseData {
         do {
+            let started = ContinuousClock.now
             let response = try await client.execute(makeRequest(request), timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
-            var body = try await response.body.collect(upTo: 64 << 20)
+            // AsyncHTTPClient's deadline ends with the head: the body must arrive within what is left of `timeout`.
+            let left = max(timeout - (ContinuousClock.now - started), .milliseconds(1))
+            var body = try await IdleTimeout(limit: left).run { _ in try await response.body.collect(upTo: 64 << 20) }
             let bytes = body.readBytes(length: body.readableBytes) ?? []
             return HTTPResponseData(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: bytes)
         } catch let error as TransportError {

@@ -11,6 +11,8 @@ public struct CredentialProviderFactory: Sendable {
     public let region: String
     /// Override of the STS endpoint (`--*-endpoint-url` for a local emulator); nil uses the environment, then AWS.
     public let stsEndpointFlag: EndpointFlag?
+    /// How long a `credential_process` helper may run before it is killed (the AWS SDK for Go's default, 1 minute).
+    public var processTimeout: Duration = .seconds(60)
 
     public init(transport: any HTTPTransport, environment: [String: String], region: String, stsEndpointFlag: EndpointFlag? = nil) {
         self.transport = transport
@@ -43,8 +45,9 @@ public struct CredentialProviderFactory: Sendable {
                 source: "profile \(sso.profile)",
                 reason: "SSO profiles are not supported yet; run `aws sso login --profile \(sso.profile)` and export the session with `aws configure export-credentials --profile \(sso.profile) --format env`")
         case let .process(command, profile):
+            let timeout = processTimeout
             return CachingCredentialProvider(label: "credential_process of profile \(profile)") {
-                try await Self.runProcess(command, profile: profile)
+                try await Self.runProcess(command, profile: profile, timeout: timeout)
             }
         case .container(let container):
             let transport = transport
@@ -93,27 +96,28 @@ public struct CredentialProviderFactory: Sendable {
         }
     }
 
-    /// Runs a profile's `credential_process` and parses its JSON. Errors give the exit status and a short, scrubbed
-    /// excerpt of stderr, never stdout (which holds the secret).
-    static func runProcess(_ command: String, profile: String) async throws -> Credentials {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        do { try process.run() } catch {
-            throw AWSClientError.credentials(source: "credential_process of profile \(profile)", reason: "cannot start it: \(error.localizedDescription)")
+    /// Runs a profile's `credential_process` (`CredentialProcess`: bounded by `timeout`, its output drained
+    /// concurrently, off the concurrency threads) and parses its JSON. Errors give the exit status and a short excerpt
+    /// of stderr scrubbed of the credentials stdout held and of anything shaped like a key — never stdout itself.
+    static func runProcess(_ command: String, profile: String, timeout: Duration) async throws -> Credentials {
+        let source = "credential_process of profile \(profile)"
+        let output: CredentialProcess.Output
+        do { output = try await CredentialProcess.run(command, timeout: timeout) } catch {
+            throw AWSClientError.credentials(source: source, reason: "cannot start it: \(error)")
         }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let excerpt = Redaction.sanitizeExcerpt(String(decoding: stderr, as: UTF8.self), limit: 200)
-            throw AWSClientError.credentials(source: "credential_process of profile \(profile)", reason: "exited with status \(process.terminationStatus)\(excerpt.isEmpty ? "" : ": \(excerpt)")")
+        let excerpt = Redaction.bodyExcerpt(output.stderr, secrets: CredentialProcess.secretValues(in: output.stdout), limit: 200)
+        let detail = excerpt.isEmpty ? "" : ": \(excerpt)"
+        if output.timedOut {
+            throw AWSClientError.credentials(source: source, reason: "did not finish within \(timeout.secondsText) and was killed\(detail)")
         }
-        do { return try ProcessCredentialsParser.parse(stdout) } catch {
-            throw AWSClientError.credentials(source: "credential_process of profile \(profile)", reason: error.description)
+        if let signal = output.signal {
+            throw AWSClientError.credentials(source: source, reason: "was killed by signal \(signal)\(detail)")
+        }
+        guard output.exitStatus == 0 else {
+            throw AWSClientError.credentials(source: source, reason: "exited with status \(output.exitStatus ?? -1)\(detail)")
+        }
+        do { return try ProcessCredentialsParser.parse(Data(output.stdout)) } catch {
+            throw AWSClientError.credentials(source: source, reason: error.description)
         }
     }
 

@@ -22,8 +22,7 @@ public struct S3Client: Sendable {
         if !endpoint.basePath.isEmpty && endpoint.basePath != "/" && path.hasPrefix(endpoint.basePath) {
             path = String(path.dropFirst(endpoint.basePath.count)) // the executor adds the base path back
         }
-        var routed = AWSRequestExecutor(transport: executor.transport, credentials: executor.credentials, endpoint: endpoint, policy: executor.policy)
-        routed.timeout = executor.timeout
+        let routed = AWSRequestExecutor(transport: executor.transport, credentials: executor.credentials, endpoint: endpoint, policy: executor.policy)
         return (routed.copyingTestHooks(from: executor), path.isEmpty ? "/" : path)
     }
 

@@ -16,7 +16,9 @@ struct ApplyCommand: AsyncParsableCommand {
             (default: next to the plan, <plan>.checkpoint.json). Run it again to resume. Records DynamoDB refuses \
             for the item itself go to <plan>.rejects.jsonl and the run exits 6.
             Progress goes to stderr: a status line on a terminal, JSON lines otherwise. SIGINT/SIGTERM finish the \
-            batches in flight, save the checkpoint and exit 5.
+            batches in flight, save the checkpoint and exit 5; if that takes more than 25 s (the network hangs), or \
+            at a second signal, the run saves the checkpoint as it stands and exits 5 at once (files in flight are \
+            applied again on resume, which is safe).
             --follow: after the plan's last window, look for new INCREMENTAL exports in the source every \
             --poll-interval, check them against the chain exactly as `ferry plan` does (a gap stops the run with exit \
             3, unless exports still in progress may fill it: then it waits for them, saying so), apply them, and print the lag (now − the end of the last window applied). It runs until interrupted \
@@ -40,6 +42,9 @@ struct ApplyCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-write-units"), help: "Write-unit ceiling for on-demand tables (default: the plan's).") var maxWriteUnits: Int?
     @OptionGroup(title: "Source AWS options") var sourceAWS: SourceAWSOptions
     @OptionGroup(title: "Target AWS options") var targetAWS: TargetAWSOptions
+    @OptionGroup(title: "Logging") var logging: LoggingOptions
+    /// How long a graceful stop may take before the hard stop (tests shorten it).
+    @Option(name: .customLong("stop-grace"), help: .hidden) var stopGrace: String?
 
     func validate() throws {
         try writePercent?.validate("--write-percent")
@@ -51,9 +56,13 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         if !follow && (untilLag != nil || pollInterval != nil) { throw ValidationError("--until-lag and --poll-interval need --follow") }
         if let maxWriteUnits, maxWriteUnits <= 0 { throw ValidationError("--max-write-units must be a positive number of write units") }
+        if let stopGrace, (DurationArgument(stopGrace)?.seconds ?? 0) <= 0 {
+            throw ValidationError("--stop-grace must be a positive duration such as 25s (got \(stopGrace))")
+        }
     }
 
     func run() async throws {
+        try logging.bootstrap()
         let environment = ProcessInfo.processInfo.environment
         try await runReportingErrors {
             let loaded = try PlanFile.read(plan)
@@ -95,11 +104,10 @@ struct ApplyCommand: AsyncParsableCommand {
                 let stop = engine.stop
                 let ready = engine
                 let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+                let grace = Duration.milliseconds(Int64((stopGrace.flatMap(DurationArgument.init)?.seconds ?? 25) * 1000))
+                let checkpointPath = checkpoint ?? CheckpointStore.defaultPath(forPlan: plan)
                 let report = try await withCompanion({ try await ready.run() }, companion: {
-                    for await signal in signals {
-                        printError("\(signal): finishing the batches in flight and saving the checkpoint …")
-                        stop.set()
-                    }
+                    await Self.handleSignals(signals, stop: stop, grace: grace, checkpoint: checkpointPath)
                 })
                 let elapsed = ContinuousClock.now - started
                 print("applied \(report.windowsApplied) window\(report.windowsApplied == 1 ? "" : "s") to \(loaded.target.table): \(report.itemsApplied) items in total, "
@@ -116,6 +124,35 @@ struct ApplyCommand: AsyncParsableCommand {
                     printError("error: \(report.rejects) records were rejected by DynamoDB; they are in \(base).rejects.jsonl with the reason")
                     throw ExitCode(6)
                 }
+            }
+        }
+    }
+
+    /// The first SIGINT/SIGTERM asks for a graceful stop (batches in flight finish, then exit 5). If that has not
+    /// ended the run within `grace` — a request the network never answers — or at a second signal, the checkpoint is
+    /// saved as it stands and the process exits 5 at once: every wait is bounded.
+    static func handleSignals(_ signals: UnixSignalsSequence, stop: StopSignal, grace: Duration, checkpoint: String) async {
+        @Sendable func hardStop(_ why: String) async -> Never {
+            await stop.saveCheckpointNow()
+            printError("\(why): stopping now; the checkpoint at \(checkpoint) holds every file completed (files in flight are applied again on resume); run the same command again to resume")
+            Foundation.exit(5)
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var count = 0
+                for await signal in signals {
+                    count += 1
+                    if count > 1 { await hardStop("\(signal) again") }
+                    printError("\(signal): finishing the batches in flight and saving the checkpoint (at most \(grace.formatted(.units(allowed: [.seconds]))); a second signal stops at once) …")
+                    stop.set()
+                }
+            }
+            group.addTask {
+                do {
+                    while !stop.isSet { try await Task.sleep(for: .milliseconds(50)) }
+                    try await Task.sleep(for: grace)
+                } catch { return } // the run ended first
+                await hardStop("the batches in flight did not finish within \(grace.formatted(.units(allowed: [.seconds])))")
             }
         }
     }

@@ -38,6 +38,7 @@ struct DiffCommand: AsyncParsableCommand {
     @Option(help: "Scan segments (default: from the table's size and the read budget).") var segments: Int?
     @OptionGroup(title: "Source AWS options") var sourceAWS: SourceAWSOptions
     @OptionGroup(title: "Target AWS options") var targetAWS: TargetAWSOptions
+    @OptionGroup(title: "Logging") var logging: LoggingOptions
 
     func validate() throws {
         try readPercent?.validate("--read-percent")
@@ -48,6 +49,7 @@ struct DiffCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try logging.bootstrap()
         let differs: Bool = try await runReportingErrorsReturning {
             let loaded = try PlanFile.read(plan)
             let position: DiffEngine.Position

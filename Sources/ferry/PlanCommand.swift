@@ -30,6 +30,7 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Print the plan as JSON on stdout.") var json = false
     @OptionGroup(title: "Source AWS options") var sourceAWS: SourceAWSOptions
     @OptionGroup(title: "Target AWS options") var targetAWS: TargetAWSOptions
+    @OptionGroup(title: "Logging") var logging: LoggingOptions
 
     func validate() throws {
         try writePercent?.validate("--write-percent")
@@ -40,6 +41,7 @@ struct PlanCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try logging.bootstrap()
         let environment = ProcessInfo.processInfo.environment
         let options = PlanOptions(
             source: Plan.Source(location: source, region: sourceAWS.region, profile: sourceAWS.profile, roleArn: sourceAWS.roleArn, endpointUrl: sourceAWS.endpointURL,

@@ -11,8 +11,10 @@ struct StatusCommand: AsyncParsableCommand {
     @Argument(help: "The plan file.") var plan: String
     @Option(help: "Checkpoint file (default: next to the plan, <plan>.checkpoint.json).") var checkpoint: String?
     @Flag(help: "Print the status as JSON on stdout.") var json = false
+    @OptionGroup(title: "Logging") var logging: LoggingOptions
 
     func run() async throws {
+        try logging.bootstrap()
         try await runReportingErrors {
             let loaded = try PlanFile.read(plan)
             let checkpointPath = checkpoint ?? CheckpointStore.defaultPath(forPlan: plan)

@@ -25,21 +25,7 @@ public struct MotoFixture {
     }
 
     public static func start() throws -> MotoFixture {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--timeout", "120"]
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // The first line is the fixture's description; reading it waits until the server listens.
-        var line = Data()
-        while true {
-            let byte = stdout.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data([0x0A]) { break }
-            line.append(byte)
-        }
+        let (process, stdin, line) = try ScriptFixture.launch(script, arguments: ["--timeout", "120"])
         guard let info = try? JSONDecoder().decode(Info.self, from: line) else {
             process.terminate()
             throw FixtureError(reason: "moto-fixture.py did not start (is moto[server] installed? `pip install \"moto[server]\"`)")

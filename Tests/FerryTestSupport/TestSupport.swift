@@ -36,3 +36,25 @@ public func runGzip(_ arguments: [String], _ input: Data) throws -> Data {
     process.waitUntilExit()
     return output
 }
+
+/// A Python fixture server from `scripts/`: started with its stdin piped (closing it stops the server) and its first
+/// stdout line read, which waits until it listens.
+enum ScriptFixture {
+    static func launch(_ script: String, arguments: [String]) throws -> (process: Process, stdin: Pipe, firstLine: Data) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script] + arguments
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while true {
+            let byte = stdout.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data([0x0A]) { break }
+            line.append(byte)
+        }
+        return (process, stdin, line)
+    }
+}

@@ -86,6 +86,7 @@ public struct ApplyEngine: Sendable {
         let run = RunState(
             gate: gate, keeper: CheckpointKeeper(store: store, checkpoint: saved), rejects: RejectsWriter(path: rejectsPath, alreadyCounted: saved.rejects),
             counters: Counters(), keyRules: KeyRules(table: table), spool: spool, itemsAtStart: saved.itemsApplied, chain: chain)
+        stop.onSaveCheckpoint { [keeper = run.keeper] in try? await keeper.save() }
         return try await withCompanion({ try await applyAll(chain, remaining: Array(zip(remaining, exports)), run: run) },
                                        companion: { await monitor(run) })
     }
@@ -320,12 +321,23 @@ public func withCompanion<T: Sendable>(_ work: @escaping @Sendable () async thro
 /// Thrown inside a file's task when a stop was requested, after its in-flight batch finished.
 struct StopRequested: Error {}
 
-/// A flag the signal handler sets and the writers read.
+/// A flag the signal handler sets and the writers read; and, for a hard stop, a way to save the checkpoint as the
+/// run holds it right now.
 public final class StopSignal: Sendable {
     private let flag = Mutex(false)
+    private let saver = Mutex<(@Sendable () async -> Void)?>(nil)
     public init() {}
     public func set() { flag.withLock { $0 = true } }
     public var isSet: Bool { flag.withLock { $0 } }
+
+    /// Saves the checkpoint with every file and window completed so far (it already is after each one: this makes
+    /// sure no save is half-way when the process exits). Does nothing before the run has a checkpoint.
+    public func saveCheckpointNow() async {
+        await saver.withLock { $0 }?()
+    }
+
+    /// The run registers how to save its checkpoint, once it holds one.
+    func onSaveCheckpoint(_ save: @escaping @Sendable () async -> Void) { saver.withLock { $0 = save } }
 }
 
 import Synchronization
@@ -393,6 +405,9 @@ actor CheckpointKeeper {
         checkpoint.followWindows = (checkpoint.followWindows ?? []) + windows
         try store.save(checkpoint)
     }
+
+    /// Saves the checkpoint as it stands (a hard stop, before the process exits).
+    func save() throws { try store.save(checkpoint) }
 
     func windowDone(through time: String) throws {
         checkpoint.windowsDone += 1
