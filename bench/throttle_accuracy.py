@@ -7,8 +7,8 @@ well the consumed capacity kept to the budget (bench/analyze.py's figures), as o
 Runs (burst credit 0, so any excess over capacity is throttled, and the simulator's per-second log is exact):
   provisioned 1,000 and 10,000 WCU, --write-percent 50 and 90, with and without a GSI (`by-name`, projection ALL)
   provisioned at half the table's WCU (so the GSI is the limit); an on-demand table with --max-write-units; and
-  mixed item sizes (0.3-3.5 KB, 1-4 WCU each) with a sparse GSI that only some items reach (its hash key is an
-  attribute about 40 % of the generated items have), provisioned at half the table's WCU.
+  mixed item sizes (0.3-3.5 KB, 1-4 WCU each) with a sparse GSI that only some items reach (its hash key `segment`
+  is an attribute 40 % of the generated items have, unique to each), provisioned at half the table's WCU.
 Each run generates a FULL export sized for about --seconds of writing at the budget (~800-byte items, 1 WCU each,
 or the mixed sizes), plans it, applies it with `ferry apply` (.build/release/ferry, or --ferry PATH to measure
 another build), stops the simulator and analyses its log.
@@ -46,10 +46,11 @@ def runs():
     return out
 
 
-# Mixed sizes: each item padded to a size drawn from 300...3500 bytes. The sparse GSI's hash key: an attribute the
-# generator gives about 40 % of its items (ExportGenerator/ItemFactory.swift).
+# Mixed sizes: each item padded to a size drawn from 300...3500 bytes. The sparse GSI's hash key: `segment`, which
+# the generator gives SPARSE_PERCENT % of its items (--segment-percent), a distinct value each.
 MIXED_BYTES = (300, 3500)
-SPARSE_ATTR = "ünïcødé ключ 🔑"
+SPARSE_ATTR = "segment"
+SPARSE_PERCENT = 40
 
 
 def mean_units(item_bytes):
@@ -68,7 +69,8 @@ def budget_of(run):
 
 
 def export_for(items, item_bytes):
-    sizes = ["--item-bytes", "800"] if item_bytes is None else ["--item-bytes", str(item_bytes[0]), "--item-bytes-max", str(item_bytes[1])]
+    sizes = ["--item-bytes", "800"] if item_bytes is None else [
+        "--item-bytes", str(item_bytes[0]), "--item-bytes-max", str(item_bytes[1]), "--segment-percent", str(SPARSE_PERCENT)]
     path = os.path.join(ROOT, ".bench-data", f"accuracy-{items}" + ("" if item_bytes is None else "-%d-%d" % item_bytes))
     if not os.path.exists(os.path.join(path, "expected", "chain.json")):
         subprocess.run([EXPORTGEN, "generate", "--out", path, "--items", str(items), "--windows", "0", *sizes,

@@ -26,6 +26,9 @@ public struct ChainSpec: Sendable, Hashable {
     public var itemBytes: Int?
     /// With `itemBytes`: each item is padded to a size drawn uniformly from `itemBytes…itemBytesMax` (mixed sizes).
     public var itemBytesMax: Int?
+    /// This percentage of items carry a `segment` string attribute unique to the item: the key of a sparse GSI
+    /// that only some items reach (benchmarks); nil for none.
+    public var segmentPercent: Int?
     /// Every n-th key holds an item just under DynamoDB's 400 KB limit; nil for none.
     public var largeItemEvery: Int?
     /// Items also carry what Swift's `String ==` gets wrong and DynamoDB does not: both spellings of `café`

@@ -78,6 +78,7 @@ struct ItemFactory: Sendable {
             }
             item["deep"] = deep
         }
+        if let percent = spec.segmentPercent, random.chance(percent) { item["segment"] = .s("segment-\(index)-\(version)") }
         if let every = spec.largeItemEvery, every > 0, index % every == 0 {
             // Just under 400 KB: DynamoDB's limit counts names and values.
             let room = ItemSize.maxItemBytes - ItemSize.bytes(of: item) - "blob".utf8.count - 512

@@ -43,8 +43,12 @@ public actor CapacityGate {
 
     public func update(limits: [CapacityController.Limit]) { controller.update(limits: limits) }
 
-    /// The largest batch (in units) that fits one second of the tightest budget, for sizing batches.
-    public var unitsPerBatch: Int { max(1, Int(controller.tightestBudget)) }
+    /// The largest batch (in units) to cut: a fiftieth of a second's tightest budget (at least 1 unit; 25 writes cap
+    /// it anyway from about 1,250 units/s up). A batch waits until the trailing second has room for all of it, which
+    /// leaves about half a batch of the budget unused on average when item sizes vary: at most about 1 %.
+    public var unitsPerBatch: Int { max(1, Int(controller.tightestBudget / Self.batchesPerSecond)) }
+
+    static let batchesPerSecond = 50.0
 
     public var throttleCount: Int { controller.throttles }
 
