@@ -67,9 +67,10 @@ bench-diff: release
 bench-apply: release deps
 	ITEMS=$(APPLY_ITEMS) bash bench/throughput.sh
 
-## Throttle accuracy: ferry apply against the simulator at 1,000/10,000 WCU, 50/90 %, with/without a GSI, on-demand.
+## Throttle accuracy: ferry apply against the simulator at 1,000/10,000 WCU, 50/90 %, with/without a GSI, on-demand, and
+## mixed item sizes (0.3–3.5 KB) with a sparse GSI. BENCH_FERRY=PATH measures another ferry build (before/after).
 bench-accuracy: release deps
-	python3 bench/throttle_accuracy.py --seconds 30 --svg-dir .bench-data/accuracy-plots
+	python3 bench/throttle_accuracy.py --seconds 30 --svg-dir .bench-data/accuracy-plots $(if $(BENCH_FERRY),--ferry $(BENCH_FERRY))
 
 clean:
 	rm -rf .build $(DEMO_DIR)

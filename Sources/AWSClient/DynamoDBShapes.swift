@@ -35,6 +35,17 @@ public struct TableDescription: Sendable, Decodable, Hashable {
         public var OnDemandThroughput: OnDemandThroughput?
         public var WarmThroughput: WarmThroughput?
     }
+    public struct Projection: Sendable, Decodable, Hashable {
+        /// `ALL`, `KEYS_ONLY` or `INCLUDE`.
+        public var ProjectionType: String?
+        public var NonKeyAttributes: [String]?
+    }
+    /// A local secondary index: its writes draw on the table's write capacity.
+    public struct LocalSecondaryIndex: Sendable, Decodable, Hashable {
+        public var IndexName: String
+        public var KeySchema: [KeySchemaElement]?
+        public var Projection: Projection?
+    }
 
     public var TableName: String
     public var TableArn: String?
@@ -46,6 +57,7 @@ public struct TableDescription: Sendable, Decodable, Hashable {
     public var OnDemandThroughput: OnDemandThroughput?
     public var WarmThroughput: WarmThroughput?
     public var GlobalSecondaryIndexes: [GlobalSecondaryIndex]?
+    public var LocalSecondaryIndexes: [LocalSecondaryIndex]?
     public var ItemCount: Int64?
     public var TableSizeBytes: Int64?
 

@@ -24,6 +24,11 @@ public struct ChainSpec: Sendable, Hashable {
     public var viewType: ExportViewType = .newAndOldImages
     /// Pad items up to about this many bytes (DynamoDB item size); nil leaves them at their natural size.
     public var itemBytes: Int?
+    /// With `itemBytes`: each item is padded to a size drawn uniformly from `itemBytes…itemBytesMax` (mixed sizes).
+    public var itemBytesMax: Int?
+    /// This percentage of items carry a `segment` string attribute unique to the item: the key of a sparse GSI
+    /// that only some items reach (benchmarks); nil for none.
+    public var segmentPercent: Int?
     /// Every n-th key holds an item just under DynamoDB's 400 KB limit; nil for none.
     public var largeItemEvery: Int?
     /// Items also carry what Swift's `String ==` gets wrong and DynamoDB does not: both spellings of `café`

@@ -78,11 +78,13 @@ struct ItemFactory: Sendable {
             }
             item["deep"] = deep
         }
+        if let percent = spec.segmentPercent, random.chance(percent) { item["segment"] = .s("segment-\(index)-\(version)") }
         if let every = spec.largeItemEvery, every > 0, index % every == 0 {
             // Just under 400 KB: DynamoDB's limit counts names and values.
             let room = ItemSize.maxItemBytes - ItemSize.bytes(of: item) - "blob".utf8.count - 512
             item["blob"] = .b(random.bytes(room))
-        } else if let target = spec.itemBytes {
+        } else if var target = spec.itemBytes {
+            if let most = spec.itemBytesMax, most > target { target = random.int(target..<(most + 1)) }
             let room = target - ItemSize.bytes(of: item) - "pad".utf8.count
             if room > 0 { item["pad"] = .s(padding(room, &random)) }
         }

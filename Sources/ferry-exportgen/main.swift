@@ -53,6 +53,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Table name in the ARNs.") var table = "ferry-demo"
     @Option(help: "NEW_AND_OLD_IMAGES or NEW_IMAGE.") var viewType = "NEW_AND_OLD_IMAGES"
     @Option(help: "Pad items to about this many bytes.") var itemBytes: Int?
+    @Option(help: "With --item-bytes MIN: pad each item to a size drawn from MIN…this many bytes (mixed sizes).") var itemBytesMax: Int?
+    @Option(help: "This percentage of items carry a unique `segment` string attribute (a sparse GSI's key).") var segmentPercent: Int?
     @Option(help: "Every n-th key holds an item just under 400 KB.") var largeEvery: Int?
     @Option(help: "gzip level 1…9.") var compression: Int32 = 6
     @Option(help: "DYNAMODB_JSON or ION.") var format = "DYNAMODB_JSON"
@@ -75,7 +77,14 @@ struct Generate: ParsableCommand {
         }
         spec.viewType = view
         spec.itemBytes = itemBytes
+        if let itemBytesMax {
+            guard let itemBytes, itemBytesMax >= itemBytes else {
+                throw ValidationError("--item-bytes-max needs --item-bytes MIN with MIN <= \(itemBytesMax)")
+            }
+            spec.itemBytesMax = itemBytesMax
+        }
         spec.largeItemEvery = largeEvery
+        spec.segmentPercent = segmentPercent
         spec.compressionLevel = compression
         guard let exportFormat = ExportFormat(rawValue: format) else {
             throw ValidationError("--format must be DYNAMODB_JSON or ION, not \(format)")

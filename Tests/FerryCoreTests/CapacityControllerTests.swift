@@ -18,10 +18,10 @@ struct CapacityControllerTests {
                 controller.throttled(now: t)
                 continue
             }
-            controller.spend(units: batch, now: t)
+            let spend = controller.spend(units: batch, now: t)
             var actual: [String: Double] = [:]
             for resource in ["table", "gsi"] { actual[resource] = consumed(resource) }
-            controller.consumed(actual, estimated: batch, sentAt: t, now: t)
+            controller.consumed(actual, for: spend, now: t)
             for (resource, units) in actual { log[resource, default: []].append((t, units)) }
         }
         return log
@@ -77,14 +77,79 @@ struct CapacityControllerTests {
         #expect(controller.factor == 0.05, "never below 5 %")
     }
 
-    @Test("on-demand: starts from the warm throughput and ramps 10 % a minute up to the ceiling")
+    @Test("on-demand: starts from the warm throughput and ramps 10 % per minute of traffic taken, up to the ceiling")
     func onDemandRamp() {
         var controller = CapacityController(percent: 50, limits: [.init(resource: "table", capacity: 40_000)], mode: .onDemand(warm: 4000))
         #expect(controller.budget("table") == 2000)
+        let log = Self.run(&controller, batch: 25, seconds: 60, consumed: { _ in 25 })["table"]!
+        // A minute at the budget; the ramp's first step lands during the last second (its 10 %: 200 units more).
+        #expect((120_000...120_200).contains(log.reduce(0) { $0 + $1.units }))
         _ = controller.earliestSend(units: 1, now: 60)
         #expect(abs(controller.budget("table") - 2200) < 1e-6)
-        _ = controller.earliestSend(units: 1, now: 60 * 60)
+        _ = Self.run(&controller, batch: 1000, seconds: 3600, start: 60, consumed: { _ in 1000 })
         #expect(controller.budget("table") == 20_000, "capped at 50 % of the 40,000 ceiling")
+    }
+
+    @Test("on-demand: an idle wait (apply --follow between exports) does not raise the ramp")
+    func onDemandRampIgnoresIdleTime() {
+        var controller = CapacityController(percent: 50, limits: [.init(resource: "table", capacity: 40_000)], mode: .onDemand(warm: 4000))
+        _ = Self.run(&controller, batch: 25, seconds: 30, consumed: { _ in 25 })
+        _ = controller.earliestSend(units: 25, now: 3600)
+        #expect(controller.budget("table") == 2000, "an hour idle after 30 s of traffic: still the warm rate")
+        _ = Self.run(&controller, batch: 25, seconds: 30, start: 3600, consumed: { _ in 25 })
+        _ = controller.earliestSend(units: 25, now: 3630)
+        #expect(abs(controller.budget("table") - 2200) < 1e-6, "a minute's worth of traffic in all")
+    }
+
+    /// The most units spent in any window of `length` seconds, over windows starting at every whole second.
+    static func worstWindow(_ log: [(time: Double, units: Double)], length: Double, over seconds: Double) -> Double {
+        stride(from: 0.0, to: seconds, by: 0.5).map { start in
+            log.filter { $0.time >= start && $0.time < start + length }.reduce(0) { $0 + $1.units }
+        }.max() ?? 0
+    }
+
+    @Test("an item bigger than a second's budget carries its debt: 100-unit items at 10 units/s go one per 10 s",
+          arguments: [1.0, 5.0, 10.0, 30.0, 60.0])
+    func oversizedItemRepaysItsDebt(_ window: Double) {
+        var controller = CapacityController(percent: 100, limits: [.init(resource: "table", capacity: 10)])
+        let log = Self.run(&controller, batch: 100, seconds: 120, consumed: { _ in 100 })["table"]!
+        #expect(log.map(\.time) == stride(from: 0.0, to: 120, by: 10).map { $0 })
+        // Over any window: at most the budget × the window, plus one item's overshoot (100 − 10).
+        #expect(Self.worstWindow(log, length: window, over: 120) <= 10 * window + 90 + 1e-9)
+        #expect(Self.worstWindow(log, length: 60, over: 120) <= 600 + 1e-9, "every minute holds on average")
+    }
+
+    @Test("after an oversized item, small batches wait until its debt is repaid, then use the budget again")
+    func smallBatchesWaitForTheDebt() {
+        var controller = CapacityController(percent: 50, limits: [.init(resource: "table", capacity: 100)])
+        let big = controller.spend(units: 200, now: 0)
+        controller.consumed(["table": 200], for: big, now: 0.01)
+        #expect(controller.earliestSend(units: 5, now: 0.02) == 4, "200 units at 50 units/s: 4 s of debt")
+        let log = Self.run(&controller, batch: 5, seconds: 6, start: 4, consumed: { _ in 5 })["table"]!
+        #expect(log.reduce(0) { $0 + $1.units } == 300, "then 50 units/s for 6 s")
+    }
+
+    @Test("an under-estimate DynamoDB reports after the batch stopped counting is still repaid")
+    func lateCorrectionCarriesDebt() {
+        var controller = CapacityController(percent: 100, limits: [.init(resource: "table", capacity: 10)])
+        let spend = controller.spend(units: 5, now: 0)
+        // The response comes 1.5 s later: the batch really cost 100 units (a 100 KB item estimated at 5).
+        controller.consumed(["table": 100], for: spend, now: 1.5)
+        #expect(controller.earliestSend(units: 5, now: 1.5) == 10)
+    }
+
+    @Test("corrections with several batches in flight: each response corrects its own batch exactly")
+    func correctionsInFlight() {
+        var controller = CapacityController(percent: 100, limits: [.init(resource: "table", capacity: 1000), .init(resource: "gsi", capacity: 1000)])
+        // Four batches of 10 table units are in flight before any response; the GSI gets 2 units of each.
+        let spends = (0..<4).map { controller.spend(units: 10, now: 0.1 * Double($0)) }
+        for spend in spends.reversed() { controller.consumed(["table": 10, "gsi": 2], for: spend, now: 0.5) }
+        #expect(abs(controller.spent("gsi", now: 0.5) - 8) < 1e-9, "4 × 2 units, whatever the ratio learned meanwhile")
+        #expect(abs(controller.spent("table", now: 0.5) - 40) < 1e-9)
+        // A response without ConsumedCapacity keeps the estimate.
+        let unreported = controller.spend(units: 10, now: 0.6)
+        controller.consumed([:], for: unreported, now: 0.7)
+        #expect(abs(controller.spent("table", now: 0.7) - 50) < 1e-9)
     }
 
     @Test("auto-scaling: new capacity figures take effect")

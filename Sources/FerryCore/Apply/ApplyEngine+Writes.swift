@@ -12,7 +12,7 @@ extension ApplyEngine {
     /// Nothing of the file is written before the whole file is verified: it is first copied to the spool while its
     /// MD5, gzip integrity and item count are checked, and its records are then read from that copy.
     func applyFile(_ file: ManifestFileEntry, of export: Export, run: RunState) async throws -> Int64 {
-        let (keyRules, gate, rejects, counters) = (run.keyRules, run.gate, run.rejects, run.counters)
+        let (keyRules, localIndexes, gate, rejects, counters) = (run.keyRules, run.localIndexes, run.gate, run.rejects, run.counters)
         var pending: [PendingWrite] = []
         let reader = ExportReader(source: source)
         let verified = try await reader.spool(file, to: run.spool.path(for: file.dataFileS3Key))
@@ -48,7 +48,7 @@ extension ApplyEngine {
                         continue
                     }
                     switch keyRules.check(keyJSON: try record.keyJSON(keyNames: keyRules.names)) {
-                    case .key(let key): pending.append(PendingWrite(record: record, canonicalKey: key))
+                    case .key(let key): pending.append(PendingWrite(record: record, canonicalKey: key, localIndexes: localIndexes))
                     case .refused(let reason): try await rejects.reject(record, reason: reason + "; DynamoDB would refuse this write")
                     }
                 }
@@ -82,7 +82,7 @@ extension ApplyEngine {
         var conflictRounds = 0
         while !toSend.isEmpty {
             let units = Double(toSend.reduce(0) { $0 + $1.units })
-            let sentAt = try await gate.acquire(units: units)
+            let spend = try await gate.acquire(units: units)
             var request = BatchWriteRequestBuilder(tableName: plan.target.table)
             for write in toSend {
                 if write.record.isDelete { request.delete(keyJSON: write.key) } else { request.put(itemJSON: write.record.json(write.record.newImageRange!)) }
@@ -112,7 +112,7 @@ extension ApplyEngine {
                 for write in toSend { applied += try await self.write([write], gate: gate, rejects: rejects, counters: counters) }
                 return applied
             }
-            await gate.consumed(output.consumedCapacity.unitsByResource, estimated: units, sentAt: sentAt)
+            await gate.consumed(output.consumedCapacity.unitsByResource, for: spend)
             guard !output.unprocessed.isEmpty else {
                 await counters.written(Int64(toSend.count))
                 return applied + Int64(toSend.count)
@@ -152,11 +152,13 @@ extension ApplyEngine {
 }
 
 extension Sequence<ConsumedCapacity> {
-    /// Units per resource (`"table"` and each GSI by name), as the capacity controller keeps them.
+    /// Units per resource (`"table"`, its LSIs included, and each GSI by name), as the capacity controller keeps them.
     var unitsByResource: [String: Double] {
         var units: [String: Double] = [:]
         for report in self {
-            units["table", default: 0] += report.Table?.CapacityUnits ?? report.CapacityUnits ?? 0
+            // Local secondary indexes draw on the table's capacity: with INDEXES they are reported apart from `Table`.
+            let local = (report.LocalSecondaryIndexes ?? [:]).values.reduce(0) { $0 + ($1.CapacityUnits ?? 0) }
+            units["table", default: 0] += report.Table.map { ($0.CapacityUnits ?? 0) + local } ?? report.CapacityUnits ?? 0
             for (name, index) in report.GlobalSecondaryIndexes ?? [:] { units[name, default: 0] += index.CapacityUnits ?? 0 }
         }
         return units

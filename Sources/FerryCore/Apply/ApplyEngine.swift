@@ -85,7 +85,7 @@ public struct ApplyEngine: Sendable {
         try spool.prepare(need: Self.spoolNeed(remaining, filesAtOnce: fileConcurrency))
         let run = RunState(
             gate: gate, keeper: CheckpointKeeper(store: store, checkpoint: saved), rejects: RejectsWriter(path: rejectsPath, alreadyCounted: saved.rejects),
-            counters: Counters(), keyRules: KeyRules(table: table), spool: spool, itemsAtStart: saved.itemsApplied, chain: chain)
+            counters: Counters(), keyRules: KeyRules(table: table), localIndexes: LocalIndexCosts(table: table), spool: spool, itemsAtStart: saved.itemsApplied, chain: chain)
         stop.onSaveCheckpoint { [keeper = run.keeper] in try? await keeper.save() }
         return try await withCompanion({ try await applyAll(chain, remaining: Array(zip(remaining, exports)), run: run) },
                                        companion: { await monitor(run) })
@@ -358,18 +358,21 @@ final class RunState: Sendable {
     let rejects: RejectsWriter
     let counters: Counters
     let keyRules: KeyRules
+    /// What each write costs the table in its local secondary indexes.
+    let localIndexes: LocalIndexCosts
     let spool: SpoolDirectory
     let itemsAtStart: Int64
     let started = ContinuousClock.now
     private let position: Mutex<(chain: Plan, window: Plan.Window?)>
 
     init(gate: CapacityGate, keeper: CheckpointKeeper, rejects: RejectsWriter, counters: Counters, keyRules: KeyRules,
-         spool: SpoolDirectory, itemsAtStart: Int64, chain: Plan) {
+         localIndexes: LocalIndexCosts, spool: SpoolDirectory, itemsAtStart: Int64, chain: Plan) {
         self.gate = gate
         self.keeper = keeper
         self.rejects = rejects
         self.counters = counters
         self.keyRules = keyRules
+        self.localIndexes = localIndexes
         self.spool = spool
         self.itemsAtStart = itemsAtStart
         position = Mutex((chain, nil))

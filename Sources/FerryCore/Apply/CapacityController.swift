@@ -2,12 +2,17 @@
 ///
 /// A pure state machine driven by the caller's clock (seconds as `Double`), so it is tested without sleeping.
 ///
-/// How it holds the budget: each resource (the table, each GSI) keeps a log of the units spent in the last second;
-/// a batch may go only when, for every resource, the units spent in the trailing second plus the batch's estimate fit
-/// in that resource's budget per second. Every one-second window then stays within budget, and so does every longer
-/// window (it is a union of one-second windows). Estimates are corrected when DynamoDB reports what the batch really
-/// consumed (`ReturnConsumedCapacity=INDEXES`), and each resource learns the ratio of consumed to estimated units
-/// (a GSI that only some items reach costs less than the table).
+/// How it holds the budget: each resource (the table, each GSI) keeps a log of the units spent that still count;
+/// a batch may go only when, for every resource, the units still counted plus the batch's estimate fit in that
+/// resource's budget per second. A batch counts for one second, so every one-second window stays within budget,
+/// and so does every longer window (a union of one-second windows). A batch bigger than a second's budget (one
+/// 100-unit item at 10 units/s) goes alone, once nothing else counts, and then counts until its debt is repaid
+/// (`units ÷ budget` seconds: 10 s), so over any window the spend is at most the budget × the window plus that one
+/// item's overshoot. Estimates are corrected when DynamoDB reports what the batch really consumed
+/// (`ReturnConsumedCapacity=INDEXES`): each `Spend` carries its own estimate, so the correction is exact however
+/// many batches are in flight, and a batch that cost more than a second's budget carries its debt forward the same
+/// way. Each resource learns the ratio of consumed to estimated units (a GSI that only some items reach costs less
+/// than the table).
 ///
 /// Throttling cuts the rate multiplicatively and it recovers additively (AIMD):
 ///
@@ -18,7 +23,9 @@
 ///
 /// On-demand tables have no provisioned rate: the ceiling is the table's `OnDemandThroughput` maximum or
 /// `--max-write-units`, and the rate starts from the warm throughput (about 4,000 units for a new table) and grows by
-/// 10 % a minute while nothing throttles — on-demand tables throttle traffic that jumps past double its previous peak.
+/// 10 % for each minute's worth of traffic at the current rate that the table actually took (consumed units, not
+/// wall time: an idle `--follow` wait does not raise it) while nothing throttles — on-demand tables throttle traffic
+/// that jumps past double its previous peak.
 public struct CapacityController: Sendable {
     /// What a resource may use.
     public struct Limit: Sendable, Hashable {
@@ -38,6 +45,23 @@ public struct CapacityController: Sendable {
         case onDemand(warm: Double)
     }
 
+    /// One batch's charge, handed back with what DynamoDB reported (`consumed(_:for:now:)`): it carries the batch's
+    /// own estimate, so a correction never depends on what the controller learned while the batch was in flight.
+    public struct Spend: Sendable, Hashable {
+        let id: Int
+        /// When the batch was sent (the controller's clock).
+        public let sentAt: Double
+        /// The batch's estimate in table units.
+        public let estimated: Double
+        /// Per resource: the units charged and the budget per second they were charged against.
+        let charges: [String: Charge]
+    }
+
+    struct Charge: Sendable, Hashable {
+        var units: Double
+        var rate: Double
+    }
+
     public let percent: Double
     public private(set) var mode: Mode
     private var resources: [String: Resource] = [:]
@@ -47,7 +71,9 @@ public struct CapacityController: Sendable {
     private var lastRecovery = 0.0
     /// On-demand ramp: the current ceiling (units per second, before `percent`).
     private var rampCeiling = Double.infinity
-    private var lastRamp = 0.0
+    /// Table units consumed since the ramp last grew (or since the last throttle).
+    private var rampUnits = 0.0
+    private var nextSpend = 0
     public private(set) var throttles = 0
     /// Learn each resource's consumed ÷ estimated ratio (writes: a GSI only some items reach). Off when the caller
     /// already corrects its own estimates (the diff's scan learns units per item per segment).
@@ -55,11 +81,31 @@ public struct CapacityController: Sendable {
 
     struct Resource: Sendable {
         var capacity: Double
-        /// (time, units) spent, oldest first, within the trailing second.
-        var log: [(time: Double, units: Double)] = []
+        /// The batches that still count, by the time they stop counting (`until`), soonest first.
+        var log: [Entry] = []
         var spentInWindow = 0.0
         /// Consumed ÷ estimated, learned from DynamoDB's reports (1 until then).
         var ratio = 1.0
+
+        /// A batch counts for a second after it is sent, or until its debt is repaid when it cost more than that.
+        struct Entry: Sendable {
+            var id: Int
+            var time: Double
+            var units: Double
+            var until: Double
+        }
+
+        mutating func insert(_ entry: Entry) {
+            let index = log.lastIndex { $0.until <= entry.until }.map { $0 + 1 } ?? 0
+            log.insert(entry, at: index)
+            spentInWindow += entry.units
+        }
+
+        mutating func remove(id: Int) {
+            guard let index = log.firstIndex(where: { $0.id == id }) else { return }
+            let entry = log.remove(at: index)
+            spentInWindow = log.isEmpty ? 0 : spentInWindow - entry.units
+        }
     }
 
     public init(percent: Double, limits: [Limit], mode: Mode = .provisioned, now: Double = 0) {
@@ -69,7 +115,6 @@ public struct CapacityController: Sendable {
         for limit in limits { resources[limit.resource] = Resource(capacity: limit.capacity) }
         if case .onDemand(let warm) = mode { rampCeiling = max(warm, 1) }
         lastRecovery = now
-        lastRamp = now
     }
 
     /// Units per second `resource` may use right now.
@@ -92,46 +137,63 @@ public struct CapacityController: Sendable {
         var earliest = now
         for (name, resource) in resources {
             let cost = units * resource.ratio
-            let limit = budget(name)
-            // A batch bigger than a whole second's budget goes alone, once the window is empty.
-            let allowed = max(limit - cost, 0)
+            // A batch bigger than a whole second's budget goes alone, once nothing else counts.
+            let allowed = max(budget(name) - cost, 0)
             var spent = resource.spentInWindow
-            guard spent > allowed else { continue }
+            guard spent > allowed + Self.slack, let last = resource.log.last else { continue }
+            var free = last.until
             for entry in resource.log {
                 spent -= entry.units
-                if spent <= allowed {
-                    earliest = max(earliest, entry.time + 1)
+                if spent <= allowed + Self.slack {
+                    free = entry.until
                     break
                 }
             }
+            earliest = max(earliest, free)
         }
         return earliest
     }
 
-    /// Records a batch sent at `now` with its estimate; returns a token to correct it with what DynamoDB reports.
-    public mutating func spend(units: Double, now: Double) {
+    /// Units below which a sum is taken as fitting (floating-point sums of corrections drift by a few ulps).
+    static let slack = 1e-9
+
+    /// Records a batch sent at `now` with its estimate; returns the `Spend` to correct it with what DynamoDB reports.
+    public mutating func spend(units: Double, now: Double) -> Spend {
         advance(to: now)
+        let id = nextSpend
+        nextSpend += 1
+        var charges: [String: Charge] = [:]
         for name in resources.keys {
-            let cost = units * resources[name]!.ratio
-            resources[name]!.log.append((now, cost))
-            resources[name]!.spentInWindow += cost
+            let charge = Charge(units: units * resources[name]!.ratio, rate: budget(name))
+            charges[name] = charge
+            resources[name]!.insert(Self.entry(id: id, time: now, charge))
         }
+        if case .onDemand = mode { rampUnits += charges["table"]?.units ?? 0 }
+        return Spend(id: id, sentAt: now, estimated: units, charges: charges)
     }
 
-    /// Corrects the estimate of a batch sent at `sentAt` with the units DynamoDB says it consumed, per resource.
-    /// Resources that did not report consumed nothing (e.g. a GSI none of the items reach).
-    public mutating func consumed(_ actual: [String: Double], estimated: Double, sentAt: Double, now: Double) {
+    /// A batch counts for a second, or for as long as its units take to be repaid at the budget it was sent under.
+    static func entry(id: Int, time: Double, _ charge: Charge) -> Resource.Entry {
+        .init(id: id, time: time, units: charge.units, until: time + max(1, charge.rate > 0 ? charge.units / charge.rate : 1))
+    }
+
+    /// Replaces a batch's estimate with the units DynamoDB says it consumed, per resource. Resources that did not
+    /// report consumed nothing (e.g. a GSI none of the items reach); a response with no report at all keeps the
+    /// estimate. A batch that no longer counted is counted again when what it really cost is still being repaid.
+    public mutating func consumed(_ actual: [String: Double], for spend: Spend, now: Double) {
+        advance(to: now)
+        guard !actual.isEmpty else { return }
         for name in resources.keys {
             let real = actual[name] ?? 0
             var resource = resources[name]!
-            let guess = estimated * resource.ratio
-            if let index = resource.log.lastIndex(where: { $0.time == sentAt && $0.units == guess }) {
-                resource.log[index].units = real
-                resource.spentInWindow += real - guess
-            }
+            resource.remove(id: spend.id)
+            let charged = spend.charges[name] ?? Charge(units: 0, rate: budget(name))
+            let corrected = Self.entry(id: spend.id, time: spend.sentAt, Charge(units: real, rate: charged.rate))
+            if corrected.until > now { resource.insert(corrected) }
+            if name == "table", case .onDemand = mode { rampUnits += real - charged.units }
             // Learn slowly (EWMA), and never below what was just seen: under-estimating is what overshoots.
-            if learnsRatio, estimated > 0 {
-                let seen = real / estimated
+            if learnsRatio, spend.estimated > 0 {
+                let seen = real / spend.estimated
                 resource.ratio = max(seen, 0.8 * resource.ratio + 0.2 * seen)
             }
             resources[name] = resource
@@ -145,7 +207,7 @@ public struct CapacityController: Sendable {
         throttles += 1
         lastThrottle = now
         lastRecovery = now
-        lastRamp = now
+        rampUnits = 0
     }
 
     /// New capacity figures (auto-scaling, or a re-read `DescribeTable`).
@@ -159,12 +221,11 @@ public struct CapacityController: Sendable {
     private mutating func advance(to now: Double) {
         for name in resources.keys {
             var resource = resources[name]!
-            var drop = 0
-            for entry in resource.log where entry.time <= now - 1 {
-                resource.spentInWindow -= entry.units
-                drop += 1
+            let drop = resource.log.prefix { $0.until <= now }
+            if !drop.isEmpty {
+                resource.spentInWindow -= drop.reduce(0) { $0 + $1.units }
+                resource.log.removeFirst(drop.count)
             }
-            if drop > 0 { resource.log.removeFirst(drop) }
             if resource.log.isEmpty { resource.spentInWindow = 0 }
             resources[name] = resource
         }
@@ -172,9 +233,10 @@ public struct CapacityController: Sendable {
             lastRecovery += 1
             if lastRecovery - lastThrottle >= 1 { factor = min(1, factor + 0.05) }
         }
+        // The ramp follows the traffic the table took: a minute's worth at the current ceiling raises it 10 %.
         if case .onDemand = mode {
-            while now - lastRamp >= 60 {
-                lastRamp += 60
+            while rampCeiling.isFinite, rampUnits >= 60 * rampCeiling * percent / 100 {
+                rampUnits -= 60 * rampCeiling * percent / 100
                 rampCeiling *= 1.1
             }
         }

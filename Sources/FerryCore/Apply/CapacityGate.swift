@@ -3,39 +3,52 @@ import Foundation
 /// The capacity controller shared by every concurrent writer: `acquire` waits until a batch fits the budget.
 public actor CapacityGate {
     private var controller: CapacityController
-    private let start = ContinuousClock.now
-
-    public init(_ controller: CapacityController) { self.controller = controller }
-
     /// Seconds since the gate was made: the controller's clock.
-    private var now: Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    private let elapsed: @Sendable () -> Double
+    private let sleep: @Sendable (Double) async throws -> Void
+
+    /// A gate on `clock` (tests pass a clock they drive; production runs on `ContinuousClock`).
+    public init<C: Clock>(_ controller: CapacityController, clock: C) where C.Duration == Duration {
+        self.controller = controller
+        let start = clock.now
+        elapsed = { Self.seconds(start.duration(to: clock.now)) }
+        sleep = { seconds in try await clock.sleep(until: clock.now.advanced(by: .seconds(seconds)), tolerance: nil) }
     }
 
-    /// Waits until `units` fit, records them as spent and returns the send time (to report consumption against).
-    public func acquire(units: Double) async throws -> Double {
+    public init(_ controller: CapacityController) { self.init(controller, clock: ContinuousClock()) }
+
+    private var now: Double { elapsed() }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    /// Waits until `units` fit and records them as spent; hand the result back to `consumed(_:for:)` with what
+    /// DynamoDB reported for this batch.
+    public func acquire(units: Double) async throws -> CapacityController.Spend {
         while true {
             let t = now
             let earliest = controller.earliestSend(units: units, now: t)
-            if earliest <= t {
-                controller.spend(units: units, now: t)
-                return t
-            }
-            try await Task.sleep(for: .seconds(earliest - t))
+            if earliest <= t { return controller.spend(units: units, now: t) }
+            try await sleep(earliest - t)
         }
     }
 
-    public func consumed(_ actual: [String: Double], estimated: Double, sentAt: Double) {
-        controller.consumed(actual, estimated: estimated, sentAt: sentAt, now: now)
+    /// Corrects `spend`'s estimate with the units DynamoDB reported for its batch, by resource.
+    public func consumed(_ actual: [String: Double], for spend: CapacityController.Spend) {
+        controller.consumed(actual, for: spend, now: now)
     }
 
     public func throttled() { controller.throttled(now: now) }
 
     public func update(limits: [CapacityController.Limit]) { controller.update(limits: limits) }
 
-    /// The largest batch (in units) that fits one second of the tightest budget, for sizing batches.
-    public var unitsPerBatch: Int { max(1, Int(controller.tightestBudget)) }
+    /// The largest batch (in units) to cut: a fiftieth of a second's tightest budget (at least 1 unit; 25 writes cap
+    /// it anyway from about 1,250 units/s up). A batch waits until the trailing second has room for all of it, which
+    /// leaves about half a batch of the budget unused on average when item sizes vary: at most about 1 %.
+    public var unitsPerBatch: Int { max(1, Int(controller.tightestBudget / Self.batchesPerSecond)) }
+
+    static let batchesPerSecond = 50.0
 
     public var throttleCount: Int { controller.throttles }
 

@@ -7,16 +7,17 @@ public struct PendingWrite: Sendable {
     /// The key in canonical form (key-schema order, canonical numbers, escapes decoded): the same bytes exactly when
     /// DynamoDB sees the same key, so "never two writes to one key in a call" holds by DynamoDB's rules.
     public var key: [UInt8]
-    /// Write units it may cost (the larger of old and new item sizes, at least 1).
+    /// Write units it may cost the table: the larger of old and new item sizes (at least 1), plus its writes to
+    /// the table's local secondary indexes (`LocalIndexCosts`), which draw on the table's capacity.
     public var units: Int
     /// Bytes it adds to the request body.
     public var requestBytes: Int
 
-    /// A write whose key was checked by `KeyRules` (`key` is its canonical form).
-    init(record: ExportRecord, canonicalKey: [UInt8]) {
+    /// A write whose key was checked by `KeyRules` (`key` is its canonical form), to a table with `localIndexes`.
+    init(record: ExportRecord, canonicalKey: [UInt8], localIndexes: LocalIndexCosts = .none) {
         self.record = record
         key = canonicalKey
-        units = record.estimatedWriteUnits
+        units = record.estimatedWriteUnits + localIndexes.units(of: record, key: canonicalKey)
         let body = record.isDelete ? key.count : (record.newImageRange?.count ?? 0)
         requestBytes = body + 48 // {"PutRequest":{"Item":…}} and separators
     }
@@ -121,6 +122,22 @@ extension ExportRecord {
     /// Top-level members of an already validated DynamoDB JSON item, walked without validation until every key
     /// name is found. Nil when a key is missing or a member name holds an escape (the validating path decides).
     static func quickKeyJSON(_ buffer: UnsafeBufferPointer<UInt8>, keyNames: [String]) -> [UInt8]? {
+        guard let found = quickMembers(buffer, names: keyNames), found.allSatisfy({ $0 != nil }) else { return nil }
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        for (index, name) in keyNames.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            DynamoJSONEncoder.appendString(name, to: &out)
+            out.append(UInt8(ascii: ":"))
+            out += UnsafeBufferPointer(rebasing: buffer[found[index]!])
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// Where the values of `names` are among an already validated item's top-level members (indices into
+    /// `buffer`), walked without validation until every name is found: nil for a name the item lacks. Nil as a
+    /// whole when the walk is unsure (a member name holds an escape, or the item is not an object).
+    static func quickMembers(_ buffer: UnsafeBufferPointer<UInt8>, names keyNames: [String]) -> [Range<Int>?]? {
         let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         var found: [Range<Int>?] = Array(repeating: nil, count: keyNames.count)
         var remaining = keyNames.count
@@ -130,6 +147,8 @@ extension ExportRecord {
         skipSpace()
         guard i < n, buffer[i] == UInt8(ascii: "{") else { return nil }
         i += 1
+        skipSpace()
+        if i < n, buffer[i] == UInt8(ascii: "}") { return found }
         while remaining > 0 {
             skipSpace()
             guard i < n, buffer[i] == quote else { return nil }
@@ -169,18 +188,22 @@ extension ExportRecord {
             }
             if remaining == 0 { break }
             skipSpace()
+            if i < n, buffer[i] == UInt8(ascii: "}") { break }
             guard i < n, buffer[i] == UInt8(ascii: ",") else { return nil }
             i += 1
         }
-        var out: [UInt8] = [UInt8(ascii: "{")]
-        for (index, name) in keyNames.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            DynamoJSONEncoder.appendString(name, to: &out)
-            out.append(UInt8(ascii: ":"))
-            out += UnsafeBufferPointer(rebasing: buffer[found[index]!])
-        }
-        out.append(UInt8(ascii: "}"))
-        return out
+        return found
+    }
+
+    /// The raw JSON value of the top-level attribute `name` of the item at `range`, or nil when it has none.
+    func attributeJSON(_ name: String, in range: Range<Int>) -> ArraySlice<UInt8>? {
+        let quick = line[range].withUnsafeBufferPointer { Self.quickMembers($0, names: [name]) }
+        if let quick { return quick[0].map { line[(range.lowerBound + $0.lowerBound)..<(range.lowerBound + $0.upperBound)] } }
+        // An escaped member name: the validating scanner reads the names as DynamoDB does (`{"name":value}`).
+        guard let member = try? validatedKeyJSON(range, keyNames: [name]) else { return nil }
+        var prefix: [UInt8] = [UInt8(ascii: "{")]
+        DynamoJSONEncoder.appendString(name, to: &prefix)
+        return ArraySlice(member.dropFirst(prefix.count + 1).dropLast())
     }
 
     /// The key JSON through the validating scanner (errors name the file and line).

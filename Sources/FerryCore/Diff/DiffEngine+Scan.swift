@@ -52,7 +52,7 @@ extension DiffEngine {
                         let limit = max(1, min(10_000, Int(pageUnits / unitsPerItem)))
                         // DynamoDB rounds a page up to the next 4 KB (half a unit): estimate that rounding too.
                         let estimate = (Double(limit) * unitsPerItem * 2).rounded(.up) / 2 + 0.5
-                        let sentAt = try await gate.acquire(units: estimate)
+                        let spend = try await gate.acquire(units: estimate)
                         let page: DynamoDBClient.ScanOutput
                         do {
                             page = try await dynamo.scan(table: plan.target.table, segment: segmentCount > 1 ? segment : nil,
@@ -63,7 +63,7 @@ extension DiffEngine {
                             continue // the same page again, at the lower rate
                         }
                         let consumed = (page.consumedCapacity.map { [$0] } ?? []).unitsByResource
-                        await gate.consumed(consumed, estimated: estimate, sentAt: sentAt)
+                        await gate.consumed(consumed, for: spend)
                         if let units = consumed["table"], units > 0, !page.items.isEmpty {
                             unitsPerItem = 0.7 * unitsPerItem + 0.3 * units / Double(page.items.count)
                         }
