@@ -4,7 +4,7 @@ import AWSCredentials
 import DynamoModel
 import ExportGenerator
 import ExportReader
-import FerryCore
+@testable import FerryCore
 import FerryTestSupport
 import Foundation
 import Testing
@@ -61,6 +61,60 @@ struct ApplyFaultTests {
             #expect(again.windowsApplied == 0)
             #expect(again.rejects == report.rejects, "rejects are never forgotten")
             #expect(try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)?.rejects == report.rejects)
+        }
+    }
+
+    @Test("a resume that re-applies a file whose rejects a checkpoint already counted neither repeats nor re-counts them; a partial last line is cut")
+    func rejectsOfReappliedFileCountedOnce() async throws {
+        try await withTemporaryDirectory { directory in
+            let (chain, plan) = try await Self.setUp(directory)
+            let fake = FakeDynamoDB(rejectedKeys: ["user#7"])
+            let report = try await Self.engine(plan, chain, fake, directory).run()
+            let rejectsPath = directory + "/rejects.jsonl"
+            let lines = try String(contentsOfFile: rejectsPath, encoding: .utf8).split(separator: "\n")
+            #expect(report.rejects >= 1 && Int64(lines.count) == report.rejects)
+            let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+            let file = try #require(first["file"] as? String)
+            let window = try #require(plan.windows.first { $0.files.contains { $0.key == file } })
+
+            // As if the run had crashed while that file was in flight, after a checkpoint (saved when another file
+            // finished) had counted its rejects: the checkpoint claims the window's other files only.
+            let store = CheckpointStore(path: directory + "/plan.checkpoint.json")
+            var saved = try #require(try store.load(for: plan.planId))
+            saved.windowsDone = window.index
+            saved.filesDone = window.files.map(\.key).filter { $0 != file }
+            try store.save(saved)
+            // …and a reject of an unrelated file was being written when it crashed: half a line.
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: rejectsPath))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(#"{"file":"AWSDynamoDB/other/data/x.json.gz","li"#.utf8))
+            try handle.close()
+
+            let again = try await Self.engine(plan, chain, fake, directory).run()
+            #expect(again.rejects == report.rejects, "re-applied rejects are not counted twice")
+            let after = try String(contentsOfFile: rejectsPath, encoding: .utf8)
+            #expect(after.hasSuffix("}\n"), "the partial line was cut")
+            #expect(after.split(separator: "\n").map(String.init) == lines.map(String.init), "each reject once, as before")
+            #expect(try store.load(for: plan.planId)?.rejects == report.rejects)
+        }
+    }
+
+    @Test("rejects already in the file are counted even if no checkpoint counted them; other files' rejects and other spellings are distinct")
+    func rejectsCountedFromTheFile() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/r.jsonl"
+            let nfc = "AWSDynamoDB/e/data/caf\u{E9}.json.gz", nfd = "AWSDynamoDB/e/data/cafe\u{301}.json.gz"
+            let text = #"{"file":"\#(nfc)","line":3,"reason":"r","record":{}}"# + "\n"
+                + #"{"file":"AWSDynamoDB/old/data/z.json.gz","line":1,"reason":"r","record":{}}"# + "\n"
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            // A crash came after the reject was on disk and before a checkpoint counted it: it is counted.
+            #expect(await RejectsWriter(path: path, alreadyCounted: 0, chainFiles: [nfc]).count == 1)
+            // The checkpoint may count more than the file holds (the file was moved away): the larger is kept.
+            #expect(await RejectsWriter(path: path, alreadyCounted: 5, chainFiles: [nfc]).count == 5)
+            // The NFD spelling is another file to DynamoDB and S3: nothing of it is in the file.
+            #expect(await RejectsWriter(path: path, alreadyCounted: 0, chainFiles: [nfd]).count == 0)
+            let keys = RejectsWriter.existing(at: path)
+            #expect(keys.count == 2 && !keys.contains(.init(file: BytewiseString(nfd), line: 3)))
         }
     }
 

@@ -84,7 +84,7 @@ public struct ApplyEngine: Sendable {
         let spool = SpoolDirectory(path: spoolDirectory ?? SpoolDirectory.defaultPath(forCheckpoint: store.path))
         try spool.prepare(need: Self.spoolNeed(remaining, filesAtOnce: fileConcurrency))
         let run = RunState(
-            gate: gate, keeper: CheckpointKeeper(store: store, checkpoint: saved), rejects: RejectsWriter(path: rejectsPath, alreadyCounted: saved.rejects),
+            gate: gate, keeper: CheckpointKeeper(store: store, checkpoint: saved), rejects: RejectsWriter(path: rejectsPath, alreadyCounted: saved.rejects, chainFiles: chain.windows.flatMap { $0.files.map(\.key) }),
             counters: Counters(), keyRules: KeyRules(table: table), localIndexes: LocalIndexCosts(table: table), spool: spool, itemsAtStart: saved.itemsApplied, chain: chain)
         stop.onSaveCheckpoint { [keeper = run.keeper] in try? await keeper.save() }
         return try await withCompanion({ try await applyAll(chain, remaining: Array(zip(remaining, exports)), run: run) },
