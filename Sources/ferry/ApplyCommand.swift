@@ -4,7 +4,6 @@ import UnixSignals
 import ExportReader
 import FerryCore
 import Foundation
-import Synchronization
 
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -82,23 +81,9 @@ struct ApplyCommand: AsyncParsableCommand {
                         untilLagSeconds: untilLag.flatMap(DurationArgument.init)?.seconds)
                 }
                 // A live status line on a terminal; JSON lines otherwise (for logs and scripts), ticks every 10 s.
-                let terminal = isatty(2) == 1
-                let lastTick = Mutex(ContinuousClock.now)
+                let renderer = ProgressRenderer(mode: isatty(2) == 1 ? .terminal : .jsonLines)
                 engine.progress = { event in
-                    if terminal {
-                        let done = event.event == .windowDone || event.event == .caughtUp || event.event == .waiting
-                        FileHandle.standardError.write(Data(("\r\u{1B}[K" + event.line + (done ? "\n" : "")).utf8))
-                    } else {
-                        if event.event == .tick {
-                            let due = lastTick.withLock { last in
-                                guard ContinuousClock.now - last >= .seconds(10) else { return false }
-                                last = ContinuousClock.now
-                                return true
-                            }
-                            guard due else { return }
-                        }
-                        printError(event.json)
-                    }
+                    if let text = renderer.render(event, at: ContinuousClock.now) { FileHandle.standardError.write(Data(text.utf8)) }
                 }
                 let started = ContinuousClock.now
                 let stop = engine.stop
@@ -109,16 +94,9 @@ struct ApplyCommand: AsyncParsableCommand {
                 let report = try await withCompanion({ try await ready.run() }, companion: {
                     await Self.handleSignals(signals, stop: stop, grace: grace, checkpoint: checkpointPath)
                 })
-                let elapsed = ContinuousClock.now - started
-                print("applied \(report.windowsApplied) window\(report.windowsApplied == 1 ? "" : "s") to \(loaded.target.table): \(report.itemsApplied) items in total, "
-                      + "\(report.rejects) rejects, \(report.throttles) throttles, \(report.unprocessedRetries) unprocessed retries, \(elapsed.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")
-                // For a DR rehearsal: how long it took (above) and how stale the restored data is (its RPO).
-                let through = report.appliedThrough ?? loaded.totals.end
-                if let time = ExportTime(through) {
-                    let lag = Double(Int64(Date().timeIntervalSince1970 * 1000) - time.epochMilliseconds) / 1000
-                    print("the target is at \(through), \(PlanSummary.durationText(max(0, lag))) before now")
-                } else {
-                    print("the target is at \(through)")
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                for line in ProgressRenderer.summary(report, plan: loaded, elapsed: ContinuousClock.now - started, nowMilliseconds: now) {
+                    print(line)
                 }
                 if report.rejects > 0 {
                     printError("error: \(report.rejects) records were rejected by DynamoDB; they are in \(base).rejects.jsonl with the reason")
