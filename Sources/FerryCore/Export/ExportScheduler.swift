@@ -1,0 +1,145 @@
+import Crypto
+import ExportReader
+import Foundation
+
+/// What `ferry export` decides next, from what the service and the bucket say — never from the local clock, so a
+/// skewed clock cannot open a gap. Pure: the driver (DynamoDB and S3 calls, waiting) feeds it a `State` and carries
+/// out the `Step`; every rule is tested directly.
+///
+/// Rules. The chain starts at the newest complete FULL export of the table (or a FULL export is started at the PITR
+/// window's latest restorable time). INCREMENTAL windows follow `[from, from + window)` with `from` the chain's end
+/// exactly — windows are contiguous by construction — and a window is requested only once its end is at or before
+/// `LatestRestorableDateTime`. Exports still running count as requested (their ends extend the chain), so a chain far
+/// behind is caught up back to back, `maxInFlight` at a time. A chain end older than the PITR window's start cannot
+/// be continued: a new FULL export is needed.
+public enum ExportScheduler {
+    /// A completed export of the table, as the bucket shows it (`manifest-summary.json`).
+    public struct Completed: Sendable, Hashable {
+        public var exportArn: String
+        public var kind: ExportKind
+        /// INCREMENTAL: the window's start. Nil for FULL.
+        public var from: ExportTime?
+        /// FULL: the export time. INCREMENTAL: the window's end (exclusive).
+        public var to: ExportTime
+
+        public init(exportArn: String, kind: ExportKind, from: ExportTime?, to: ExportTime) {
+            self.exportArn = exportArn
+            self.kind = kind
+            self.from = from
+            self.to = to
+        }
+    }
+
+    /// An export the service lists for the table that the bucket does not show complete yet.
+    public struct Running: Sendable, Hashable {
+        public enum Status: Sendable, Hashable {
+            case inProgress
+            case failed(code: String, message: String)
+        }
+
+        public var exportArn: String
+        public var kind: ExportKind
+        public var from: ExportTime?
+        public var to: ExportTime?
+        public var status: Status
+
+        public init(exportArn: String, kind: ExportKind, from: ExportTime?, to: ExportTime?, status: Status) {
+            self.exportArn = exportArn
+            self.kind = kind
+            self.from = from
+            self.to = to
+            self.status = status
+        }
+    }
+
+    /// Everything a decision needs. `earliest`/`latest`: the table's PITR window (`DescribeContinuousBackups`), nil
+    /// when PITR is off.
+    public struct State: Sendable {
+        public var tableArn: String
+        /// Where the exports go (`s3://bucket/prefix`), the format and the view: part of each request's identity.
+        public var destination: String
+        public var format: ExportFormat
+        public var viewType: ExportViewType
+        public var windowMilliseconds: Int64
+        public var maxInFlight: Int
+        public var completed: [Completed]
+        public var running: [Running]
+        public var earliest: ExportTime?
+        public var latest: ExportTime?
+
+        public init(tableArn: String, destination: String, format: ExportFormat = .dynamoDBJSON, viewType: ExportViewType = .newAndOldImages,
+                    windowMilliseconds: Int64 = 15 * 60_000, maxInFlight: Int = 8, completed: [Completed] = [], running: [Running] = [],
+                    earliest: ExportTime? = nil, latest: ExportTime? = nil) {
+            self.tableArn = tableArn
+            self.destination = destination
+            self.format = format
+            self.viewType = viewType
+            self.windowMilliseconds = windowMilliseconds
+            self.maxInFlight = maxInFlight
+            self.completed = completed
+            self.running = running
+            self.earliest = earliest
+            self.latest = latest
+        }
+    }
+
+    public enum Step: Sendable, Hashable {
+        /// PITR is off: nothing can be exported (enable it, or `--enable-pitr`).
+        case pitrDisabled
+        case startFull(exportTime: ExportTime, clientToken: String)
+        case requestIncremental(from: ExportTime, to: ExportTime, clientToken: String)
+        /// Nothing is due until these exports complete.
+        case wait(for: [String])
+        /// Every due window is complete; the next is due once the PITR window reaches `nextDue`.
+        case caughtUp(chainEnd: ExportTime, nextDue: ExportTime)
+        /// The chain ends before the PITR window starts (PITR was disabled and re-enabled, or the chain is older
+        /// than the retention): a new FULL export is needed.
+        case pitrGap(chainEnd: ExportTime, earliest: ExportTime)
+        case failed(exportArn: String, code: String, message: String)
+    }
+
+    public static func next(_ state: State) -> Step {
+        if let failed = state.running.first(where: { if case .failed = $0.status { true } else { false } }),
+           case let .failed(code, message) = failed.status {
+            return .failed(exportArn: failed.exportArn, code: code, message: message)
+        }
+        guard let latest = state.latest else { return .pitrDisabled }
+        let newestFull = state.completed.filter { $0.kind == .full }
+            .max { $0.to != $1.to ? $0.to < $1.to : $0.exportArn.utf8.lexicographicallyPrecedes($1.exportArn.utf8) }
+        guard let full = newestFull else {
+            let fulls = state.running.filter { $0.kind == .full }
+            if !fulls.isEmpty { return .wait(for: fulls.map(\.exportArn)) }
+            return .startFull(exportTime: latest, clientToken: clientToken(state, kind: .full, from: nil, to: latest))
+        }
+        // The chain so far: completed windows, then those still running, each continuing the end exactly or overlapping it.
+        var end = full.to
+        let incrementals = state.completed.filter { $0.kind == .incremental && $0.from != nil }
+            .map { (from: $0.from!, to: $0.to, running: nil as String?) }
+        let inFlight = state.running.filter { $0.kind == .incremental && $0.from != nil && $0.to != nil }
+            .map { (from: $0.from!, to: $0.to!, running: Optional($0.exportArn)) }
+        var waiting: [String] = []
+        var left = (incrementals + inFlight).sorted { ($0.to, $0.from) < ($1.to, $1.from) }
+        while true {
+            left.removeAll { $0.to <= end }
+            guard let next = left.firstIndex(where: { $0.from <= end }) else { break }
+            let window = left.remove(at: next)
+            end = window.to
+            if let arn = window.running { waiting.append(arn) }
+        }
+        if let earliest = state.earliest, end < earliest { return .pitrGap(chainEnd: end, earliest: earliest) }
+        let to = ExportTime(epochMilliseconds: end.epochMilliseconds + state.windowMilliseconds)
+        if to <= latest && inFlight.count < state.maxInFlight {
+            return .requestIncremental(from: end, to: to, clientToken: clientToken(state, kind: .incremental, from: end, to: to))
+        }
+        if !waiting.isEmpty || !inFlight.isEmpty { return .wait(for: waiting.isEmpty ? inFlight.compactMap(\.running) : waiting) }
+        return .caughtUp(chainEnd: end, nextDue: to)
+    }
+
+    /// A request's `ClientToken`: the same table, destination, format, view, kind and window give the same token, so
+    /// a request issued again after a crash returns the export already started instead of a second one.
+    public static func clientToken(_ state: State, kind: ExportKind, from: ExportTime?, to: ExportTime) -> String {
+        let identity = ["ferry-export-v1", state.tableArn, state.destination, state.format.rawValue, kind == .full ? "FULL" : state.viewType.rawValue,
+                        kind.rawValue, from.map { String($0.epochMilliseconds) } ?? "-", String(to.epochMilliseconds)].joined(separator: "\n")
+        return SHA256.hash(data: Data(identity.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+}
