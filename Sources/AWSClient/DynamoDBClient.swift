@@ -303,27 +303,4 @@ extension DynamoDBClient {
             try body(&parser)
         } while try parser.nextIsMember(closing: UInt8(ascii: "}"))
     }
-
-    /// Point-in-time recovery status (exports need it on the source table).
-    public struct ContinuousBackups: Sendable, Decodable, Hashable {
-        public struct PointInTimeRecoveryDescription: Sendable, Decodable, Hashable {
-            public var PointInTimeRecoveryStatus: String?
-            public var EarliestRestorableDateTime: Double?
-            public var LatestRestorableDateTime: Double?
-            public var RecoveryPeriodInDays: Int?
-        }
-        public var ContinuousBackupsStatus: String?
-        public var PointInTimeRecoveryDescription: PointInTimeRecoveryDescription?
-    }
-
-    public func describeContinuousBackups(_ table: String) async throws -> ContinuousBackups {
-        var body: [UInt8] = Array(#"{"TableName":"#.utf8)
-        DynamoJSONEncoder.appendString(table, to: &body)
-        body.append(UInt8(ascii: "}"))
-        let response = try await call("DescribeContinuousBackups", body: body, table: table)
-        struct Envelope: Decodable { var ContinuousBackupsDescription: ContinuousBackups }
-        do { return try JSONDecoder().decode(Envelope.self, from: Data(response)).ContinuousBackupsDescription } catch {
-            throw AWSClientError.invalidResponse(service: .dynamodb, operation: "DescribeContinuousBackups", reason: "\(error)")
-        }
-    }
 }

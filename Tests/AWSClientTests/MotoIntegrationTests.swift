@@ -36,7 +36,7 @@ struct MotoIntegrationTests {
             let got = try await dynamo.batchGetItem(table: "ferry-target", keys: items.map { $0.projected(onto: ["pk", "sk"])! })
             #expect(Set(got.items) == Set(items) && got.unprocessedKeys.isEmpty)
             let backups = try await dynamo.describeContinuousBackups("ferry-target")
-            #expect(backups.ContinuousBackupsStatus != nil)
+            #expect(!backups.PointInTimeRecoveryStatus.isEmpty)
 
             var deletes = BatchWriteRequestBuilder(tableName: "ferry-target")
             deletes.delete(key: items[0].projected(onto: ["pk", "sk"])!)
