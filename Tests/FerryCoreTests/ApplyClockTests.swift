@@ -8,7 +8,7 @@ import Testing
 @Suite("apply's write backoff runs on the engine's clock")
 struct ApplyClockTests {
     @Test("a batch left unprocessed (or in a transaction conflict) six rounds running backs off 0.1, 0.2, 0.4, 0.8, 1.6 and 3.2 s at the jitter's top: 6.3 s of the clock, none of real time",
-          .timeLimit(.minutes(1)), arguments: [FakeDynamoDB.Fault.unprocessedHalf, .transactionConflict])
+          .timeLimit(.minutes(3)), arguments: [FakeDynamoDB.Fault.unprocessedHalf, .transactionConflict])
     func backoffOnTheClock(_ fault: FakeDynamoDB.Fault) async throws {
         try await withTemporaryDirectory { directory in
             let chain = try TestChains.generate(directory + "/chain", items: 40, windows: 0)

@@ -91,7 +91,7 @@ extension ManualClock {
     /// `limit` ahead (so a longer wait — the one a test means to observe — is left alone). Returns false if `done()`
     /// still fails after `timeout` of real time: a bound on the work the code does, not on its timing.
     public func run(until done: () -> Bool, advancingWithin limit: Duration,
-                    timeout: Duration = .seconds(60)) async throws -> Bool {
+                    timeout: Duration = .seconds(120)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while !done() {
             guard ContinuousClock.now < deadline else { return false }
