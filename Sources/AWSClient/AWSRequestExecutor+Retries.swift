@@ -19,7 +19,7 @@ extension AWSRequestExecutor {
         headers: [(name: String, value: String)], body: [UInt8], throttles: ThrottleHandling, context: AWSErrorContext,
         attempt send: (HTTPRequestData, Credentials, AttemptLog) async throws -> AttemptResult<Value>
     ) async throws -> Value {
-        let started = ContinuousClock.now
+        let elapsed = clock.stopwatch()
         var attempt = 0
         var refreshes = 0
         while true {
@@ -43,12 +43,12 @@ extension AWSRequestExecutor {
                 throw AWSClientError.service(serviceError, classification: .throttled, attempts: attempt)
             }
             let decision = policy.decide(
-                attempt: attempt, classification: classification, elapsed: ContinuousClock.now - started,
+                attempt: attempt, classification: classification, elapsed: elapsed(),
                 random01: random(), credentialRefreshes: refreshes)
             switch decision {
             case .retry(let delay, let throttled):
                 if throttled, case .retry(let onThrottle) = throttles, let serviceError { onThrottle(serviceError) }
-                try await sleep(delay)
+                try await clock.sleep(for: delay)
             case .refreshCredentialsAndRetry:
                 refreshes += 1
                 logger.debug("\(endpoint.service.displayName) \(operation): credentials expired; refreshing them from \(credentials.label)")

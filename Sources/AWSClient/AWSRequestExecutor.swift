@@ -60,8 +60,10 @@ public struct AWSRequestExecutor: Sendable {
     /// Requests and answers are logged at debug (one line each) and trace (headers). Secrets never reach the log:
     /// `Authorization` and `X-Amz-Security-Token` are redacted, bodies are not logged, error texts are scrubbed.
     public var logger = Logger(label: "ferry.aws")
+    /// Wall time, for the signature's date (compared by AWS with its own time, so it must be real).
     var now: @Sendable () -> Date = { Date() }
-    var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    /// The clock of the retry backoff: its sleeps, and the time a request has taken against the policy's budget.
+    var clock: any Clock<Duration> = ContinuousClock()
     var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
     public init(transport: any HTTPTransport, credentials: any CredentialProvider, endpoint: ResolvedEndpoint, policy: RetryPolicy? = nil) {
@@ -71,18 +73,18 @@ public struct AWSRequestExecutor: Sendable {
         self.policy = policy ?? .standard(for: endpoint.service)
     }
 
-    /// For tests: a manual clock, no real sleeping, fixed jitter.
-    package func with(now: @escaping @Sendable () -> Date, sleep: @escaping @Sendable (Duration) async throws -> Void, random: @escaping @Sendable () -> Double) -> Self {
+    /// For tests: a fixed signing date, a clock the test drives (no real sleeping), fixed jitter.
+    package func with(now: @escaping @Sendable () -> Date, clock: any Clock<Duration>, random: @escaping @Sendable () -> Double) -> Self {
         var copy = self
         copy.now = now
-        copy.sleep = sleep
+        copy.clock = clock
         copy.random = random
         return copy
     }
 
     /// Keeps another executor's clock, sleep and jitter (test hooks) on a re-routed copy.
     func copyingTestHooks(from other: AWSRequestExecutor) -> Self {
-        var copy = with(now: other.now, sleep: other.sleep, random: other.random)
+        var copy = with(now: other.now, clock: other.clock, random: other.random)
         copy.logger = other.logger
         copy.timeout = other.timeout
         copy.streamIdleTimeout = other.streamIdleTimeout

@@ -39,6 +39,8 @@ public struct StaticCredentialProvider: CredentialProvider {
 public actor CachingCredentialProvider: CredentialProvider {
     public nonisolated let label: String
     private let fetch: @Sendable () async throws -> Credentials
+    /// Wall time, not a `Clock`: it is compared with the credentials' expiration, a wall-clock time set by STS or
+    /// the credential process. Tests pass a time they move.
     private let now: @Sendable () -> Date
     private let policy: RefreshPolicy
     private var cached: Credentials?

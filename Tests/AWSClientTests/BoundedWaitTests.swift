@@ -74,7 +74,7 @@ struct BoundedWaitTests {
                                expiration: Date().addingTimeInterval(3600))
         }
         let executor = AWSRequestExecutor(transport: transport, credentials: provider, endpoint: try EndpointResolver(environment: [:]).resolve(.s3, region: "us-east-1"))
-            .with(now: { Date() }, sleep: { _ in }, random: { 0 })
+            .with(now: { Date() }, clock: ImmediateClock(), random: { 0 })
         do {
             _ = try await S3Client(executor: executor).getObject(bucket: "exports", key: "AWSDynamoDB/data/a.json.gz")
             Issue.record("an expired token was accepted")

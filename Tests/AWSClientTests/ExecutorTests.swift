@@ -1,6 +1,7 @@
 import AWSClient
 import AWSCore
 import AWSCredentials
+import FerryTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -13,20 +14,23 @@ struct ExecutorTests {
     static let credentials = StaticCredentialProvider(Credentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: secret, sessionToken: "TOKEN-SECRET-123"), label: "environment")
 
     final class Sleeps: Sendable {
-        let delays = Mutex<[Duration]>([])
+        /// The backoff's clock: records each sleep and returns at once.
+        let backoff = ImmediateClock()
+        /// The signing date.
         let clock = Mutex(Date(timeIntervalSince1970: 1_768_385_930))
+        var delays: [Duration] { backoff.sleeps }
     }
 
     static func executor(_ transport: ScriptedTransport, endpoint: ResolvedEndpoint = endpoint, sleeps: Sleeps = Sleeps()) -> AWSRequestExecutor {
         AWSRequestExecutor(transport: transport, credentials: credentials, endpoint: endpoint).with(
             now: { sleeps.clock.withLock { $0 += 1; return $0 } }, // every attempt is signed at a later time
-            sleep: { delay in sleeps.delays.withLock { $0.append(delay) } },
+            clock: sleeps.backoff,
             random: { 0.5 })
     }
 
     static let ok = ScriptedTransport.Step.respond(status: 200, headers: [("x-amz-crc32", String(CRC32.checksum(Array("{}".utf8))))], body: Array("{}".utf8))
 
-    @Test("a 500 and a connection reset are retried; each attempt is signed anew")
+    @Test("a 500 and a connection reset are retried after the policy's backoff, on the executor's clock; each attempt is signed anew")
     func transientRetried() async throws {
         let transport = ScriptedTransport([.respond(status: 500, body: Array(#"{"__type":"InternalServerError"}"#.utf8)), .fail(.connectionReset), Self.ok])
         let sleeps = Sleeps()
@@ -34,7 +38,8 @@ struct ExecutorTests {
         #expect(transport.requests.count == 3)
         let signatures = transport.requests.map { $0.headers.first { $0.name == "Authorization" }?.value ?? "" }
         #expect(Set(signatures).count == 3, "a retry must not reuse an old signature")
-        #expect(sleeps.delays.withLock { $0.count } == 2)
+        // DynamoDB's transient base of 25 ms, doubling, at half the jitter's range.
+        #expect(sleeps.delays == [.milliseconds(12.5), .milliseconds(25)])
     }
 
     @Test("throttling is thrown to the caller at once, not slept away")

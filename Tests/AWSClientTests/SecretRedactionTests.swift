@@ -1,6 +1,7 @@
 import AWSClient
 import AWSCore
 import AWSCredentials
+import FerryTestSupport
 import Foundation
 import Logging
 import Synchronization
@@ -47,7 +48,7 @@ struct SecretRedactionTests {
         ])
         let credentials = StaticCredentialProvider(Credentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: Self.secret, sessionToken: Self.token), label: "environment")
         var executor = AWSRequestExecutor(transport: transport, credentials: credentials, endpoint: try EndpointResolver(environment: [:]).resolve(.dynamodb, region: "us-east-1"))
-            .with(now: { Date() }, sleep: { _ in }, random: { 0 })
+            .with(now: { Date() }, clock: ImmediateClock(), random: { 0 })
         executor.logger = log.logger(level: level)
         let client = DynamoDBClient(executor: executor)
         var errors: [String] = []

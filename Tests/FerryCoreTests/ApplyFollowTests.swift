@@ -29,21 +29,40 @@ struct ApplyFollowTests {
         return (chain, plan, moves, ExportTime(whole.totals.end)!.epochMilliseconds)
     }
 
+    /// An engine on `clock` (the test moves its time), ticking every 50 ms of it.
     static func engine(_ plan: Plan, _ chain: GeneratedChain, _ fake: FakeDynamoDB, _ directory: String,
-                       source: (any ExportSource)? = nil) throws -> ApplyEngine {
+                       source: (any ExportSource)? = nil, clock: ManualClock = ManualClock()) throws -> ApplyEngine {
         var engine = try ApplyFaultTests.engine(plan, chain, fake, directory, source: source)
         engine.tickInterval = .milliseconds(50)
+        engine.clock = clock
         return engine
     }
 
-    /// Waits (bounded) until the checkpoint says `windows` are done.
-    static func waitForCheckpoint(_ path: String, planId: String, windows: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            if let saved = try? CheckpointStore(path: path).load(for: planId), saved.windowsDone >= windows { return }
-            try await Task.sleep(for: .milliseconds(20))
+    /// Starts `engine`'s run; the function tells whether it has ended.
+    static func start(_ engine: ApplyEngine) -> (Task<ApplyEngine.Report, any Error>, ended: @Sendable () -> Bool) {
+        let ended = Mutex(false)
+        let task = Task { [engine] in
+            defer { ended.withLock { $0 = true } }
+            return try await engine.run()
         }
-        Issue.record("the checkpoint never reached \(windows) windows")
+        return (task, { ended.withLock { $0 } })
+    }
+
+    /// Windows the checkpoint at `path` says are done.
+    static func windowsDone(_ path: String, planId: String) -> Int {
+        ((try? CheckpointStore(path: path).load(for: planId)) ?? nil)?.windowsDone ?? 0
+    }
+
+    /// Runs on `clock` (waits of up to a second move on at once) until the checkpoint says `windows` are done.
+    static func runUntilCheckpoint(_ clock: ManualClock, _ directory: String, planId: String, windows: Int) async throws {
+        let reached = try await clock.run(until: { windowsDone(directory + "/plan.checkpoint.json", planId: planId) >= windows },
+                                          advancingWithin: .seconds(1))
+        #expect(reached, "the checkpoint never reached \(windows) windows")
+    }
+
+    /// Runs on `clock` until the run ends.
+    static func runToEnd(_ clock: ManualClock, _ ended: () -> Bool) async throws {
+        #expect(try await clock.run(until: ended, advancingWithin: .seconds(1)), "the run did not end")
     }
 
     final class EventLog: Sendable {
@@ -51,15 +70,16 @@ struct ApplyFollowTests {
         func withLock<R>(_ body: (inout [ApplyProgress]) -> R) -> R { list.withLock { body(&$0) } }
     }
 
-    /// Starts following `plan` with "now" 30 s after the whole chain's end and `--until-lag 60`, polling every
-    /// 100 ms; returns the run and the events it reports.
-    static func following(_ plan: Plan, _ chain: GeneratedChain, _ fake: FakeDynamoDB, _ directory: String,
-                          lastEnd: Int64) throws -> (Task<ApplyEngine.Report, any Error>, EventLog) {
-        var engine = try Self.engine(plan, chain, fake, directory)
+    /// Starts following `plan` on `clock` with "now" 30 s after the whole chain's end and `--until-lag 60`,
+    /// polling every 100 ms of the clock; returns the run, whether it ended, and the events it reports.
+    static func following(_ plan: Plan, _ chain: GeneratedChain, _ fake: FakeDynamoDB, _ directory: String, lastEnd: Int64,
+                          clock: ManualClock) throws -> (Task<ApplyEngine.Report, any Error>, ended: @Sendable () -> Bool, EventLog) {
+        var engine = try Self.engine(plan, chain, fake, directory, clock: clock)
         let events = EventLog()
         engine.progress = { event in events.list.withLock { $0.append(event) } }
         engine.follow = .init(pollInterval: .milliseconds(100), untilLagSeconds: 60, now: { lastEnd + 30_000 })
-        return (Task { [engine] in try await engine.run() }, events)
+        let (running, ended) = start(engine)
+        return (running, ended, events)
     }
 
     @Test("two exports arrive after the plan's end: both applied in order, recorded in the checkpoint, the state exact; it stops once the lag is small")
@@ -68,11 +88,14 @@ struct ApplyFollowTests {
             let (chain, plan, moves, lastEnd) = try await Self.setUp(directory, hidden: 2)
             let fake = FakeDynamoDB()
             // "Now" is 30 s after the last export's window ends: before they arrive the lag is larger than 60 s.
-            let (running, events) = try Self.following(plan, chain, fake, directory, lastEnd: lastEnd)
-            try await Self.waitForCheckpoint(directory + "/plan.checkpoint.json", planId: plan.planId, windows: 3)
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(events.withLock { $0.contains { $0.event == .caughtUp && ($0.lagSeconds ?? 0) > 60 } }, "caught up with the plan, lag still large")
+            let clock = ManualClock()
+            let (running, ended, events) = try Self.following(plan, chain, fake, directory, lastEnd: lastEnd, clock: clock)
+            // Three polls of the clock that find nothing new.
+            let polled = try await clock.run(until: { events.withLock { $0.count { $0.event == .caughtUp } } >= 3 }, advancingWithin: .seconds(1))
+            #expect(polled && events.withLock { $0.allSatisfy { $0.event != .caughtUp || ($0.lagSeconds ?? 0) > 60 } }, "caught up with the plan, lag still large")
+            #expect(Self.windowsDone(directory + "/plan.checkpoint.json", planId: plan.planId) == 3)
             for (folder, away) in moves { try FileManager.default.moveItem(atPath: away, toPath: folder) }
+            try await Self.runToEnd(clock, ended)
             let report = try await running.value
 
             #expect(report.windowsApplied == 5)
@@ -88,7 +111,7 @@ struct ApplyFollowTests {
             #expect(last.event == .caughtUp && last.lagSeconds == 30 && last.window == 5 && last.windows == 5)
 
             // A second run resumes the followed chain and has nothing to do.
-            let again = try await Self.engine(plan, chain, fake, directory).run()
+            let again = try await ApplyFaultTests.engine(plan, chain, fake, directory).run()
             #expect(again.windowsApplied == 0)
         }
     }
@@ -98,12 +121,14 @@ struct ApplyFollowTests {
         try await withTemporaryDirectory { directory in
             let (chain, plan, moves, _) = try await Self.setUp(directory, hidden: 2)
             let fake = FakeDynamoDB()
-            var engine = try Self.engine(plan, chain, fake, directory)
+            let clock = ManualClock()
+            var engine = try Self.engine(plan, chain, fake, directory, clock: clock)
             engine.follow = .init(pollInterval: .milliseconds(100))
-            let running = Task { [engine] in try await engine.run() }
-            try await Self.waitForCheckpoint(directory + "/plan.checkpoint.json", planId: plan.planId, windows: 3)
+            let (running, ended) = Self.start(engine)
+            try await Self.runUntilCheckpoint(clock, directory, planId: plan.planId, windows: 3)
             // Only the later of the two arrives: the window between them is missing.
             try FileManager.default.moveItem(atPath: moves[1].to, toPath: moves[1].from)
+            try await Self.runToEnd(clock, ended)
             do {
                 _ = try await running.value
                 Issue.record("a gap must stop --follow")
@@ -120,17 +145,15 @@ struct ApplyFollowTests {
         try await withTemporaryDirectory { directory in
             let (chain, plan, moves, lastEnd) = try await Self.setUp(directory, hidden: 2)
             let fake = FakeDynamoDB()
-            let (running, events) = try Self.following(plan, chain, fake, directory, lastEnd: lastEnd)
-            try await Self.waitForCheckpoint(directory + "/plan.checkpoint.json", planId: plan.planId, windows: 3)
+            let clock = ManualClock()
+            let (running, ended, events) = try Self.following(plan, chain, fake, directory, lastEnd: lastEnd, clock: clock)
+            try await Self.runUntilCheckpoint(clock, directory, planId: plan.planId, windows: 3)
             // The first missing export has begun (_started only); the second is already complete.
             let (startedFolder, startedAway) = moves[0]
             try FileManager.default.createDirectory(atPath: startedFolder, withIntermediateDirectories: true)
             #expect(FileManager.default.createFile(atPath: startedFolder + "/_started", contents: Data()))
             try FileManager.default.moveItem(atPath: moves[1].to, toPath: moves[1].from)
-            let deadline = ContinuousClock.now + .seconds(30)
-            while !events.withLock({ $0.contains { $0.event == .waiting } }), ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            _ = try await clock.run(until: { events.withLock { $0.contains { $0.event == .waiting } } }, advancingWithin: .seconds(1))
             let waiting = try #require(events.withLock { $0.first { $0.event == .waiting } })
             #expect(waiting.waitingFor == [chain.exports[3].exportId])
             #expect(waiting.pendingGap?.contains(chain.exports[4].exportId) == true, "\(waiting.pendingGap ?? "")")
@@ -141,6 +164,7 @@ struct ApplyFollowTests {
             for name in names.sorted(by: { a, _ in a != "manifest-summary.json" }) {
                 try FileManager.default.moveItem(atPath: startedAway + "/" + name, toPath: startedFolder + "/" + name)
             }
+            try await Self.runToEnd(clock, ended)
             let report = try await running.value
             #expect(report.windowsApplied == 5)
             let expected = try loadState(directory + "/chain/" + chain.exports.last!.expectedStateFile!, keyNames: chain.keyNames)
@@ -150,20 +174,31 @@ struct ApplyFollowTests {
         }
     }
 
-    @Test("following until interrupted: a stop while waiting exits as interrupted with the checkpoint saved")
+    @Test("following until interrupted: a stop during a 30 s wait ends it at the next stop check, as interrupted with the checkpoint saved",
+          .timeLimit(.minutes(3)))
     func interruptedWhileWaiting() async throws {
         try await withTemporaryDirectory { directory in
             let (chain, plan, _, _) = try await Self.setUp(directory, hidden: 0)
             let fake = FakeDynamoDB()
-            var engine = try Self.engine(plan, chain, fake, directory)
+            let clock = ManualClock()
+            var engine = try Self.engine(plan, chain, fake, directory, clock: clock)
+            let events = EventLog()
+            engine.progress = { event in events.list.withLock { $0.append(event) } }
             engine.follow = .init(pollInterval: .seconds(30))
             let running = Task { [engine] in try await engine.run() }
-            try await Self.waitForCheckpoint(directory + "/plan.checkpoint.json", planId: plan.planId, windows: 5)
-            try await Task.sleep(for: .milliseconds(100))
-            let stopped = ContinuousClock.now
+            // Write the plan, poll once, and start waiting for the next poll (waits up to 100 ms move on; the
+            // wait's 200 ms stop checks do not).
+            let waiting = try await clock.run(until: {
+                events.withLock { $0.contains { $0.event == .caughtUp } } && clock.pendingSleeps.contains(ApplyEngine.stopCheckInterval)
+            }, advancingWithin: .milliseconds(100))
+            #expect(waiting, "the run never waited for its next poll")
+            let stopped = clock.now
             engine.stop.set()
+            clock.advance(by: ApplyEngine.stopCheckInterval)
             await #expect(throws: ApplyError.interrupted(checkpoint: directory + "/plan.checkpoint.json")) { try await running.value }
-            #expect(ContinuousClock.now - stopped < .seconds(2), "the wait ends at once")
+            #expect(stopped.duration(to: clock.now) == ApplyEngine.stopCheckInterval, "ended one stop check after the stop")
+            #expect(events.withLock { $0.count { $0.event == .caughtUp } } == 1, "the 30 s wait was not waited out: no second poll")
+            #expect(Self.windowsDone(directory + "/plan.checkpoint.json", planId: plan.planId) == 5)
         }
     }
 
@@ -173,18 +208,18 @@ struct ApplyFollowTests {
             let chain = try TestChains.generate(directory + "/chain", items: 400, windows: 0)
             let plan = try await TestChains.plan(for: chain)
             let fake = FakeDynamoDB(writeCapacity: 40)
-            var engine = try Self.engine(plan, chain, fake, directory)
+            let clock = ManualClock()
+            var engine = try Self.engine(plan, chain, fake, directory, clock: clock)
             engine.describeInterval = .milliseconds(100)
             let budgets = Mutex<[Double]>([])
             engine.progress = { event in if event.event == .tick { budgets.withLock { $0.append(event.writeBudget) } } }
-            let running = Task { [engine] in try await engine.run() }
-            // At 40 WCU/s the 400 items take about 10 s; scale the table up after a moment.
-            try await Task.sleep(for: .milliseconds(600))
+            let (running, ended) = Self.start(engine)
+            // At 40 WCU/s the 400 items take about 10 s of the clock; scale the table up at the first tick.
+            _ = try await clock.run(until: { !budgets.withLock { $0 }.isEmpty || ended() }, advancingWithin: .seconds(1))
             fake.currentWriteCapacity.withLock { $0 = 4000 }
+            try await Self.runToEnd(clock, ended)
             let report = try await running.value
             #expect(report.itemsApplied == 400)
-            // No wall-clock bound here: under the full suite's load it once took 10.7 s with the re-read working
-            // (1.1 s alone). The budget moving to 4000 is the observable; timing waits for the injected clock (#15).
             let seen = budgets.withLock { $0 }
             #expect(seen.first == 40 && seen.contains(4000), "budgets seen: \(seen)")
         }
@@ -195,18 +230,17 @@ struct ApplyFollowTests {
         try await withTemporaryDirectory { directory in
             let (chain, plan, _, _) = try await Self.setUp(directory, hidden: 0)
             let source = CountingSource(LocalDirectorySource(root: chain.exportsDirectory))
-            var engine = try Self.engine(plan, chain, FakeDynamoDB(), directory, source: source)
+            let clock = ManualClock()
+            var engine = try Self.engine(plan, chain, FakeDynamoDB(), directory, source: source, clock: clock)
             engine.follow = .init(pollInterval: .milliseconds(50))
-            let running = Task { [engine] in try await engine.run() }
-            try await Self.waitForCheckpoint(directory + "/plan.checkpoint.json", planId: plan.planId, windows: 5)
+            let (running, ended) = Self.start(engine)
+            try await Self.runUntilCheckpoint(clock, directory, planId: plan.planId, windows: 5)
             let before = source.counts()
-            // Wait (bounded) for three more polls.
-            let deadline = ContinuousClock.now + .seconds(20)
-            while source.counts().lists < before.lists + 3 && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            // Three more polls of the clock.
+            _ = try await clock.run(until: { source.counts().lists >= before.lists + 3 }, advancingWithin: .seconds(1))
             let after = source.counts()
             engine.stop.set()
+            try await Self.runToEnd(clock, ended)
             _ = try? await running.value
             #expect(after.lists - before.lists >= 3, "it kept polling: \(after.lists - before.lists) listings")
             #expect(after.summaryReads == before.summaryReads, "no manifest read again while nothing new arrived")

@@ -99,7 +99,7 @@ extension ApplyEngine {
                     throw ApplyError.transactionConflicts(table: plan.target.table, rounds: conflictRounds - 1)
                 }
                 await counters.unprocessed()
-                try await Task.sleep(for: .seconds(Double.random(in: 0...Self.backoffCap(round: conflictRounds))))
+                try await backOff(round: conflictRounds)
                 continue
             } catch let AWSClientError.service(error, _, _) where Self.itemRefusals.contains(error.code) {
                 if toSend.count == 1 {
@@ -132,7 +132,7 @@ extension ApplyEngine {
             toSend = left
             unprocessedRounds += 1
             await counters.unprocessed()
-            try await Task.sleep(for: .seconds(Double.random(in: 0...Self.backoffCap(round: unprocessedRounds))))
+            try await backOff(round: unprocessedRounds)
         }
         return applied
     }
@@ -141,6 +141,11 @@ extension ApplyEngine {
     static let itemRefusals: Set<String> = ["ValidationException", "ItemCollectionSizeLimitExceededException"]
     /// Transaction conflicts in a row on one batch before the run stops (about a minute and a half of backoff).
     static let transactionConflictRounds = 20
+
+    /// Sleeps, on the engine's clock, a random time up to `backoffCap(round:)` (full jitter).
+    func backOff(round: Int) async throws {
+        try await clock.sleep(for: .seconds(random01() * Self.backoffCap(round: round)))
+    }
 
     /// Full jitter's cap: 50 ms doubling to 5 s.
     static func backoffCap(round: Int) -> Double { min(5.0, 0.05 * pow(2, Double(min(round, 10)))) }

@@ -26,6 +26,13 @@ public struct ApplyEngine: Sendable {
     /// How often the table's capacity is re-read (auto-scaling).
     public var describeInterval: Duration = .seconds(60)
     public var progress: @Sendable (ApplyProgress) -> Void = { _ in }
+    /// The one clock every timing decision of the run reads: the capacity gate, the `--follow` poll wait, progress
+    /// ticks and elapsed time, the capacity re-read interval, and the backoff of UnprocessedItems and transaction
+    /// conflicts. Tests pass a clock they drive. Wall time (`Date`) is used only for the lag against real time
+    /// (`FollowOptions.now`), which is compared with the exports' times.
+    public var clock: any Clock<Duration> = ContinuousClock()
+    /// The jitter of the write backoff, a number in 0...1 (tests fix it to see the exact sleeps).
+    var random01: @Sendable () -> Double = { Double.random(in: 0...1) }
     /// Where verified copies of the data files being applied are kept (default: `<plan>.spool` beside the
     /// checkpoint); see `SpoolDirectory`.
     public var spoolDirectory: String?
@@ -80,16 +87,20 @@ public struct ApplyEngine: Sendable {
         let remaining = Array(chain.windows.dropFirst(saved.windowsDone))
         let exports = try await ExportDiscovery.verify(remaining, against: source)
         let table = try await preflight(exports, checkpoint: &saved)
-        let gate = CapacityGate(try controller(for: table))
+        let gate = CapacityGate(try controller(for: table), clock: clock)
         let spool = SpoolDirectory(path: spoolDirectory ?? SpoolDirectory.defaultPath(forCheckpoint: store.path))
         try spool.prepare(need: Self.spoolNeed(remaining, filesAtOnce: fileConcurrency))
         let run = RunState(
             gate: gate, keeper: CheckpointKeeper(store: store, checkpoint: saved), rejects: RejectsWriter(path: rejectsPath, alreadyCounted: saved.rejects, chainFiles: chain.windows.flatMap { $0.files.map(\.key) }),
-            counters: Counters(), keyRules: KeyRules(table: table), localIndexes: LocalIndexCosts(table: table), spool: spool, itemsAtStart: saved.itemsApplied, chain: chain)
+            counters: Counters(), keyRules: KeyRules(table: table), localIndexes: LocalIndexCosts(table: table), spool: spool, itemsAtStart: saved.itemsApplied, chain: chain,
+            elapsed: clock.stopwatch())
         stop.onSaveCheckpoint { [keeper = run.keeper] in try? await keeper.save() }
         return try await withCompanion({ try await applyAll(chain, remaining: Array(zip(remaining, exports)), run: run) },
                                        companion: { await monitor(run) })
     }
+
+    /// How often the `--follow` wait looks whether a stop was asked for.
+    static let stopCheckInterval = Duration.milliseconds(200)
 
     /// The disk the spool needs at most, estimated from the plan (which keeps no per-file sizes): `filesAtOnce`
     /// files of twice a window's average file size, never more than the window itself.
@@ -135,10 +146,10 @@ public struct ApplyEngine: Sendable {
                 }
                 if let limit = follow.untilLagSeconds, lag <= limit { break }
                 // Wait for the next look, a little at a time so a stop is seen at once.
-                let deadline = ContinuousClock.now + follow.pollInterval
-                while ContinuousClock.now < deadline {
+                let waited = clock.stopwatch()
+                while waited() < follow.pollInterval {
                     if stop.isSet { throw ApplyError.interrupted(checkpoint: store.path) }
-                    try await Task.sleep(for: min(.milliseconds(200), deadline - ContinuousClock.now))
+                    try await clock.sleep(for: min(Self.stopCheckInterval, follow.pollInterval - waited()))
                 }
             }
         }
@@ -205,12 +216,12 @@ public struct ApplyEngine: Sendable {
     /// While the run goes: a progress tick every `tickInterval`, and the table's capacity re-read every
     /// `describeInterval` so auto-scaling (or a changed on-demand maximum) is followed. Ends when cancelled.
     func monitor(_ run: RunState) async {
-        var lastDescribe = ContinuousClock.now
+        var sinceDescribe = clock.stopwatch()
         while !Task.isCancelled {
-            do { try await Task.sleep(for: tickInterval) } catch { return }
+            do { try await clock.sleep(for: tickInterval) } catch { return }
             if let window = run.window { await report(.tick, window, run: run) }
-            guard ContinuousClock.now - lastDescribe >= describeInterval else { continue }
-            lastDescribe = ContinuousClock.now
+            guard sinceDescribe() >= describeInterval else { continue }
+            sinceDescribe = clock.stopwatch()
             // A failed re-read keeps the capacity known so far; the writes themselves report real errors.
             if let table = try? await dynamo.describeTable(plan.target.table), let limits = try? capacityLimits(for: table) {
                 await run.gate.update(limits: limits.limits)
@@ -220,7 +231,7 @@ public struct ApplyEngine: Sendable {
 
     func report(_ event: ApplyProgress.Event, _ window: Plan.Window, file: String? = nil, run: RunState, lag: Double? = nil,
                 waiting: (exports: [String], gap: PlanError)? = nil) async {
-        let elapsed = ContinuousClock.now - run.started
+        let elapsed = run.elapsed()
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let written = await run.counters.itemsWritten
         let chain = run.chain
@@ -362,11 +373,12 @@ final class RunState: Sendable {
     let localIndexes: LocalIndexCosts
     let spool: SpoolDirectory
     let itemsAtStart: Int64
-    let started = ContinuousClock.now
+    /// Time since the run started, on the engine's clock.
+    let elapsed: @Sendable () -> Duration
     private let position: Mutex<(chain: Plan, window: Plan.Window?)>
 
     init(gate: CapacityGate, keeper: CheckpointKeeper, rejects: RejectsWriter, counters: Counters, keyRules: KeyRules,
-         localIndexes: LocalIndexCosts, spool: SpoolDirectory, itemsAtStart: Int64, chain: Plan) {
+         localIndexes: LocalIndexCosts, spool: SpoolDirectory, itemsAtStart: Int64, chain: Plan, elapsed: @escaping @Sendable () -> Duration) {
         self.gate = gate
         self.keeper = keeper
         self.rejects = rejects
@@ -375,6 +387,7 @@ final class RunState: Sendable {
         self.localIndexes = localIndexes
         self.spool = spool
         self.itemsAtStart = itemsAtStart
+        self.elapsed = elapsed
         position = Mutex((chain, nil))
     }
 

@@ -1,3 +1,4 @@
+import AWSCore
 import Foundation
 
 /// The capacity controller shared by every concurrent writer: `acquire` waits until a batch fits the budget.
@@ -8,14 +9,12 @@ public actor CapacityGate {
     private let sleep: @Sendable (Double) async throws -> Void
 
     /// A gate on `clock` (tests pass a clock they drive; production runs on `ContinuousClock`).
-    public init<C: Clock>(_ controller: CapacityController, clock: C) where C.Duration == Duration {
+    public init(_ controller: CapacityController, clock: any Clock<Duration> = ContinuousClock()) {
         self.controller = controller
-        let start = clock.now
-        elapsed = { Self.seconds(start.duration(to: clock.now)) }
-        sleep = { seconds in try await clock.sleep(until: clock.now.advanced(by: .seconds(seconds)), tolerance: nil) }
+        let stopwatch = clock.stopwatch()
+        elapsed = { Self.seconds(stopwatch()) }
+        sleep = { seconds in try await clock.sleep(for: .seconds(seconds)) }
     }
-
-    public init(_ controller: CapacityController) { self.init(controller, clock: ContinuousClock()) }
 
     private var now: Double { elapsed() }
 
