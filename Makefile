@@ -35,6 +35,13 @@ test: deps
 	 failed=$$(grep -Ec '^✘ Test .* failed' .build/test.log || true); \
 	 echo "$${passed:-0} passed, $${failed} failed"
 
+## House style: swift-format with the repository's .swift-format (line length 120, as async-http-client).
+.PHONY: format lint
+format:
+	$(SWIFT) format format --in-place --recursive --parallel --configuration .swift-format Sources Tests Package.swift
+lint:
+	$(SWIFT) format lint --recursive --parallel --configuration .swift-format Sources Tests Package.swift
+
 ## The main job end to end on the local default: a generated export chain, moto standing in for AWS (signatures and
 ## IAM enforced), ferry plan → apply → status, and a comparison of the tables with the expected states.
 demo: release

@@ -54,7 +54,10 @@ let package = Package(
         ),
         .target(
             name: "FerryCore",
-            dependencies: ["DynamoModel", "ExportReader", "AWSClient", "AWSCore", "AWSCredentials", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "DynamoModel", "ExportReader", "AWSClient", "AWSCore", "AWSCredentials",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .executableTarget(
             name: "ferry",
@@ -71,19 +74,37 @@ let package = Package(
         ),
         .executableTarget(
             name: "ferry-bench",
-            dependencies: ["DynamoModel", "ExportReader", "ExportGenerator", "FerryCore", "AWSClient", "AWSCore", "AWSCredentials",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "DynamoModel", "ExportReader", "ExportGenerator", "FerryCore", "AWSClient", "AWSCore", "AWSCredentials",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
-        .target(name: "FerryTestSupport", dependencies: ["DynamoModel", "ExportReader", "ExportGenerator", "AWSClient", "AWSCore", "AWSCredentials"], path: "Tests/FerryTestSupport"),
+        .target(
+            name: "FerryTestSupport",
+            dependencies: ["DynamoModel", "ExportReader", "ExportGenerator", "AWSClient", "AWSCore", "AWSCredentials"],
+            path: "Tests/FerryTestSupport"
+        ),
         .testTarget(name: "DynamoModelTests", dependencies: ["DynamoModel"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         .testTarget(name: "AWSCredentialsTests", dependencies: ["AWSCredentials"]),
         .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore"]),
-        .testTarget(name: "FerryCLITests", dependencies: ["ferry", "ferry-exportgen", "FerryTestSupport", "FerryCore", "AWSClient", "DynamoModel"]),
-        .testTarget(name: "FerryCoreTests", dependencies: ["FerryCore", "ExportGenerator", "ExportReader", "FerryTestSupport"]),
-        .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "AWSCore", "AWSCredentials", "DynamoModel", "FerryTestSupport"]),
+        .testTarget(
+            name: "FerryCLITests",
+            dependencies: ["ferry", "ferry-exportgen", "FerryTestSupport", "FerryCore", "AWSClient", "DynamoModel"]
+        ),
+        .testTarget(
+            name: "FerryCoreTests",
+            dependencies: ["FerryCore", "ExportGenerator", "ExportReader", "FerryTestSupport"]
+        ),
+        .testTarget(
+            name: "AWSClientTests",
+            dependencies: ["AWSClient", "AWSCore", "AWSCredentials", "DynamoModel", "FerryTestSupport"]
+        ),
         .testTarget(name: "ExportReaderTests", dependencies: ["ExportReader", "FerryTestSupport"]),
-        .testTarget(name: "ExportGeneratorTests", dependencies: ["ExportGenerator", "ExportReader", "FerryTestSupport"]),
+        .testTarget(
+            name: "ExportGeneratorTests",
+            dependencies: ["ExportGenerator", "ExportReader", "FerryTestSupport"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,14 +9,24 @@ extension AWSRequestExecutor {
     /// retried; a failure in the middle of the body — a broken connection, or no byte for `streamIdleTimeout` — is
     /// thrown (as `TransportError`) for the caller to resume with a `Range` request, since only it knows how far it got.
     public func stream(
-        operation: String, method: String = "GET", path: String, query: [(name: String, value: String)] = [],
-        headers: [(name: String, value: String)] = [], context: AWSErrorContext = AWSErrorContext(),
+        operation: String,
+        method: String = "GET",
+        path: String,
+        query: [(name: String, value: String)] = [],
+        headers: [(name: String, value: String)] = [],
+        context: AWSErrorContext = AWSErrorContext(),
         onHead: (HTTPResponseData) throws -> Void = { _ in },
         onChunk: ([UInt8]) async throws -> Void
     ) async throws {
         try await withRetries(
-            operation: operation, method: method, path: path, query: query, headers: headers, body: [],
-            throttles: .retry(onThrottle: { _ in }), context: context
+            operation: operation,
+            method: method,
+            path: path,
+            query: query,
+            headers: headers,
+            body: [],
+            throttles: .retry(onThrottle: { _ in }),
+            context: context
         ) { (request, current, attempt) async throws -> AttemptResult<Void> in
             // After the first body byte a retry would duplicate data: such a failure goes to the caller.
             let bodyStarted = Mutex(false)

@@ -20,7 +20,8 @@ public enum AWSClientError: Error, Sendable, CustomStringConvertible {
         case let .service(error, _, attempts):
             return error.description + (attempts > 1 ? " (after \(attempts) attempts)" : "")
         case let .transport(error, service, operation, endpoint, attempts):
-            return "\(service.displayName) \(operation) at \(endpoint): \(error) (after \(attempts) attempt\(attempts == 1 ? "" : "s"))"
+            return
+                "\(service.displayName) \(operation) at \(endpoint): \(error) (after \(attempts) attempt\(attempts == 1 ? "" : "s"))"
         case let .invalidResponse(service, operation, reason):
             return "\(service.displayName) \(operation): unexpected response: \(reason)"
         case let .credentials(source, reason):
@@ -66,7 +67,12 @@ public struct AWSRequestExecutor: Sendable {
     var clock: any Clock<Duration> = ContinuousClock()
     var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
-    public init(transport: any HTTPTransport, credentials: any CredentialProvider, endpoint: ResolvedEndpoint, policy: RetryPolicy? = nil) {
+    public init(
+        transport: any HTTPTransport,
+        credentials: any CredentialProvider,
+        endpoint: ResolvedEndpoint,
+        policy: RetryPolicy? = nil
+    ) {
         self.transport = transport
         self.credentials = credentials
         self.endpoint = endpoint
@@ -74,7 +80,11 @@ public struct AWSRequestExecutor: Sendable {
     }
 
     /// For tests: a fixed signing date, a clock the test drives (no real sleeping), fixed jitter.
-    package func with(now: @escaping @Sendable () -> Date, clock: any Clock<Duration>, random: @escaping @Sendable () -> Double) -> Self {
+    package func with(
+        now: @escaping @Sendable () -> Date,
+        clock: any Clock<Duration>,
+        random: @escaping @Sendable () -> Double
+    ) -> Self {
         var copy = self
         copy.now = now
         copy.clock = clock
@@ -92,13 +102,24 @@ public struct AWSRequestExecutor: Sendable {
     }
 
     public func send(
-        operation: String, method: String, path: String, query: [(name: String, value: String)] = [],
-        headers: [(name: String, value: String)] = [], body: [UInt8] = [], throttles: ThrottleHandling = .surface,
+        operation: String,
+        method: String,
+        path: String,
+        query: [(name: String, value: String)] = [],
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8] = [],
+        throttles: ThrottleHandling = .surface,
         context: AWSErrorContext = AWSErrorContext()
     ) async throws -> HTTPResponseData {
         try await withRetries(
-            operation: operation, method: method, path: path, query: query, headers: headers, body: body,
-            throttles: throttles, context: context
+            operation: operation,
+            method: method,
+            path: path,
+            query: query,
+            headers: headers,
+            body: body,
+            throttles: throttles,
+            context: context
         ) { (request, current, attempt) async throws -> AttemptResult<HTTPResponseData> in
             do {
                 let response = try await transport.send(request, timeout: timeout)
@@ -106,7 +127,9 @@ public struct AWSRequestExecutor: Sendable {
                 guard (200..<300).contains(response.status) else {
                     return failure(response, operation: operation, context: context, credentials: current)
                 }
-                if endpoint.service == .dynamodb, let mismatch = CRC32.verify(header: response.header("x-amz-crc32"), body: response.body) {
+                if endpoint.service == .dynamodb,
+                    let mismatch = CRC32.verify(header: response.header("x-amz-crc32"), body: response.body)
+                {
                     return .failed(mismatch)
                 }
                 return .succeeded(response)
@@ -117,29 +140,59 @@ public struct AWSRequestExecutor: Sendable {
     }
 
     /// An error response as an `AWSServiceError`: the credential source named, the secrets in use scrubbed.
-    func decodeError(_ response: HTTPResponseData, operation: String, context: AWSErrorContext, credentials current: Credentials) -> AWSServiceError {
+    func decodeError(
+        _ response: HTTPResponseData,
+        operation: String,
+        context: AWSErrorContext,
+        credentials current: Credentials
+    ) -> AWSServiceError {
         var errorContext = context
         errorContext.credentialSource = errorContext.credentialSource ?? credentials.label
-        let headers = Dictionary(response.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+        let headers = Dictionary(
+            response.headers.map { ($0.name.lowercased(), $0.value) },
+            uniquingKeysWith: { first, _ in first }
+        )
         return AWSErrorDecoder.decode(
-            service: endpoint.service, operation: operation,
+            service: endpoint.service,
+            operation: operation,
             response: HTTPErrorResponse(status: response.status, headers: headers, body: response.body),
-            context: errorContext, secrets: current.secrets)
+            context: errorContext,
+            secrets: current.secrets
+        )
     }
 
     /// Builds and signs one attempt. The Host header and, for S3, `x-amz-content-sha256` are part of the signature.
-    func sign(method: String, path: String, query: [(name: String, value: String)], headers: [(name: String, value: String)],
-              body: [UInt8], with credentials: Credentials) -> HTTPRequestData {
+    func sign(
+        method: String,
+        path: String,
+        query: [(name: String, value: String)],
+        headers: [(name: String, value: String)],
+        body: [UInt8],
+        with credentials: Credentials
+    ) -> HTTPRequestData {
         let fullPath = endpoint.basePath.isEmpty || endpoint.basePath == "/" ? path : endpoint.basePath + path
         var allHeaders = [(name: "Host", value: endpoint.hostHeader)] + headers
-        if !body.isEmpty || method == "POST" || method == "PUT" { allHeaders.append((name: "Content-Length", value: String(body.count))) }
+        if !body.isEmpty || method == "POST" || method == "PUT" {
+            allHeaders.append((name: "Content-Length", value: String(body.count)))
+        }
         let signer = SigV4Signer(region: endpoint.signingRegion, service: endpoint.signingService)
         let signed = signer.sign(
             SigningRequest(method: method, path: fullPath, query: query, headers: allHeaders, payload: .bytes(body)),
-            credentials: credentials.signing, date: now())
-        var sentHeaders = allHeaders.filter { header in !signed.headers.contains { $0.name.lowercased() == header.name.lowercased() } }
+            credentials: credentials.signing,
+            date: now()
+        )
+        var sentHeaders = allHeaders.filter { header in
+            !signed.headers.contains { $0.name.lowercased() == header.name.lowercased() }
+        }
         sentHeaders += signed.headers
         let origin = "\(endpoint.scheme)://\(endpoint.hostHeader)"
-        return HTTPRequestData(method: method, origin: origin, path: fullPath, query: query, headers: sentHeaders, body: body)
+        return HTTPRequestData(
+            method: method,
+            origin: origin,
+            path: fullPath,
+            query: query,
+            headers: sentHeaders,
+            body: body
+        )
     }
 }

@@ -10,7 +10,12 @@ public enum AssumeRoleProvider {
         public var sessionName: String
         public var externalId: String?
         public var durationSeconds: Int?
-        public init(roleArn: String, sessionName: String = "ferry-\(Int(Date().timeIntervalSince1970))", externalId: String? = nil, durationSeconds: Int? = nil) {
+        public init(
+            roleArn: String,
+            sessionName: String = "ferry-\(Int(Date().timeIntervalSince1970))",
+            externalId: String? = nil,
+            durationSeconds: Int? = nil
+        ) {
             self.roleArn = roleArn
             self.sessionName = sessionName
             self.externalId = externalId
@@ -33,12 +38,20 @@ public enum AssumeRoleProvider {
         ]
         if let externalId = parameters.externalId { form.append(("ExternalId", externalId)) }
         if let duration = parameters.durationSeconds { form.append(("DurationSeconds", String(duration))) }
-        let body = form.map { S3Key.percentEncodeQueryComponent($0.0) + "=" + S3Key.percentEncodeQueryComponent($0.1) }.joined(separator: "&")
+        let body = form.map { S3Key.percentEncodeQueryComponent($0.0) + "=" + S3Key.percentEncodeQueryComponent($0.1) }
+            .joined(separator: "&")
         let response = try await sts.send(
-            operation: "AssumeRole", method: "POST", path: "/",
+            operation: "AssumeRole",
+            method: "POST",
+            path: "/",
             headers: [(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8")],
             body: Array(body.utf8),
-            context: AWSErrorContext(action: "sts:AssumeRole", resource: parameters.roleArn, region: sts.endpoint.signingRegion))
+            context: AWSErrorContext(
+                action: "sts:AssumeRole",
+                resource: parameters.roleArn,
+                region: sts.endpoint.signingRegion
+            )
+        )
         do {
             return try STSResponseParser.parseCredentials(String(decoding: response.body, as: UTF8.self))
         } catch {

@@ -12,14 +12,20 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     /// - Parameter maxConnectionsPerHost: the pool's bound; requests beyond it wait for a free connection.
     public init(maxConnectionsPerHost: Int = 64) {
         var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnectionsPerHost)
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60),
+            concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnectionsPerHost
+        )
         configuration.decompression = .disabled
-        configuration.redirectConfiguration = .disallow // S3 redirects mean a wrong region: report them, do not follow
+        configuration.redirectConfiguration = .disallow  // S3 redirects mean a wrong region: report them, do not follow
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     /// Runs `body` with a transport and shuts it down afterwards, whatever happens.
-    public static func withTransport<T>(maxConnectionsPerHost: Int = 64, _ body: (AsyncHTTPClientTransport) async throws -> T) async throws -> T {
+    public static func withTransport<T>(
+        maxConnectionsPerHost: Int = 64,
+        _ body: (AsyncHTTPClientTransport) async throws -> T
+    ) async throws -> T {
         let transport = AsyncHTTPClientTransport(maxConnectionsPerHost: maxConnectionsPerHost)
         do {
             let result = try await body(transport)
@@ -46,12 +52,21 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     public func send(_ request: HTTPRequestData, timeout: Duration) async throws -> HTTPResponseData {
         do {
             let started = ContinuousClock.now
-            let response = try await client.execute(makeRequest(request), timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            let response = try await client.execute(
+                makeRequest(request),
+                timeout: .nanoseconds(
+                    Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+                )
+            )
             // AsyncHTTPClient's deadline ends with the head: the body must arrive within what is left of `timeout`.
             let left = max(timeout - (ContinuousClock.now - started), .milliseconds(1))
             var body = try await IdleTimeout(limit: left).run { _ in try await response.body.collect(upTo: 64 << 20) }
             let bytes = body.readBytes(length: body.readableBytes) ?? []
-            return HTTPResponseData(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: bytes)
+            return HTTPResponseData(
+                status: Int(response.status.code),
+                headers: response.headers.map { ($0.name, $0.value) },
+                body: bytes
+            )
         } catch let error as TransportError {
             throw error
         } catch {
@@ -60,12 +75,19 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     }
 
     public func stream(
-        _ request: HTTPRequestData, timeout: Duration, onHead: (HTTPResponseData) throws -> Void,
+        _ request: HTTPRequestData,
+        timeout: Duration,
+        onHead: (HTTPResponseData) throws -> Void,
         onChunk: ([UInt8]) async throws -> Void
     ) async throws -> HTTPResponseData {
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(makeRequest(request), timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            response = try await client.execute(
+                makeRequest(request),
+                timeout: .nanoseconds(
+                    Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+                )
+            )
         } catch {
             throw Self.transportError(error)
         }
@@ -73,7 +95,11 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         let status = Int(response.status.code)
         guard (200..<300).contains(status) else {
             var body = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
-            return HTTPResponseData(status: status, headers: headers, body: body.readBytes(length: body.readableBytes) ?? [])
+            return HTTPResponseData(
+                status: status,
+                headers: headers,
+                body: body.readBytes(length: body.readableBytes) ?? []
+            )
         }
         try onHead(HTTPResponseData(status: status, headers: headers, body: []))
         do {
@@ -95,11 +121,17 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         case .connectTimeout?: kind = .connectTimeout
         case .remoteConnectionClosed?: kind = .connectionReset
         default:
-            if text.contains("connectionRefused") || text.contains("Connection refused") { kind = .connectionRefused }
-            else if text.contains("reset") || text.contains("closed") || text.contains("EOF") { kind = .connectionReset }
-            else if text.contains("certificate") || text.contains("Certificate") { kind = .tlsCertificateInvalid }
-            else if text.contains("DNS") || text.contains("resolve") { kind = .dnsFailure }
-            else { kind = .other }
+            if text.contains("connectionRefused") || text.contains("Connection refused") {
+                kind = .connectionRefused
+            } else if text.contains("reset") || text.contains("closed") || text.contains("EOF") {
+                kind = .connectionReset
+            } else if text.contains("certificate") || text.contains("Certificate") {
+                kind = .tlsCertificateInvalid
+            } else if text.contains("DNS") || text.contains("resolve") {
+                kind = .dnsFailure
+            } else {
+                kind = .other
+            }
         }
         return TransportError(kind: kind, detail: text)
     }

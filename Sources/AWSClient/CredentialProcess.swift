@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -42,10 +43,14 @@ enum CredentialProcess {
 
     /// Blocks the calling (dedicated) thread until the helper ends or is killed.
     static func runBlocking(_ command: String, timeout: Duration) throws -> Output {
-        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
-        guard pipe(&outPipe) == 0 else { throw SpawnError(reason: "cannot create a pipe: \(String(cString: strerror(errno)))") }
+        var outPipe: [Int32] = [-1, -1]
+        var errPipe: [Int32] = [-1, -1]
+        guard pipe(&outPipe) == 0 else {
+            throw SpawnError(reason: "cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
         guard pipe(&errPipe) == 0 else {
-            close(outPipe[0]); close(outPipe[1])
+            close(outPipe[0])
+            close(outPipe[1])
             throw SpawnError(reason: "cannot create a pipe: \(String(cString: strerror(errno)))")
         }
         // Close-on-exec, so that other processes spawned meanwhile do not inherit (and hold open) these pipes; the
@@ -70,17 +75,37 @@ enum CredentialProcess {
         let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, arguments + [nil], environ)
         close(outPipe[1])
         close(errPipe[1])
-        defer { close(outPipe[0]); close(errPipe[0]) }
-        guard spawned == 0 else { throw SpawnError(reason: "cannot start /bin/sh: \(String(cString: strerror(spawned)))") }
+        defer {
+            close(outPipe[0])
+            close(errPipe[0])
+        }
+        guard spawned == 0 else {
+            throw SpawnError(reason: "cannot start /bin/sh: \(String(cString: strerror(spawned)))")
+        }
 
         let deadline = ContinuousClock.now + timeout
         var output = Output(stdout: [], stderr: [], timedOut: false)
-        var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0),
+            pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0),
+        ]
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while fds.contains(where: { $0.fd >= 0 }) {
             let left = deadline - ContinuousClock.now
-            guard left > .zero else { output.timedOut = true; break }
-            let ready = poll(&fds, nfds_t(fds.count), Int32(min(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1, 60_000)))
+            guard left > .zero else {
+                output.timedOut = true
+                break
+            }
+            let ready = poll(
+                &fds,
+                nfds_t(fds.count),
+                Int32(
+                    min(
+                        left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1,
+                        60_000
+                    )
+                )
+            )
             if ready < 0 && errno != EINTR { break }
             for index in fds.indices where fds[index].fd >= 0 && fds[index].revents != 0 {
                 let count = read(fds[index].fd, &buffer, buffer.count)
@@ -91,7 +116,7 @@ enum CredentialProcess {
                         output.stderr += buffer[..<count]
                     }
                 } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
-                    fds[index].fd = -1 // closed: poll ignores negative descriptors
+                    fds[index].fd = -1  // closed: poll ignores negative descriptors
                 }
             }
         }
@@ -101,7 +126,10 @@ enum CredentialProcess {
             let reaped = waitpid(pid, &status, WNOHANG)
             if reaped == pid { break }
             if reaped < 0 && errno != EINTR { return output }
-            if ContinuousClock.now >= deadline { output.timedOut = true; break }
+            if ContinuousClock.now >= deadline {
+                output.timedOut = true
+                break
+            }
             usleep(5_000)
         }
         if output.timedOut {

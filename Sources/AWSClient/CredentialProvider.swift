@@ -14,7 +14,11 @@ public protocol CredentialProvider: Sendable {
 extension Credentials {
     /// The form the signer takes.
     var signing: SigningCredentials {
-        SigningCredentials(accessKeyId: accessKeyId, secretAccessKey: secretAccessKey.revealed, sessionToken: sessionToken?.revealed)
+        SigningCredentials(
+            accessKeyId: accessKeyId,
+            secretAccessKey: secretAccessKey.revealed,
+            sessionToken: sessionToken?.revealed
+        )
     }
 
     /// The secrets, so that error texts can be scrubbed of them.
@@ -46,8 +50,12 @@ public actor CachingCredentialProvider: CredentialProvider {
     private var cached: Credentials?
     private var refreshing: Task<Credentials, any Error>?
 
-    public init(label: String, policy: RefreshPolicy = RefreshPolicy(), now: @escaping @Sendable () -> Date = { Date() },
-                fetch: @escaping @Sendable () async throws -> Credentials) {
+    public init(
+        label: String,
+        policy: RefreshPolicy = RefreshPolicy(),
+        now: @escaping @Sendable () -> Date = { Date() },
+        fetch: @escaping @Sendable () async throws -> Credentials
+    ) {
         self.label = label
         self.fetch = fetch
         self.now = now

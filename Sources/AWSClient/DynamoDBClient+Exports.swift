@@ -82,8 +82,16 @@ public struct ExportRequest: Sendable, Hashable {
     public var kind: Kind
     public var clientToken: String
 
-    public init(tableArn: String, bucket: String, prefix: String?, bucketOwner: String? = nil, format: String = "DYNAMODB_JSON",
-                sse: (algorithm: String, kmsKeyId: String?)? = nil, kind: Kind, clientToken: String) {
+    public init(
+        tableArn: String,
+        bucket: String,
+        prefix: String?,
+        bucketOwner: String? = nil,
+        format: String = "DYNAMODB_JSON",
+        sse: (algorithm: String, kmsKeyId: String?)? = nil,
+        kind: Kind,
+        clientToken: String
+    ) {
         self.tableArn = tableArn
         self.bucket = bucket
         self.prefix = prefix
@@ -113,9 +121,13 @@ public struct ExportRequest: Sendable, Hashable {
             if let time { members.append(("ExportTime", EpochMilliseconds(time).jsonNumber)) }
         case let .incremental(from, to, view):
             members.append(("ExportType", Self.string("INCREMENTAL_EXPORT")))
-            members.append(("IncrementalExportSpecification",
-                            "{\"ExportFromTime\":\(EpochMilliseconds(from).jsonNumber),\"ExportToTime\":\(EpochMilliseconds(to).jsonNumber),"
-                                + "\"ExportViewType\":\(Self.string(view))}"))
+            members.append(
+                (
+                    "IncrementalExportSpecification",
+                    "{\"ExportFromTime\":\(EpochMilliseconds(from).jsonNumber),\"ExportToTime\":\(EpochMilliseconds(to).jsonNumber),"
+                        + "\"ExportViewType\":\(Self.string(view))}"
+                )
+            )
         }
         members.append(("ClientToken", Self.string(clientToken)))
         return Array(("{" + members.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}").utf8)
@@ -135,26 +147,40 @@ extension DynamoDBClient {
             struct Description: Decodable { var PointInTimeRecoveryDescription: PointInTimeRecovery? }
             var ContinuousBackupsDescription: Description
         }
-        let envelope: Envelope = try await decoded("DescribeContinuousBackups", body: Array("{\"TableName\":\(ExportRequest.string(table))}".utf8), table: table)
+        let envelope: Envelope = try await decoded(
+            "DescribeContinuousBackups",
+            body: Array("{\"TableName\":\(ExportRequest.string(table))}".utf8),
+            table: table
+        )
         return envelope.ContinuousBackupsDescription.PointInTimeRecoveryDescription
             ?? PointInTimeRecovery(PointInTimeRecoveryStatus: "DISABLED")
     }
 
     public func exportTableToPointInTime(_ request: ExportRequest) async throws -> ExportDescription {
         struct Envelope: Decodable { var ExportDescription: ExportDescription }
-        let envelope: Envelope = try await decoded("ExportTableToPointInTime", body: request.body, table: request.tableArn)
+        let envelope: Envelope = try await decoded(
+            "ExportTableToPointInTime",
+            body: request.body,
+            table: request.tableArn
+        )
         return envelope.ExportDescription
     }
 
     public func describeExport(_ exportArn: String) async throws -> ExportDescription {
         struct Envelope: Decodable { var ExportDescription: ExportDescription }
-        let envelope: Envelope = try await decoded("DescribeExport", body: Array("{\"ExportArn\":\(ExportRequest.string(exportArn))}".utf8))
+        let envelope: Envelope = try await decoded(
+            "DescribeExport",
+            body: Array("{\"ExportArn\":\(ExportRequest.string(exportArn))}".utf8)
+        )
         return envelope.ExportDescription
     }
 
     /// Every export of the table the service lists (all pages).
     public func listExports(tableArn: String) async throws -> [ExportSummaryEntry] {
-        struct Page: Decodable { var ExportSummaries: [ExportSummaryEntry]?; var NextToken: String? }
+        struct Page: Decodable {
+            var ExportSummaries: [ExportSummaryEntry]?
+            var NextToken: String?
+        }
         var entries: [ExportSummaryEntry] = []
         var token: String?
         repeat {

@@ -12,9 +12,17 @@ public struct DynamoDBClient: Sendable {
     public func call(_ operation: String, body: [UInt8], table: String? = nil) async throws -> [UInt8] {
         let framing = DynamoDBRequestFraming(operation: operation)
         let response = try await executor.send(
-            operation: operation, method: DynamoDBRequestFraming.method, path: DynamoDBRequestFraming.path,
-            headers: framing.headers.map { (name: $0.0, value: $0.1) }, body: body,
-            context: AWSErrorContext(action: "dynamodb:\(operation)", tableName: table, region: executor.endpoint.signingRegion))
+            operation: operation,
+            method: DynamoDBRequestFraming.method,
+            path: DynamoDBRequestFraming.path,
+            headers: framing.headers.map { (name: $0.0, value: $0.1) },
+            body: body,
+            context: AWSErrorContext(
+                action: "dynamodb:\(operation)",
+                tableName: table,
+                region: executor.endpoint.signingRegion
+            )
+        )
         return response.body
     }
 
@@ -49,7 +57,8 @@ public struct DynamoDBClient: Sendable {
         case delete(key: Item)
     }
 
-    public func batchWriteItem(_ request: BatchWriteRequestBuilder, table: String) async throws -> BatchWriteItemOutput {
+    public func batchWriteItem(_ request: BatchWriteRequestBuilder, table: String) async throws -> BatchWriteItemOutput
+    {
         let response = try await call("BatchWriteItem", body: request.finished(), table: table)
         return try parseBatchWriteOutput(response)
     }
@@ -60,18 +69,26 @@ public struct DynamoDBClient: Sendable {
             switch key {
             case "UnprocessedItems":
                 try parser.expect(UInt8(ascii: "{"), "'{'")
-                if try parser.peekNonSpace() == UInt8(ascii: "}") { parser.skipSpace(); _ = try parser.nextIsMember(closing: UInt8(ascii: "}")); return true }
+                if try parser.peekNonSpace() == UInt8(ascii: "}") {
+                    parser.skipSpace()
+                    _ = try parser.nextIsMember(closing: UInt8(ascii: "}"))
+                    return true
+                }
                 repeat {
-                    _ = try parser.parseString() // table name
+                    _ = try parser.parseString()  // table name
                     try parser.expect(UInt8(ascii: ":"), "':'")
                     try parser.expect(UInt8(ascii: "["), "'['")
-                    if try parser.peekNonSpace() == UInt8(ascii: "]") { parser.skipSpace(); _ = try parser.nextIsMember(closing: UInt8(ascii: "]")); continue }
+                    if try parser.peekNonSpace() == UInt8(ascii: "]") {
+                        parser.skipSpace()
+                        _ = try parser.nextIsMember(closing: UInt8(ascii: "]"))
+                        continue
+                    }
                     repeat {
                         try parser.expect(UInt8(ascii: "{"), "'{'")
                         let kind = try parser.parseString()
                         try parser.expect(UInt8(ascii: ":"), "':'")
                         try parser.expect(UInt8(ascii: "{"), "'{'")
-                        _ = try parser.parseString() // "Item" or "Key"
+                        _ = try parser.parseString()  // "Item" or "Key"
                         try parser.expect(UInt8(ascii: ":"), "':'")
                         let item = try parser.parseItem()
                         try parser.expect(UInt8(ascii: "}"), "'}'")
@@ -98,8 +115,14 @@ public struct DynamoDBClient: Sendable {
     }
 
     /// One page of a (parallel) scan, strongly or eventually consistent, with consumed capacity.
-    public func scan(table: String, segment: Int? = nil, totalSegments: Int? = nil, limit: Int? = nil,
-                     exclusiveStartKey: Item? = nil, consistentRead: Bool = false) async throws -> ScanOutput {
+    public func scan(
+        table: String,
+        segment: Int? = nil,
+        totalSegments: Int? = nil,
+        limit: Int? = nil,
+        exclusiveStartKey: Item? = nil,
+        consistentRead: Bool = false
+    ) async throws -> ScanOutput {
         var body: [UInt8] = Array(#"{"TableName":"#.utf8)
         DynamoJSONEncoder.appendString(table, to: &body)
         if let segment, let totalSegments { body += #","Segment":\#(segment),"TotalSegments":\#(totalSegments)"#.utf8 }
@@ -116,8 +139,14 @@ public struct DynamoDBClient: Sendable {
             switch key {
             case "Items":
                 try parser.expect(UInt8(ascii: "["), "'['")
-                if try parser.peekNonSpace() == UInt8(ascii: "]") { parser.skipSpace(); _ = try parser.nextIsMember(closing: UInt8(ascii: "]")); return true }
-                repeat { output.items.append(try parser.parseItem()) } while try parser.nextIsMember(closing: UInt8(ascii: "]"))
+                if try parser.peekNonSpace() == UInt8(ascii: "]") {
+                    parser.skipSpace()
+                    _ = try parser.nextIsMember(closing: UInt8(ascii: "]"))
+                    return true
+                }
+                repeat {
+                    output.items.append(try parser.parseItem())
+                } while try parser.nextIsMember(closing: UInt8(ascii: "]"))
                 return true
             case "LastEvaluatedKey":
                 output.lastEvaluatedKey = try parser.parseItem()
@@ -134,7 +163,11 @@ public struct DynamoDBClient: Sendable {
 
     /// Walks a response's top-level object; `handle` parses the members it knows (returning true) and the rest are
     /// skipped. Items are parsed with Ferry's exact parser (numbers stay decimal text), never through Foundation.
-    static func walkObject(_ body: [UInt8], operation: String, _ handle: (String, inout DynamoJSONParser) throws -> Bool) throws {
+    static func walkObject(
+        _ body: [UInt8],
+        operation: String,
+        _ handle: (String, inout DynamoJSONParser) throws -> Bool
+    ) throws {
         do {
             try body.withUnsafeBufferPointer { buffer in
                 var parser = DynamoJSONParser(buffer)
@@ -147,13 +180,20 @@ public struct DynamoDBClient: Sendable {
                 } while try parser.nextIsMember(closing: UInt8(ascii: "}"))
             }
         } catch let error as DynamoJSONError {
-            throw AWSClientError.invalidResponse(service: .dynamodb, operation: operation, reason: "at byte \(error.offset): \(error)")
+            throw AWSClientError.invalidResponse(
+                service: .dynamodb,
+                operation: operation,
+                reason: "at byte \(error.offset): \(error)"
+            )
         }
     }
 
     /// `ConsumedCapacity` lists, parsed by hand: they come back with every write call, and Foundation's decoder was 3 %
     /// of a bulk apply's profile. Unknown members are skipped; a value of another shape falls back to Foundation.
-    static func parseConsumedCapacityList(_ parser: inout DynamoJSONParser, operation: String) throws -> [ConsumedCapacity] {
+    static func parseConsumedCapacityList(
+        _ parser: inout DynamoJSONParser,
+        operation: String
+    ) throws -> [ConsumedCapacity] {
         var attempt = parser
         do {
             var list: [ConsumedCapacity] = []
@@ -162,7 +202,9 @@ public struct DynamoDBClient: Sendable {
                 attempt.skipSpace()
                 _ = try attempt.nextIsMember(closing: UInt8(ascii: "]"))
             } else {
-                repeat { list.append(try parseConsumedCapacity(&attempt)) } while try attempt.nextIsMember(closing: UInt8(ascii: "]"))
+                repeat {
+                    list.append(try parseConsumedCapacity(&attempt))
+                } while try attempt.nextIsMember(closing: UInt8(ascii: "]"))
             }
             parser = attempt
             return list
@@ -183,7 +225,11 @@ public struct DynamoDBClient: Sendable {
             case "GlobalSecondaryIndexes", "LocalSecondaryIndexes":
                 var indexes: [String: ConsumedCapacity.Units] = [:]
                 try forEachMember(&parser) { index, parser in indexes[index] = try parseUnits(&parser) }
-                if name == "GlobalSecondaryIndexes" { result.GlobalSecondaryIndexes = indexes } else { result.LocalSecondaryIndexes = indexes }
+                if name == "GlobalSecondaryIndexes" {
+                    result.GlobalSecondaryIndexes = indexes
+                } else {
+                    result.LocalSecondaryIndexes = indexes
+                }
             default: try parser.skipJSONValue()
             }
         }
@@ -203,7 +249,10 @@ public struct DynamoDBClient: Sendable {
         return units
     }
 
-    static func forEachMember(_ parser: inout DynamoJSONParser, _ body: (String, inout DynamoJSONParser) throws -> Void) throws {
+    static func forEachMember(
+        _ parser: inout DynamoJSONParser,
+        _ body: (String, inout DynamoJSONParser) throws -> Void
+    ) throws {
         try parser.expect(UInt8(ascii: "{"), "'{'")
         if try parser.peekNonSpace() == UInt8(ascii: "}") {
             parser.skipSpace()
@@ -230,7 +279,11 @@ public struct DynamoDBClient: Sendable {
     struct ConsumedCapacityShape: Error {}
 
     /// Decodes the JSON value at the parser with Foundation (small, cold shapes).
-    static func decodeValue<T: Decodable>(_ type: T.Type, _ parser: inout DynamoJSONParser, operation: String) throws -> T {
+    static func decodeValue<T: Decodable>(
+        _ type: T.Type,
+        _ parser: inout DynamoJSONParser,
+        operation: String
+    ) throws -> T {
         parser.skipSpace()
         let start = parser.offset
         try parser.skipJSONValue()
@@ -250,7 +303,11 @@ extension DynamoDBClient {
         public var consumedCapacity: [ConsumedCapacity]
     }
 
-    public func batchGetItem(table: String, keys: [Item], consistentRead: Bool = false) async throws -> BatchGetItemOutput {
+    public func batchGetItem(
+        table: String,
+        keys: [Item],
+        consistentRead: Bool = false
+    ) async throws -> BatchGetItemOutput {
         var body: [UInt8] = Array(#"{"RequestItems":{"#.utf8)
         DynamoJSONEncoder.appendString(table, to: &body)
         body += #":{"Keys":["#.utf8
@@ -266,8 +323,14 @@ extension DynamoDBClient {
             case "Responses":
                 try Self.forEachTable(&parser) { parser in
                     try parser.expect(UInt8(ascii: "["), "'['")
-                    if try parser.peekNonSpace() == UInt8(ascii: "]") { parser.skipSpace(); _ = try parser.nextIsMember(closing: UInt8(ascii: "]")); return }
-                    repeat { output.items.append(try parser.parseItem()) } while try parser.nextIsMember(closing: UInt8(ascii: "]"))
+                    if try parser.peekNonSpace() == UInt8(ascii: "]") {
+                        parser.skipSpace()
+                        _ = try parser.nextIsMember(closing: UInt8(ascii: "]"))
+                        return
+                    }
+                    repeat {
+                        output.items.append(try parser.parseItem())
+                    } while try parser.nextIsMember(closing: UInt8(ascii: "]"))
                 }
                 return true
             case "UnprocessedKeys":
@@ -276,15 +339,28 @@ extension DynamoDBClient {
                     repeat {
                         let field = try parser.parseString()
                         try parser.expect(UInt8(ascii: ":"), "':'")
-                        guard field == "Keys" else { try parser.skipJSONValue(); continue }
+                        guard field == "Keys" else {
+                            try parser.skipJSONValue()
+                            continue
+                        }
                         try parser.expect(UInt8(ascii: "["), "'['")
-                        if try parser.peekNonSpace() == UInt8(ascii: "]") { parser.skipSpace(); _ = try parser.nextIsMember(closing: UInt8(ascii: "]")); continue }
-                        repeat { output.unprocessedKeys.append(try parser.parseItem()) } while try parser.nextIsMember(closing: UInt8(ascii: "]"))
+                        if try parser.peekNonSpace() == UInt8(ascii: "]") {
+                            parser.skipSpace()
+                            _ = try parser.nextIsMember(closing: UInt8(ascii: "]"))
+                            continue
+                        }
+                        repeat {
+                            output.unprocessedKeys.append(try parser.parseItem())
+                        } while try parser.nextIsMember(closing: UInt8(ascii: "]"))
                     } while try parser.nextIsMember(closing: UInt8(ascii: "}"))
                 }
                 return true
             case "ConsumedCapacity":
-                output.consumedCapacity = try Self.decodeValue([ConsumedCapacity].self, &parser, operation: "BatchGetItem")
+                output.consumedCapacity = try Self.decodeValue(
+                    [ConsumedCapacity].self,
+                    &parser,
+                    operation: "BatchGetItem"
+                )
                 return true
             default:
                 return false
@@ -296,7 +372,11 @@ extension DynamoDBClient {
     /// Calls `body` on each table's value in `{"table": value, …}`.
     static func forEachTable(_ parser: inout DynamoJSONParser, _ body: (inout DynamoJSONParser) throws -> Void) throws {
         try parser.expect(UInt8(ascii: "{"), "'{'")
-        if try parser.peekNonSpace() == UInt8(ascii: "}") { parser.skipSpace(); _ = try parser.nextIsMember(closing: UInt8(ascii: "}")); return }
+        if try parser.peekNonSpace() == UInt8(ascii: "}") {
+            parser.skipSpace()
+            _ = try parser.nextIsMember(closing: UInt8(ascii: "}"))
+            return
+        }
         repeat {
             _ = try parser.parseString()
             try parser.expect(UInt8(ascii: ":"), "':'")

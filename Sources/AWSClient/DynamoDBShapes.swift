@@ -89,8 +89,15 @@ public struct ConsumedCapacity: Sendable, Decodable, Hashable {
     public var GlobalSecondaryIndexes: [String: Units]?
     public var LocalSecondaryIndexes: [String: Units]?
 
-    public init(TableName: String? = nil, CapacityUnits: Double? = nil, ReadCapacityUnits: Double? = nil, WriteCapacityUnits: Double? = nil,
-                Table: Units? = nil, GlobalSecondaryIndexes: [String: Units]? = nil, LocalSecondaryIndexes: [String: Units]? = nil) {
+    public init(
+        TableName: String? = nil,
+        CapacityUnits: Double? = nil,
+        ReadCapacityUnits: Double? = nil,
+        WriteCapacityUnits: Double? = nil,
+        Table: Units? = nil,
+        GlobalSecondaryIndexes: [String: Units]? = nil,
+        LocalSecondaryIndexes: [String: Units]? = nil
+    ) {
         self.TableName = TableName
         self.CapacityUnits = CapacityUnits
         self.ReadCapacityUnits = ReadCapacityUnits

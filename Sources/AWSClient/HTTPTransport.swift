@@ -1,4 +1,5 @@
 import AWSCore
+import Foundation
 
 /// One HTTP request, fully formed except for signing.
 public struct HTTPRequestData: Sendable {
@@ -12,8 +13,14 @@ public struct HTTPRequestData: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
 
-    public init(method: String, origin: String, path: String, query: [(name: String, value: String)] = [],
-                headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    public init(
+        method: String,
+        origin: String,
+        path: String,
+        query: [(name: String, value: String)] = [],
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8] = []
+    ) {
         self.method = method
         self.origin = origin
         self.path = path
@@ -25,7 +32,9 @@ public struct HTTPRequestData: Sendable {
     /// The URL with the query encoded the way SigV4 canonicalises it (RFC 3986, sorted by the caller if needed).
     public var url: String {
         guard !query.isEmpty else { return origin + path }
-        let encoded = query.map { S3Key.percentEncodeQueryComponent($0.name) + "=" + S3Key.percentEncodeQueryComponent($0.value) }
+        let encoded = query.map {
+            S3Key.percentEncodeQueryComponent($0.name) + "=" + S3Key.percentEncodeQueryComponent($0.value)
+        }
         return origin + path + "?" + encoded.joined(separator: "&")
     }
 }
@@ -68,9 +77,9 @@ public protocol HTTPTransport: Sendable {
     /// chunk; for any other status the body is buffered and returned instead of streamed. Returns the status and
     /// headers (and, for errors, the body).
     func stream(
-        _ request: HTTPRequestData, timeout: Duration, onHead: (HTTPResponseData) throws -> Void,
+        _ request: HTTPRequestData,
+        timeout: Duration,
+        onHead: (HTTPResponseData) throws -> Void,
         onChunk: ([UInt8]) async throws -> Void
     ) async throws -> HTTPResponseData
 }
-
-import Foundation

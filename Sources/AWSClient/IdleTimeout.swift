@@ -36,7 +36,10 @@ struct IdleTimeout: Sendable {
 
 /// Whether a read is waiting for the network (and since when) or busy with what it received.
 final class IdleProgress: Sendable {
-    private enum State { case waiting(since: ContinuousClock.Instant), busy }
+    private enum State {
+        case waiting(since: ContinuousClock.Instant)
+        case busy
+    }
     private let state = Mutex(State.waiting(since: .now))
 
     /// The caller is consuming a chunk: the clock stops.
@@ -54,7 +57,10 @@ final class IdleProgress: Sendable {
             case .waiting(let since):
                 let idle = ContinuousClock.now - since
                 if idle >= limit {
-                    throw TransportError(kind: .readTimeout, detail: "no data received for \(limit.secondsText) (idle read timeout)")
+                    throw TransportError(
+                        kind: .readTimeout,
+                        detail: "no data received for \(limit.secondsText) (idle read timeout)"
+                    )
                 }
                 try await Task.sleep(for: limit - idle)
             }

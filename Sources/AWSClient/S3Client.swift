@@ -20,9 +20,14 @@ public struct S3Client: Sendable {
             endpoint.host = bucket + "." + endpoint.host
         }
         if !endpoint.basePath.isEmpty && endpoint.basePath != "/" && path.hasPrefix(endpoint.basePath) {
-            path = String(path.dropFirst(endpoint.basePath.count)) // the executor adds the base path back
+            path = String(path.dropFirst(endpoint.basePath.count))  // the executor adds the base path back
         }
-        let routed = AWSRequestExecutor(transport: executor.transport, credentials: executor.credentials, endpoint: endpoint, policy: executor.policy)
+        let routed = AWSRequestExecutor(
+            transport: executor.transport,
+            credentials: executor.credentials,
+            endpoint: endpoint,
+            policy: executor.policy
+        )
         return (routed.copyingTestHooks(from: executor), path.isEmpty ? "/" : path)
     }
 
@@ -32,14 +37,30 @@ public struct S3Client: Sendable {
         var objects: [S3ObjectSummary] = []
         var token: String?
         repeat {
-            let query = ListObjectsV2.queryItems(prefix: prefix.isEmpty ? nil : prefix, continuationToken: token, maxKeys: nil)
+            let query = ListObjectsV2.queryItems(
+                prefix: prefix.isEmpty ? nil : prefix,
+                continuationToken: token,
+                maxKeys: nil
+            )
             let response = try await executor.send(
-                operation: "ListObjectsV2", method: "GET", path: path, query: query,
+                operation: "ListObjectsV2",
+                method: "GET",
+                path: path,
+                query: query,
                 throttles: .retry(onThrottle: { _ in }),
-                context: AWSErrorContext(action: "s3:ListBucket", resource: "arn:aws:s3:::\(bucket)", region: executor.endpoint.signingRegion))
+                context: AWSErrorContext(
+                    action: "s3:ListBucket",
+                    resource: "arn:aws:s3:::\(bucket)",
+                    region: executor.endpoint.signingRegion
+                )
+            )
             let page: ListObjectsV2Page
             do { page = try ListObjectsV2.parse(response.body) } catch {
-                throw AWSClientError.invalidResponse(service: .s3, operation: "ListObjectsV2", reason: error.description)
+                throw AWSClientError.invalidResponse(
+                    service: .s3,
+                    operation: "ListObjectsV2",
+                    reason: error.description
+                )
             }
             objects += page.objects
             token = page.isTruncated ? page.nextContinuationToken : nil
@@ -70,20 +91,33 @@ public struct S3Client: Sendable {
             }
             do {
                 try await executor.stream(
-                    operation: "GetObject", path: path, headers: headers,
-                    context: AWSErrorContext(action: "s3:GetObject", resource: "arn:aws:s3:::\(bucket)/\(key)", region: executor.endpoint.signingRegion),
+                    operation: "GetObject",
+                    path: path,
+                    headers: headers,
+                    context: AWSErrorContext(
+                        action: "s3:GetObject",
+                        resource: "arn:aws:s3:::\(bucket)/\(key)",
+                        region: executor.endpoint.signingRegion
+                    ),
                     onHead: { response in
                         if firstETag == nil { firstETag = response.header("ETag") }
                     },
                     onChunk: { chunk in
                         received += Int64(chunk.count)
                         try await onChunk(chunk)
-                    })
+                    }
+                )
                 return
             } catch let error as TransportError {
                 resumes += 1
                 guard resumes <= maxResumes else {
-                    throw AWSClientError.transport(error, service: .s3, operation: "GetObject", endpoint: executor.endpoint.baseURL, attempts: resumes)
+                    throw AWSClientError.transport(
+                        error,
+                        service: .s3,
+                        operation: "GetObject",
+                        endpoint: executor.endpoint.baseURL,
+                        attempts: resumes
+                    )
                 }
             }
         }
@@ -101,10 +135,19 @@ extension S3Client {
     public func headObject(bucket: String, key: String) async throws -> ObjectHead {
         let (executor, path) = route(bucket: bucket, key: key)
         let response = try await executor.send(
-            operation: "HeadObject", method: "HEAD", path: path, throttles: .retry(onThrottle: { _ in }),
-            context: AWSErrorContext(action: "s3:GetObject", resource: "arn:aws:s3:::\(bucket)/\(key)", region: executor.endpoint.signingRegion))
+            operation: "HeadObject",
+            method: "HEAD",
+            path: path,
+            throttles: .retry(onThrottle: { _ in }),
+            context: AWSErrorContext(
+                action: "s3:GetObject",
+                resource: "arn:aws:s3:::\(bucket)/\(key)",
+                region: executor.endpoint.signingRegion
+            )
+        )
         return ObjectHead(
             size: response.header("Content-Length").flatMap { Int64($0) },
-            eTag: response.header("ETag").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) })
+            eTag: response.header("ETag").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+        )
     }
 }

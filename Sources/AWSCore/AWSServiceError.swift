@@ -14,8 +14,14 @@ public struct AWSErrorContext: Sendable, Hashable {
     /// Where the credentials came from, e.g. `environment variables`.
     public var credentialSource: String?
 
-    public init(principal: String? = nil, action: String? = nil, resource: String? = nil,
-                tableName: String? = nil, region: String? = nil, credentialSource: String? = nil) {
+    public init(
+        principal: String? = nil,
+        action: String? = nil,
+        resource: String? = nil,
+        tableName: String? = nil,
+        region: String? = nil,
+        credentialSource: String? = nil
+    ) {
         self.principal = principal
         self.action = action
         self.resource = resource
@@ -50,10 +56,18 @@ public struct AWSServiceError: Error, Sendable, Hashable, CustomStringConvertibl
     public var bodyExcerpt: String?
     public var context: AWSErrorContext
 
-    public init(service: AWSService, operation: String, httpStatus: Int, code: String,
-                message: String? = nil, requestID: String? = nil, extendedRequestID: String? = nil,
-                bucketRegion: String? = nil, bodyExcerpt: String? = nil,
-                context: AWSErrorContext = AWSErrorContext()) {
+    public init(
+        service: AWSService,
+        operation: String,
+        httpStatus: Int,
+        code: String,
+        message: String? = nil,
+        requestID: String? = nil,
+        extendedRequestID: String? = nil,
+        bucketRegion: String? = nil,
+        bodyExcerpt: String? = nil,
+        context: AWSErrorContext = AWSErrorContext()
+    ) {
         self.service = service
         self.operation = operation
         self.httpStatus = httpStatus
@@ -73,7 +87,9 @@ public struct AWSServiceError: Error, Sendable, Hashable, CustomStringConvertibl
         var parts = [head + "."]
         if let advice { parts.append(advice) }
         if let bodyExcerpt, !bodyExcerpt.isEmpty {
-            parts.append("The response was not a \(service.displayName) error document (is an emulator or proxy answering?); body: \"\(bodyExcerpt)\".")
+            parts.append(
+                "The response was not a \(service.displayName) error document (is an emulator or proxy answering?); body: \"\(bodyExcerpt)\"."
+            )
         }
         if let requestID { parts.append("Request ID: \(requestID).") }
         return parts.joined(separator: " ")
@@ -87,21 +103,27 @@ public struct AWSServiceError: Error, Sendable, Hashable, CustomStringConvertibl
             let who = context.principal ?? "the caller"
             let action = context.action ?? "for this request"
             let on = context.resource.map { " on \($0)" } ?? ""
-            return "The credentials of \(who) (from \(source)) lack permission \(action)\(on); grant it in IAM or use other credentials."
+            return
+                "The credentials of \(who) (from \(source)) lack permission \(action)\(on); grant it in IAM or use other credentials."
         case "ResourceNotFoundException":
             let region = context.region ?? "the configured region"
             if let table = context.tableName {
-                return "Table \"\(table)\" not found in region \(region); check the table name, the region and the account of the credentials."
+                return
+                    "Table \"\(table)\" not found in region \(region); check the table name, the region and the account of the credentials."
             }
-            return "The resource was not found in region \(region); check its name, the region and the account of the credentials."
+            return
+                "The resource was not found in region \(region); check its name, the region and the account of the credentials."
         case "UnrecognizedClientException", "InvalidClientTokenId":
-            return "Bad credentials: the access key from \(source) is not recognized by this endpoint; check that they are current and meant for this account, partition or emulator."
+            return
+                "Bad credentials: the access key from \(source) is not recognized by this endpoint; check that they are current and meant for this account, partition or emulator."
         case "SignatureDoesNotMatch", "InvalidSignatureException":
-            return "Bad credentials: the secret access key from \(source) does not match its access key id (wrong secret), or the system clock is off."
+            return
+                "Bad credentials: the secret access key from \(source) does not match its access key id (wrong secret), or the system clock is off."
         case "ExpiredToken", "ExpiredTokenException", "RequestExpired":
             return "The session credentials from \(source) have expired; refresh them (e.g. aws sso login) and retry."
         case "NoSuchBucket":
-            return "The bucket\(context.resource.map { " of \($0)" } ?? "") does not exist; check the bucket name and the partition."
+            return
+                "The bucket\(context.resource.map { " of \($0)" } ?? "") does not exist; check the bucket name and the partition."
         case "NoSuchKey":
             return "The object\(context.resource.map { " \($0)" } ?? "") does not exist; check the export prefix."
         case "NotFound" where service == .s3:

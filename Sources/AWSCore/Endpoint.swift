@@ -46,9 +46,16 @@ public struct ResolvedEndpoint: Sendable, Hashable {
     /// Where the endpoint came from.
     public var source: EndpointSource
 
-    public init(scheme: String, host: String, port: Int?, basePath: String,
-                signingRegion: String, signingService: String,
-                service: AWSService, source: EndpointSource) {
+    public init(
+        scheme: String,
+        host: String,
+        port: Int?,
+        basePath: String,
+        signingRegion: String,
+        signingService: String,
+        service: AWSService,
+        source: EndpointSource
+    ) {
         self.scheme = scheme
         self.host = host
         self.port = port
@@ -109,37 +116,63 @@ public struct EndpointResolver: Sendable {
     }
 
     /// Resolve the endpoint of `service` in `region`.
-    public func resolve(_ service: AWSService, region: String,
-                        flag: EndpointFlag? = nil) throws(EndpointError) -> ResolvedEndpoint {
+    public func resolve(
+        _ service: AWSService,
+        region: String,
+        flag: EndpointFlag? = nil
+    ) throws(EndpointError) -> ResolvedEndpoint {
         if let flag, !flag.value.trimmingCharacters(in: .whitespaces).isEmpty {
-            return try Self.parseCustom(flag.value, sourceName: flag.name, source: .flag(flag.name),
-                                        service: service, region: region)
+            return try Self.parseCustom(
+                flag.value,
+                sourceName: flag.name,
+                source: .flag(flag.name),
+                service: service,
+                region: region
+            )
         }
         let ignore = environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]?.lowercased() == "true"
         if !ignore {
             for name in [service.endpointEnvironmentVariable, "AWS_ENDPOINT_URL"] {
                 if let value = environment[name], !value.trimmingCharacters(in: .whitespaces).isEmpty {
-                    return try Self.parseCustom(value, sourceName: name, source: .environment(name),
-                                                service: service, region: region)
+                    return try Self.parseCustom(
+                        value,
+                        sourceName: name,
+                        source: .environment(name),
+                        service: service,
+                        region: region
+                    )
                 }
             }
         }
         // The rulesets require the region to be a valid host label
         // (`isValidHostLabel(Region, true)` in endpoint-rule-set-1.json).
-        guard region.split(separator: ".", omittingEmptySubsequences: false)
-            .allSatisfy({ isValidHostLabel($0) }) else { throw .invalidRegion(region) }
+        guard
+            region.split(separator: ".", omittingEmptySubsequences: false)
+                .allSatisfy({ isValidHostLabel($0) })
+        else { throw .invalidRegion(region) }
         let partition = Partition.forRegion(region)
         // Regional endpoints for all three services, including STS (the
         // global sts.amazonaws.com is legacy) and S3 in us-east-1
         // (s3.us-east-1.amazonaws.com is valid and avoids the global redirect).
         return ResolvedEndpoint(
-            scheme: "https", host: "\(service.endpointPrefix).\(region).\(partition.dnsSuffix)",
-            port: nil, basePath: "", signingRegion: region, signingService: service.signingName,
-            service: service, source: .partitionDefault(partition))
+            scheme: "https",
+            host: "\(service.endpointPrefix).\(region).\(partition.dnsSuffix)",
+            port: nil,
+            basePath: "",
+            signingRegion: region,
+            signingService: service.signingName,
+            service: service,
+            source: .partitionDefault(partition)
+        )
     }
 
-    static func parseCustom(_ raw: String, sourceName: String, source: EndpointSource,
-                            service: AWSService, region: String) throws(EndpointError) -> ResolvedEndpoint {
+    static func parseCustom(
+        _ raw: String,
+        sourceName: String,
+        source: EndpointSource,
+        service: AWSService,
+        region: String
+    ) throws(EndpointError) -> ResolvedEndpoint {
         let value = raw.trimmingCharacters(in: .whitespaces)
         func fail(_ reason: String) -> EndpointError { .invalidURL(source: sourceName, value: value, reason: reason) }
         guard value.contains("://") else { throw fail("missing scheme http:// or https://") }
@@ -154,9 +187,15 @@ public struct EndpointResolver: Sendable {
         var path = c.percentEncodedPath
         while path.hasSuffix("/") { path.removeLast() }
         return ResolvedEndpoint(
-            scheme: scheme, host: host.lowercased(), port: c.port, basePath: path,
-            signingRegion: region, signingService: service.signingName,
-            service: service, source: source)
+            scheme: scheme,
+            host: host.lowercased(),
+            port: c.port,
+            basePath: path,
+            signingRegion: region,
+            signingService: service.signingName,
+            service: service,
+            source: source
+        )
     }
 }
 
@@ -170,7 +209,8 @@ func isValidHostLabel(_ label: Substring) -> Bool {
 func redactingUserInfo(_ value: String) -> String {
     let clipped = Redaction.sanitizeExcerpt(value, limit: 200)
     guard let schemeEnd = clipped.range(of: "://"),
-          let at = clipped[schemeEnd.upperBound...].firstIndex(of: "@") else { return clipped }
+        let at = clipped[schemeEnd.upperBound...].firstIndex(of: "@")
+    else { return clipped }
     let authorityEnd = clipped[schemeEnd.upperBound...].firstIndex(of: "/") ?? clipped.endIndex
     guard at < authorityEnd else { return clipped }
     return String(clipped[..<schemeEnd.upperBound]) + "***@" + String(clipped[clipped.index(after: at)...])

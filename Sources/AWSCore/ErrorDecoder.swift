@@ -37,12 +37,20 @@ public struct HTTPErrorResponse: Sendable {
 public enum AWSErrorDecoder {
     /// Decode `response`. `secrets` are removed from anything kept (message,
     /// excerpt); pass the secret key and session token in use.
-    public static func decode(service: AWSService, operation: String, response: HTTPErrorResponse,
-                              context: AWSErrorContext = AWSErrorContext(),
-                              secrets: [String] = []) -> AWSServiceError {
+    public static func decode(
+        service: AWSService,
+        operation: String,
+        response: HTTPErrorResponse,
+        context: AWSErrorContext = AWSErrorContext(),
+        secrets: [String] = []
+    ) -> AWSServiceError {
         var error = AWSServiceError(
-            service: service, operation: operation, httpStatus: response.status,
-            code: statusCode(response.status), context: context)
+            service: service,
+            operation: operation,
+            httpStatus: response.status,
+            code: statusCode(response.status),
+            context: context
+        )
         error.requestID = response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id")
         error.extendedRequestID = response.header("x-amz-id-2")
         error.bucketRegion = response.header("x-amz-bucket-region")
@@ -141,6 +149,7 @@ public enum AWSErrorDecoder {
             code: code.trimmingCharacters(in: .whitespacesAndNewlines),
             message: error.childText("Message"),
             requestID: error.childText("RequestId") ?? root.childText("RequestId"),
-            region: error.childText("Region"))
+            region: error.childText("Region")
+        )
     }
 }

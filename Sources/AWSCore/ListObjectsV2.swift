@@ -40,8 +40,12 @@ public enum ListObjectsV2 {
     /// string needs). `urlEncodedKeys` adds `encoding-type=url`, as botocore
     /// does by default, so keys with characters XML 1.0 cannot carry still
     /// list; `parse` decodes them.
-    public static func queryItems(prefix: String?, continuationToken: String?, maxKeys: Int?,
-                                  urlEncodedKeys: Bool = true) -> [(name: String, value: String)] {
+    public static func queryItems(
+        prefix: String?,
+        continuationToken: String?,
+        maxKeys: Int?,
+        urlEncodedKeys: Bool = true
+    ) -> [(name: String, value: String)] {
         var items: [(name: String, value: String)] = [("list-type", "2")]
         if let prefix { items.append(("prefix", prefix)) }
         if let continuationToken { items.append(("continuation-token", continuationToken)) }
@@ -52,12 +56,20 @@ public enum ListObjectsV2 {
 
     /// `queryItems` as an RFC 3986-encoded query string (no leading `?`),
     /// identical to the SigV4 canonical query string.
-    public static func queryString(prefix: String?, continuationToken: String?, maxKeys: Int?,
-                                   urlEncodedKeys: Bool = true) -> String {
-        queryItems(prefix: prefix, continuationToken: continuationToken, maxKeys: maxKeys,
-                   urlEncodedKeys: urlEncodedKeys)
-            .map { S3Key.percentEncodeQueryComponent($0.name) + "=" + S3Key.percentEncodeQueryComponent($0.value) }
-            .joined(separator: "&")
+    public static func queryString(
+        prefix: String?,
+        continuationToken: String?,
+        maxKeys: Int?,
+        urlEncodedKeys: Bool = true
+    ) -> String {
+        queryItems(
+            prefix: prefix,
+            continuationToken: continuationToken,
+            maxKeys: maxKeys,
+            urlEncodedKeys: urlEncodedKeys
+        )
+        .map { S3Key.percentEncodeQueryComponent($0.name) + "=" + S3Key.percentEncodeQueryComponent($0.value) }
+        .joined(separator: "&")
     }
 
     /// Parse a `<ListBucketResult>` document. XML entities are decoded by
@@ -82,9 +94,17 @@ public enum ListObjectsV2 {
                 throw S3ResponseParseError(reason: "missing or invalid <Size> for a key")
             }
             var eTag = c.childText("ETag")?.trimmed
-            if let e = eTag, e.count >= 2, e.hasPrefix("\""), e.hasSuffix("\"") { eTag = String(e.dropFirst().dropLast()) }
-            objects.append(S3ObjectSummary(key: decode(key), size: size, eTag: eTag,
-                                           lastModified: c.childText("LastModified")?.trimmed))
+            if let e = eTag, e.count >= 2, e.hasPrefix("\""), e.hasSuffix("\"") {
+                eTag = String(e.dropFirst().dropLast())
+            }
+            objects.append(
+                S3ObjectSummary(
+                    key: decode(key),
+                    size: size,
+                    eTag: eTag,
+                    lastModified: c.childText("LastModified")?.trimmed
+                )
+            )
         }
         let truncatedText = root.childText("IsTruncated")?.trimmed.lowercased()
         guard truncatedText == nil || truncatedText == "true" || truncatedText == "false" else {
@@ -103,7 +123,8 @@ public enum ListObjectsV2 {
             isTruncated: isTruncated,
             nextContinuationToken: token,
             keyCount: root.childText("KeyCount").flatMap { Int($0.trimmed) },
-            prefix: root.childText("Prefix").map(decode))
+            prefix: root.childText("Prefix").map(decode)
+        )
     }
 }
 

@@ -48,7 +48,10 @@ enum MiniXML {
         mutating func skip(past terminator: String) throws(XMLSyntaxError) {
             let t = Array(terminator.utf8)
             while i < bytes.count {
-                if bytes[i...].starts(with: t) { i += t.count; return }
+                if bytes[i...].starts(with: t) {
+                    i += t.count
+                    return
+                }
                 i += 1
             }
             throw fail("unterminated construct, expected \(terminator)")
@@ -62,10 +65,15 @@ enum MiniXML {
         mutating func skipMisc() throws(XMLSyntaxError) {
             while true {
                 skipWhitespace()
-                if at("<?") { try skip(past: "?>") }
-                else if at("<!--") { try skip(past: "-->") }
-                else if at("<!DOCTYPE") || at("<!doctype") { throw fail("DTDs are not supported") }
-                else { return }
+                if at("<?") {
+                    try skip(past: "?>")
+                } else if at("<!--") {
+                    try skip(past: "-->")
+                } else if at("<!DOCTYPE") || at("<!doctype") {
+                    throw fail("DTDs are not supported")
+                } else {
+                    return
+                }
             }
         }
 
@@ -100,10 +108,13 @@ enum MiniXML {
             var quote: UInt8? = nil
             while i < bytes.count {
                 let b = bytes[i]
-                if let q = quote { if b == q { quote = nil } }
-                else if b == UInt8(ascii: "\"") || b == UInt8(ascii: "'") { quote = b }
-                else if b == UInt8(ascii: ">") { break }
-                else if b == UInt8(ascii: "/"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: ">") {
+                if let q = quote {
+                    if b == q { quote = nil }
+                } else if b == UInt8(ascii: "\"") || b == UInt8(ascii: "'") {
+                    quote = b
+                } else if b == UInt8(ascii: ">") {
+                    break
+                } else if b == UInt8(ascii: "/"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: ">") {
                     i += 2
                     return element
                 }
@@ -138,7 +149,8 @@ enum MiniXML {
                 } else if bytes[i] == UInt8(ascii: "&") {
                     text += try entity()
                 } else {
-                    text.append(bytes[i]); i += 1
+                    text.append(bytes[i])
+                    i += 1
                 }
             }
         }
@@ -159,8 +171,11 @@ enum MiniXML {
             case "apos": return Array("'".utf8)
             default:
                 var scalarValue: UInt32?
-                if body.hasPrefix("#x") || body.hasPrefix("#X") { scalarValue = UInt32(body.dropFirst(2), radix: 16) }
-                else if body.hasPrefix("#") { scalarValue = UInt32(body.dropFirst(), radix: 10) }
+                if body.hasPrefix("#x") || body.hasPrefix("#X") {
+                    scalarValue = UInt32(body.dropFirst(2), radix: 16)
+                } else if body.hasPrefix("#") {
+                    scalarValue = UInt32(body.dropFirst(), radix: 10)
+                }
                 guard let v = scalarValue, let scalar = Unicode.Scalar(v) else {
                     i = start
                     throw fail("unknown entity &\(body);")

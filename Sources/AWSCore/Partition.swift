@@ -49,7 +49,8 @@ public struct Partition: Sendable, Hashable, CustomStringConvertible {
 
     /// The regex from partitions.json, kept for documentation and diagnostics.
     public var regionRegex: String {
-        let group = regionPrefixes.count == 1
+        let group =
+            regionPrefixes.count == 1
             ? regionPrefixes[0].replacingOccurrences(of: "-", with: "\\-")
             : "(" + regionPrefixes.joined(separator: "|") + ")"
         return "^" + group + "\\-\\w+\\-\\d+$"
@@ -59,14 +60,22 @@ public struct Partition: Sendable, Hashable, CustomStringConvertible {
 
     /// The commercial partition.
     public static let aws = Partition(
-        id: "aws", dnsSuffix: "amazonaws.com",
-        regionPrefixes: ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"])
+        id: "aws",
+        dnsSuffix: "amazonaws.com",
+        regionPrefixes: ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"]
+    )
     /// China (Beijing, Ningxia).
     public static let awsCN = Partition(
-        id: "aws-cn", dnsSuffix: "amazonaws.com.cn", regionPrefixes: ["cn"])
+        id: "aws-cn",
+        dnsSuffix: "amazonaws.com.cn",
+        regionPrefixes: ["cn"]
+    )
     /// AWS GovCloud (US).
     public static let awsUSGov = Partition(
-        id: "aws-us-gov", dnsSuffix: "amazonaws.com", regionPrefixes: ["us-gov"])
+        id: "aws-us-gov",
+        dnsSuffix: "amazonaws.com",
+        regionPrefixes: ["us-gov"]
+    )
 
     /// Partitions in botocore's order.
     public static let all: [Partition] = [.aws, .awsCN, .awsUSGov]

@@ -48,10 +48,16 @@ public enum Redaction {
     static func looksLikeSecret(_ run: String) -> Bool {
         let core = run.trimmingCharacters(in: .init(charactersIn: "/="))
         if core.count >= 20, core.hasPrefix("AKIA") || core.hasPrefix("ASIA"),
-           core.allSatisfy({ $0.isUppercase || $0.isNumber }) { return true }
+            core.allSatisfy({ $0.isUppercase || $0.isNumber })
+        {
+            return true
+        }
         if core.count >= 40, core.allSatisfy({ $0.isHexDigit }) { return true }
         if core.count >= 32, core.contains(where: \.isUppercase), core.contains(where: \.isLowercase),
-           core.contains(where: \.isNumber) { return true }
+            core.contains(where: \.isNumber)
+        {
+            return true
+        }
         return false
     }
 
@@ -65,7 +71,10 @@ public enum Redaction {
                 pendingSpace = !out.isEmpty
                 continue
             }
-            if pendingSpace { out.append(" "); pendingSpace = false }
+            if pendingSpace {
+                out.append(" ")
+                pendingSpace = false
+            }
             out.append(ch)
             if out.count > limit { break }
         }
@@ -96,9 +105,14 @@ public enum Redaction {
         var out = ""
         var inTag = false
         for ch in text {
-            if ch == "<" { inTag = true; out.append(" ") }
-            else if ch == ">" && inTag { inTag = false }
-            else if !inTag { out.append(ch) }
+            if ch == "<" {
+                inTag = true
+                out.append(" ")
+            } else if ch == ">" && inTag {
+                inTag = false
+            } else if !inTag {
+                out.append(ch)
+            }
         }
         return out
     }

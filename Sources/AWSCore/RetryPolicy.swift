@@ -69,8 +69,13 @@ public struct RetryPolicy: Sendable, Hashable {
     /// Budget for one logical request (all attempts and waits); `nil` = none.
     public var deadline: Duration?
 
-    public init(maxAttempts: Int, transientBase: Duration, throttleBase: Duration = .seconds(1),
-                maxBackoff: Duration = .seconds(20), deadline: Duration? = .seconds(120)) {
+    public init(
+        maxAttempts: Int,
+        transientBase: Duration,
+        throttleBase: Duration = .seconds(1),
+        maxBackoff: Duration = .seconds(20),
+        deadline: Duration? = .seconds(120)
+    ) {
         self.maxAttempts = maxAttempts
         self.transientBase = transientBase
         self.throttleBase = throttleBase
@@ -102,8 +107,13 @@ public struct RetryPolicy: Sendable, Hashable {
     /// `classification`, `elapsed` after the first attempt started.
     /// `credentialRefreshes` counts refreshes already done for this request:
     /// expired credentials are refreshed and retried once.
-    public func decide(attempt: Int, classification: RetryClassification, elapsed: Duration,
-                       random01: Double, credentialRefreshes: Int = 0) -> RetryDecision {
+    public func decide(
+        attempt: Int,
+        classification: RetryClassification,
+        elapsed: Duration,
+        random01: Double,
+        credentialRefreshes: Int = 0
+    ) -> RetryDecision {
         let throttled = classification == .throttled
         switch classification {
         case .fatal:

@@ -50,11 +50,16 @@ public enum S3Addressing {
         case .path:
             host = endpoint.hostHeader
             // botocore: bucket-level path-style requests have no trailing slash.
-            path = endpoint.basePath + "/" + S3Key.percentEncode(bucket)
+            path =
+                endpoint.basePath + "/" + S3Key.percentEncode(bucket)
                 + (key.isEmpty ? "" : "/" + encodedKey)
         }
-        return S3RequestTarget(style: style, hostHeader: host, path: path,
-                               url: "\(endpoint.scheme)://\(host)\(path)")
+        return S3RequestTarget(
+            style: style,
+            hostHeader: host,
+            path: path,
+            url: "\(endpoint.scheme)://\(host)\(path)"
+        )
     }
 }
 
@@ -81,8 +86,8 @@ public enum S3Key {
         for b in value.utf8 {
             switch b {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.append(b)
             case UInt8(ascii: "/") where keepingSlash:
                 out.append(b)
@@ -103,12 +108,16 @@ public enum S3Key {
         while i < bytes.count {
             let b = bytes[i]
             if b == UInt8(ascii: "+") {
-                out.append(UInt8(ascii: " ")); i += 1
+                out.append(UInt8(ascii: " "))
+                i += 1
             } else if b == UInt8(ascii: "%"), i + 2 < bytes.count,
-                      let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) {
-                out.append(hi << 4 | lo); i += 3
+                let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2])
+            {
+                out.append(hi << 4 | lo)
+                i += 3
             } else {
-                out.append(b); i += 1
+                out.append(b)
+                i += 1
             }
         }
         return String(decoding: out, as: UTF8.self)

@@ -42,27 +42,35 @@ public enum AWSConfigError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .unreadableFile(file, reason):
             return "cannot read \(file): \(reason)"
         case let .profileNotFound(profile, selectedBy, configFile, credentialsFile):
-            return "profile \"\(profile)\" (selected by \(selectedBy)) was not found: add [profile \(profile)] to \(configFile) or [\(profile)] to \(credentialsFile)"
+            return
+                "profile \"\(profile)\" (selected by \(selectedBy)) was not found: add [profile \(profile)] to \(configFile) or [\(profile)] to \(credentialsFile)"
         case let .partialStaticCredentials(profile, file, missingKey):
             return "profile \"\(profile)\" in \(file) has only half of an access key pair: set \(missingKey)"
         case let .partialEnvironmentCredentials(missingVariable):
             return "partial credentials in the environment: \(missingVariable) is not set"
         case let .sourceProfileNotFound(profile, sourceProfile, file, line):
-            return "profile \"\(profile)\" in \(file) line \(line): source_profile \"\(sourceProfile)\" does not exist; fix source_profile or add that profile"
+            return
+                "profile \"\(profile)\" in \(file) line \(line): source_profile \"\(sourceProfile)\" does not exist; fix source_profile or add that profile"
         case let .sourceProfileCycle(path, file):
-            return "source_profile cycle in \(file): \(path.joined(separator: " -> ")); change source_profile in one of these profiles"
+            return
+                "source_profile cycle in \(file): \(path.joined(separator: " -> ")); change source_profile in one of these profiles"
         case let .conflictingRoleSource(profile, file):
-            return "profile \"\(profile)\" in \(file) sets both source_profile and credential_source; remove one of them"
+            return
+                "profile \"\(profile)\" in \(file) sets both source_profile and credential_source; remove one of them"
         case let .missingRoleSource(profile, file):
-            return "profile \"\(profile)\" in \(file) sets role_arn but neither source_profile nor credential_source; add one of them"
+            return
+                "profile \"\(profile)\" in \(file) sets role_arn but neither source_profile nor credential_source; add one of them"
         case let .unknownCredentialSource(profile, value, file, line):
-            return "profile \"\(profile)\" in \(file) line \(line): credential_source \"\(value)\" is not valid; use Environment, Ec2InstanceMetadata or EcsContainer"
+            return
+                "profile \"\(profile)\" in \(file) line \(line): credential_source \"\(value)\" is not valid; use Environment, Ec2InstanceMetadata or EcsContainer"
         case let .credentialSourceUnavailable(profile, source, file, hint):
             return "profile \"\(profile)\" in \(file): credential_source \(source) has no credentials: \(hint)"
         case let .sourceProfileHasNoCredentials(profile, sourceProfile, file):
-            return "profile \"\(profile)\" in \(file): source_profile \"\(sourceProfile)\" has no credentials; give it aws_access_key_id/aws_secret_access_key, role_arn, credential_process, SSO or web identity settings"
+            return
+                "profile \"\(profile)\" in \(file): source_profile \"\(sourceProfile)\" has no credentials; give it aws_access_key_id/aws_secret_access_key, role_arn, credential_process, SSO or web identity settings"
         case let .webIdentityMissingRoleArn(profile):
-            return "a web identity token file is configured (AWS_WEB_IDENTITY_TOKEN_FILE or web_identity_token_file in profile \"\(profile)\") but no role: set AWS_ROLE_ARN or role_arn"
+            return
+                "a web identity token file is configured (AWS_WEB_IDENTITY_TOKEN_FILE or web_identity_token_file in profile \"\(profile)\") but no role: set AWS_ROLE_ARN or role_arn"
         case let .invalidInteger(profile, key, file, line):
             return "profile \"\(profile)\" in \(file) line \(line): \(key) must be a whole number"
         case let .incompleteSSOConfiguration(profile, file, missing):

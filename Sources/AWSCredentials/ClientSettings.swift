@@ -16,15 +16,27 @@ public struct ClientSettings: Sendable, Hashable {
     /// - endpoint: `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, the profile's
     ///   `services = NAME` → `[services NAME]` → `<service> = \n endpoint_url = …`, then the
     ///   profile's `endpoint_url`. This is how DynamoDB Local is usually configured.
-    public static func resolve(profile: Profile?, config: SharedConfig, environment: [String: String], service: String) throws(AWSConfigError) -> ClientSettings {
+    public static func resolve(
+        profile: Profile?,
+        config: SharedConfig,
+        environment: [String: String],
+        service: String
+    ) throws(AWSConfigError) -> ClientSettings {
         func env(_ name: String) -> String? { ConfigFileLoader.nonEmpty(environment[name]) }
         var settings = ClientSettings()
         if let raw = env("AWS_MAX_ATTEMPTS") {
-            guard let n = Int(raw) else { throw .parse(file: "environment", line: 0, reason: "AWS_MAX_ATTEMPTS must be a whole number") }
+            guard let n = Int(raw) else {
+                throw .parse(file: "environment", line: 0, reason: "AWS_MAX_ATTEMPTS must be a whole number")
+            }
             settings.maxAttempts = n
         } else if let profile, let raw = profile.string("max_attempts") {
             guard let n = Int(raw) else {
-                throw .invalidInteger(profile: profile.name, key: "max_attempts", file: profile.file(of: "max_attempts", fallback: ""), line: profile.line(of: "max_attempts"))
+                throw .invalidInteger(
+                    profile: profile.name,
+                    key: "max_attempts",
+                    file: profile.file(of: "max_attempts", fallback: ""),
+                    line: profile.line(of: "max_attempts")
+                )
             }
             settings.maxAttempts = n
         }
@@ -38,7 +50,8 @@ public struct ClientSettings: Sendable, Hashable {
         {
             serviceEndpoint = ConfigFileLoader.nonEmpty(values["endpoint_url"])
         }
-        settings.endpointURL = env("AWS_ENDPOINT_URL_" + serviceKey.uppercased()) ?? env("AWS_ENDPOINT_URL")
+        settings.endpointURL =
+            env("AWS_ENDPOINT_URL_" + serviceKey.uppercased()) ?? env("AWS_ENDPOINT_URL")
             ?? serviceEndpoint ?? profile?.string("endpoint_url")
         return settings
     }

@@ -36,8 +36,11 @@ public enum ConfigFileLoader {
             return text
         }
         return try SharedConfig.parse(
-            configText: try text(configPath), configPath: configPath,
-            credentialsText: try text(credentialsPath), credentialsPath: credentialsPath)
+            configText: try text(configPath),
+            configPath: configPath,
+            credentialsText: try text(credentialsPath),
+            credentialsPath: credentialsPath
+        )
     }
 
     static func nonEmpty(_ s: String?) -> String? {

@@ -6,7 +6,13 @@ public struct CommandLineOptions: Sendable, Hashable {
     public var externalId: String?
     public var region: String?
 
-    public init(profile: String? = nil, roleArn: String? = nil, roleSessionName: String? = nil, externalId: String? = nil, region: String? = nil) {
+    public init(
+        profile: String? = nil,
+        roleArn: String? = nil,
+        roleSessionName: String? = nil,
+        externalId: String? = nil,
+        region: String? = nil
+    ) {
         self.profile = profile
         self.roleArn = roleArn
         self.roleSessionName = roleSessionName
@@ -58,7 +64,10 @@ public struct RegionResolution: Sendable, Hashable {
 /// from a naive "web identity before shared files" reading of the AWS docs.
 public enum CredentialChain {
     /// The profile to use: `--profile`, else `AWS_PROFILE`, else `default`.
-    public static func selectProfile(options: CommandLineOptions, environment: [String: String]) -> (name: String, selection: ProfileSelection) {
+    public static func selectProfile(
+        options: CommandLineOptions,
+        environment: [String: String]
+    ) -> (name: String, selection: ProfileSelection) {
         if let name = ConfigFileLoader.nonEmpty(options.profile) { return (name, .flag) }
         if let name = ConfigFileLoader.nonEmpty(environment["AWS_PROFILE"]) { return (name, .environment) }
         return ("default", .default)
@@ -67,10 +76,19 @@ public enum CredentialChain {
     /// Decides which provider will supply credentials and how.
     /// - Throws: ``AWSConfigError`` when a provider is configured but broken, or when an
     ///   explicitly selected profile does not exist (even if environment keys are set, as in botocore).
-    public static func resolve(options: CommandLineOptions, environment: [String: String], config: SharedConfig) throws(AWSConfigError) -> CredentialChainResolution {
+    public static func resolve(
+        options: CommandLineOptions,
+        environment: [String: String],
+        config: SharedConfig
+    ) throws(AWSConfigError) -> CredentialChainResolution {
         let (name, selection) = selectProfile(options: options, environment: environment)
         if selection != .default, config.profile(named: name) == nil {
-            throw .profileNotFound(profile: name, selectedBy: selection.rawValue, configFile: config.configFile.path, credentialsFile: config.credentialsFile.path)
+            throw .profileNotFound(
+                profile: name,
+                selectedBy: selection.rawValue,
+                configFile: config.configFile.path,
+                credentialsFile: config.credentialsFile.path
+            )
         }
         let explicit = selection == .flag
         let resolver = ProfileResolver(config: config, environment: environment)
@@ -86,7 +104,14 @@ public enum CredentialChain {
         }
         if let roleArn = ConfigFileLoader.nonEmpty(options.roleArn) {
             provider = .commandLineRole
-            plan = .assumeRole(AssumeRolePlan(roleArn: roleArn, source: plan, externalId: options.externalId, sessionName: options.roleSessionName))
+            plan = .assumeRole(
+                AssumeRolePlan(
+                    roleArn: roleArn,
+                    source: plan,
+                    externalId: options.externalId,
+                    sessionName: options.roleSessionName
+                )
+            )
         }
         return CredentialChainResolution(profileName: name, profileSelection: selection, provider: provider, plan: plan)
     }
@@ -94,8 +119,14 @@ public enum CredentialChain {
     /// Region: `--region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the selected
     /// profile's `region`. `nil` when none is set; callers must then ask the user rather than
     /// guess, because DynamoDB tables are regional.
-    public static func resolveRegion(options: CommandLineOptions, environment: [String: String], config: SharedConfig) -> RegionResolution? {
-        if let region = ConfigFileLoader.nonEmpty(options.region) { return RegionResolution(region: region, source: .flag) }
+    public static func resolveRegion(
+        options: CommandLineOptions,
+        environment: [String: String],
+        config: SharedConfig
+    ) -> RegionResolution? {
+        if let region = ConfigFileLoader.nonEmpty(options.region) {
+            return RegionResolution(region: region, source: .flag)
+        }
         for variable in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
             if let region = ConfigFileLoader.nonEmpty(environment[variable]) {
                 return RegionResolution(region: region, source: .environment(variable: variable))

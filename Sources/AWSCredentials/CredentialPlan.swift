@@ -37,8 +37,13 @@ public struct AssumeRolePlan: Sendable, Hashable {
     public var profile: String?
 
     public init(
-        roleArn: String, source: CredentialPlan, externalId: String? = nil, sessionName: String? = nil,
-        durationSeconds: Int? = nil, mfaSerial: String? = nil, profile: String? = nil
+        roleArn: String,
+        source: CredentialPlan,
+        externalId: String? = nil,
+        sessionName: String? = nil,
+        durationSeconds: Int? = nil,
+        mfaSerial: String? = nil,
+        profile: String? = nil
     ) {
         self.roleArn = roleArn
         self.source = source
@@ -75,7 +80,14 @@ public struct SSOPlan: Sendable, Hashable {
     public var accountId: String
     public var roleName: String
 
-    public init(profile: String, sessionName: String?, startURL: String, region: String, accountId: String, roleName: String) {
+    public init(
+        profile: String,
+        sessionName: String?,
+        startURL: String,
+        region: String,
+        accountId: String,
+        roleName: String
+    ) {
         self.profile = profile
         self.sessionName = sessionName
         self.startURL = startURL

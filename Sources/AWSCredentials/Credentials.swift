@@ -37,8 +37,11 @@ public struct Credentials: Sendable, Hashable, CustomStringConvertible, CustomDe
 
     /// Creates credentials from plain strings; the secrets are wrapped immediately.
     public init(
-        accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil,
-        expiration: Date? = nil, accountId: String? = nil
+        accessKeyId: String,
+        secretAccessKey: String,
+        sessionToken: String? = nil,
+        expiration: Date? = nil,
+        accountId: String? = nil
     ) {
         self.accessKeyId = accessKeyId
         self.secretAccessKey = SensitiveString(secretAccessKey)
@@ -66,6 +69,8 @@ public struct Credentials: Sendable, Hashable, CustomStringConvertible, CustomDe
                 "sessionToken": sessionToken == nil ? "nil" : "<redacted>",
                 "expiration": expiration.map(ISO8601.format) ?? "nil",
                 "accountId": accountId ?? "nil",
-            ], displayStyle: .struct)
+            ],
+            displayStyle: .struct
+        )
     }
 }

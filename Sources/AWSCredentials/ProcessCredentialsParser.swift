@@ -46,8 +46,13 @@ public enum ProcessCredentialsParser {
             guard let date = ISO8601.parse(raw) else { throw .invalidExpiration(raw) }
             expiration = date
         }
-        return Credentials(accessKeyId: id, secretAccessKey: secret, sessionToken: string("SessionToken"),
-                           expiration: expiration, accountId: string("AccountId"))
+        return Credentials(
+            accessKeyId: id,
+            secretAccessKey: secret,
+            sessionToken: string("SessionToken"),
+            expiration: expiration,
+            accountId: string("AccountId")
+        )
     }
 }
 

@@ -39,7 +39,10 @@ public struct ProfileResolver: Sendable {
     /// that is an error.
     /// - Parameter useEnvironmentWebIdentity: `false` when the profile was chosen with
     ///   `--profile`, which makes botocore ignore `AWS_ROLE_ARN`/`AWS_WEB_IDENTITY_TOKEN_FILE`.
-    public func plan(forProfile profileName: String, useEnvironmentWebIdentity: Bool = true)
+    public func plan(
+        forProfile profileName: String,
+        useEnvironmentWebIdentity: Bool = true
+    )
         throws(AWSConfigError) -> (provider: CredentialProviderKind, plan: CredentialPlan)?
     {
         let profile = config.profile(named: profileName) ?? Profile(name: profileName)
@@ -58,7 +61,12 @@ public struct ProfileResolver: Sendable {
         }
         // AWS_SECURITY_TOKEN is the pre-2014 name; still honoured as botocore does.
         let token = value("AWS_SESSION_TOKEN") ?? value("AWS_SECURITY_TOKEN")
-        return Credentials(accessKeyId: id, secretAccessKey: secret, sessionToken: token, accountId: value("AWS_ACCOUNT_ID"))
+        return Credentials(
+            accessKeyId: id,
+            secretAccessKey: secret,
+            sessionToken: token,
+            accountId: value("AWS_ACCOUNT_ID")
+        )
     }
 
     /// The container endpoint from `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (preferred) or
@@ -93,7 +101,10 @@ public struct ProfileResolver: Sendable {
     }
 
     /// botocore's ProfileProviderBuilder order, minus assume-role which callers handle first.
-    private func profileProviders(_ p: Profile, useEnvironmentWebIdentity: Bool)
+    private func profileProviders(
+        _ p: Profile,
+        useEnvironmentWebIdentity: Bool
+    )
         throws(AWSConfigError) -> (provider: CredentialProviderKind, plan: CredentialPlan)?
     {
         if let plan = try webIdentity(p, useEnvironment: useEnvironmentWebIdentity) { return (.webIdentity, plan) }
@@ -102,7 +113,9 @@ public struct ProfileResolver: Sendable {
         // Keys from the credentials file beat credential_process; keys from the config file do
         // not, because botocore's ConfigProvider runs after its ProcessProvider.
         if let keys, keys.file == config.credentialsFile.path { return (.sharedCredentialsFile, keys.plan) }
-        if let command = p.string("credential_process") { return (.process, .process(command: command, profile: p.name)) }
+        if let command = p.string("credential_process") {
+            return (.process, .process(command: command, profile: p.name))
+        }
         if let keys { return (.sharedConfigFile, keys.plan) }
         return nil
     }
@@ -114,13 +127,26 @@ public struct ProfileResolver: Sendable {
         case (nil, nil):
             return nil
         case (_?, nil):
-            throw .partialStaticCredentials(profile: p.name, file: p.file(of: "aws_access_key_id", fallback: ""), missingKey: "aws_secret_access_key")
+            throw .partialStaticCredentials(
+                profile: p.name,
+                file: p.file(of: "aws_access_key_id", fallback: ""),
+                missingKey: "aws_secret_access_key"
+            )
         case (nil, _?):
-            throw .partialStaticCredentials(profile: p.name, file: p.file(of: "aws_secret_access_key", fallback: ""), missingKey: "aws_access_key_id")
+            throw .partialStaticCredentials(
+                profile: p.name,
+                file: p.file(of: "aws_secret_access_key", fallback: ""),
+                missingKey: "aws_access_key_id"
+            )
         case let (id?, secret?):
             let file = p.file(of: "aws_access_key_id", fallback: "")
             let token = p.string("aws_session_token") ?? p.string("aws_security_token")
-            let creds = Credentials(accessKeyId: id, secretAccessKey: secret, sessionToken: token, accountId: p.string("aws_account_id"))
+            let creds = Credentials(
+                accessKeyId: id,
+                secretAccessKey: secret,
+                sessionToken: token,
+                accountId: p.string("aws_account_id")
+            )
             return (.staticKeys(creds, profile: p.name, file: file), file)
         }
     }
@@ -131,19 +157,33 @@ public struct ProfileResolver: Sendable {
             (useEnvironment ? value(variable) : nil) ?? p.string(key)
         }
         guard let tokenFile = setting("web_identity_token_file", "AWS_WEB_IDENTITY_TOKEN_FILE") else { return nil }
-        guard let roleArn = setting("role_arn", "AWS_ROLE_ARN") else { throw .webIdentityMissingRoleArn(profile: p.name) }
-        return .webIdentity(WebIdentityPlan(roleArn: roleArn, tokenFile: tokenFile, sessionName: setting("role_session_name", "AWS_ROLE_SESSION_NAME")))
+        guard let roleArn = setting("role_arn", "AWS_ROLE_ARN") else {
+            throw .webIdentityMissingRoleArn(profile: p.name)
+        }
+        return .webIdentity(
+            WebIdentityPlan(
+                roleArn: roleArn,
+                tokenFile: tokenFile,
+                sessionName: setting("role_session_name", "AWS_ROLE_SESSION_NAME")
+            )
+        )
     }
 
     private func sso(_ p: Profile) throws(AWSConfigError) -> CredentialPlan? {
-        guard ["sso_session", "sso_start_url", "sso_account_id", "sso_role_name"].contains(where: p.has) else { return nil }
+        guard ["sso_session", "sso_start_url", "sso_account_id", "sso_role_name"].contains(where: p.has) else {
+            return nil
+        }
         let file = p.file(of: "sso_account_id", fallback: config.configFile.path)
         var startURL = p.string("sso_start_url")
         var region = p.string("sso_region")
         let sessionName = p.string("sso_session")
         if let sessionName {
             guard let section = config.ssoSession(named: sessionName) else {
-                throw .incompleteSSOConfiguration(profile: p.name, file: file, missing: "an [sso-session \(sessionName)] section")
+                throw .incompleteSSOConfiguration(
+                    profile: p.name,
+                    file: file,
+                    missing: "an [sso-session \(sessionName)] section"
+                )
             }
             func get(_ key: String) -> String? {
                 guard case .string(let v)? = section.entries[key]?.value, !v.isEmpty else { return nil }
@@ -157,10 +197,21 @@ public struct ProfileResolver: Sendable {
             ("sso_account_id", p.string("sso_account_id")), ("sso_role_name", p.string("sso_role_name")),
         ]
         let missing = required.filter { $0.1 == nil }.map(\.0)
-        guard missing.isEmpty, let startURL, let region, let account = p.string("sso_account_id"), let role = p.string("sso_role_name") else {
+        guard missing.isEmpty, let startURL, let region, let account = p.string("sso_account_id"),
+            let role = p.string("sso_role_name")
+        else {
             throw .incompleteSSOConfiguration(profile: p.name, file: file, missing: missing.joined(separator: ", "))
         }
-        return .sso(SSOPlan(profile: p.name, sessionName: sessionName, startURL: startURL, region: region, accountId: account, roleName: role))
+        return .sso(
+            SSOPlan(
+                profile: p.name,
+                sessionName: sessionName,
+                startURL: startURL,
+                region: region,
+                accountId: account,
+                roleName: role
+            )
+        )
     }
 
     // MARK: - Assume role
@@ -173,7 +224,12 @@ public struct ProfileResolver: Sendable {
         var duration: Int?
         if let raw = p.string("duration_seconds") {
             guard let n = Int(raw) else {
-                throw .invalidInteger(profile: p.name, key: "duration_seconds", file: p.file(of: "duration_seconds", fallback: file), line: p.line(of: "duration_seconds"))
+                throw .invalidInteger(
+                    profile: p.name,
+                    key: "duration_seconds",
+                    file: p.file(of: "duration_seconds", fallback: file),
+                    line: p.line(of: "duration_seconds")
+                )
             }
             duration = n
         }
@@ -187,7 +243,12 @@ public struct ProfileResolver: Sendable {
             source = try credentialSourcePlan(named, profile: p)
         case (let name?, nil):
             guard let target = config.profile(named: name) else {
-                throw .sourceProfileNotFound(profile: p.name, sourceProfile: name, file: p.file(of: "source_profile", fallback: file), line: p.line(of: "source_profile"))
+                throw .sourceProfileNotFound(
+                    profile: p.name,
+                    sourceProfile: name,
+                    file: p.file(of: "source_profile", fallback: file),
+                    line: p.line(of: "source_profile")
+                )
             }
             // Self-reference is how a profile supplies its own keys for its own role.
             if visited.contains(name), name != p.name || !hasStaticKeys(target) {
@@ -195,17 +256,32 @@ public struct ProfileResolver: Sendable {
             }
             source = try sourceProfilePlan(target, parent: p, visited: visited + [name])
         }
-        return .assumeRole(AssumeRolePlan(
-            roleArn: p.string("role_arn") ?? "", source: source, externalId: p.string("external_id"),
-            sessionName: p.string("role_session_name"), durationSeconds: duration,
-            mfaSerial: p.string("mfa_serial"), profile: p.name))
+        return .assumeRole(
+            AssumeRolePlan(
+                roleArn: p.string("role_arn") ?? "",
+                source: source,
+                externalId: p.string("external_id"),
+                sessionName: p.string("role_session_name"),
+                durationSeconds: duration,
+                mfaSerial: p.string("mfa_serial"),
+                profile: p.name
+            )
+        )
     }
 
-    private func sourceProfilePlan(_ target: Profile, parent: Profile, visited: [String]) throws(AWSConfigError) -> CredentialPlan {
+    private func sourceProfilePlan(
+        _ target: Profile,
+        parent: Profile,
+        visited: [String]
+    ) throws(AWSConfigError) -> CredentialPlan {
         if hasStaticKeys(target) || !isAssumeRoleProfile(target) {
             // botocore disables environment variables when resolving a source profile.
             guard let found = try profileProviders(target, useEnvironmentWebIdentity: false) else {
-                throw .sourceProfileHasNoCredentials(profile: parent.name, sourceProfile: target.name, file: parent.file(of: "source_profile", fallback: ""))
+                throw .sourceProfileHasNoCredentials(
+                    profile: parent.name,
+                    sourceProfile: target.name,
+                    file: parent.file(of: "source_profile", fallback: "")
+                )
             }
             return found.plan
         }
@@ -218,18 +294,33 @@ public struct ProfileResolver: Sendable {
         switch name {
         case "Environment":
             guard let creds = try environmentCredentials() else {
-                throw .credentialSourceUnavailable(profile: p.name, source: name, file: file, hint: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+                throw .credentialSourceUnavailable(
+                    profile: p.name,
+                    source: name,
+                    file: file,
+                    hint: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                )
             }
             return .environment(creds)
         case "EcsContainer":
             guard let plan = containerPlan() else {
-                throw .credentialSourceUnavailable(profile: p.name, source: name, file: file, hint: "set AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or AWS_CONTAINER_CREDENTIALS_FULL_URI")
+                throw .credentialSourceUnavailable(
+                    profile: p.name,
+                    source: name,
+                    file: file,
+                    hint: "set AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or AWS_CONTAINER_CREDENTIALS_FULL_URI"
+                )
             }
             return .container(plan)
         case "Ec2InstanceMetadata":
             return .instanceMetadata
         default:
-            throw .unknownCredentialSource(profile: p.name, value: name, file: file, line: p.line(of: "credential_source"))
+            throw .unknownCredentialSource(
+                profile: p.name,
+                value: name,
+                file: file,
+                line: p.line(of: "credential_source")
+            )
         }
     }
 

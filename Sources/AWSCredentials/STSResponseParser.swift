@@ -43,7 +43,9 @@ public enum STSResponseParser {
     /// The `<Credentials>` block of any STS credentials response. Values are whitespace-trimmed
     /// (STS has been seen to wrap long session tokens).
     public static func parseCredentials(_ xml: String) throws(STSResponseParseError) -> Credentials {
-        guard let block = XMLExtractor.element("Credentials", in: xml[...]) else { throw .missingElement("Credentials") }
+        guard let block = XMLExtractor.element("Credentials", in: xml[...]) else {
+            throw .missingElement("Credentials")
+        }
         func leaf(_ name: String) throws(STSResponseParseError) -> String {
             guard let v = XMLExtractor.text(name, in: block), !v.isEmpty else { throw .missingElement(name) }
             return v
@@ -59,7 +61,13 @@ public enum STSResponseParser {
             let fields = a.split(separator: ":", omittingEmptySubsequences: false)
             return fields.count > 4 && !fields[4].isEmpty ? String(fields[4]) : nil
         }
-        return Credentials(accessKeyId: id, secretAccessKey: secret, sessionToken: token, expiration: expiration, accountId: account)
+        return Credentials(
+            accessKeyId: id,
+            secretAccessKey: secret,
+            sessionToken: token,
+            expiration: expiration,
+            accountId: account
+        )
     }
 
     /// The error in an `<ErrorResponse>`, or `nil` if `xml` is not one.
@@ -68,9 +76,11 @@ public enum STSResponseParser {
             let code = XMLExtractor.text("Code", in: error), !code.isEmpty
         else { return nil }
         return STSError(
-            type: XMLExtractor.text("Type", in: error), code: code,
+            type: XMLExtractor.text("Type", in: error),
+            code: code,
             message: XMLExtractor.text("Message", in: error),
-            requestId: XMLExtractor.text("RequestId", in: xml[...]))
+            requestId: XMLExtractor.text("RequestId", in: xml[...])
+        )
     }
 }
 
@@ -86,7 +96,10 @@ enum XMLExtractor {
             guard i < xml.endIndex else { return nil }
             let next = xml[i]
             // Make sure "<Error" did not match "<ErrorResponse".
-            guard next == ">" || next == "/" || next.isWhitespace else { search = i; continue }
+            guard next == ">" || next == "/" || next.isWhitespace else {
+                search = i
+                continue
+            }
             guard let gt = xml[i...].firstIndex(of: ">") else { return nil }
             if xml[xml.index(before: gt)] == "/" { return xml[gt..<gt] }
             i = xml.index(after: gt)

@@ -47,17 +47,22 @@ public struct SharedConfig: Sendable, Hashable {
 
     /// Parses both files from text. Pass `""` for a file that does not exist.
     public static func parse(
-        configText: String, configPath: String = "~/.aws/config",
-        credentialsText: String, credentialsPath: String = "~/.aws/credentials"
+        configText: String,
+        configPath: String = "~/.aws/config",
+        credentialsText: String,
+        credentialsPath: String = "~/.aws/credentials"
     ) throws(AWSConfigError) -> SharedConfig {
         SharedConfig(
             configFile: try SharedConfigParser.parse(configText, path: configPath),
-            credentialsFile: try SharedConfigParser.parse(credentialsText, path: credentialsPath))
+            credentialsFile: try SharedConfigParser.parse(credentialsText, path: credentialsPath)
+        )
     }
 
     /// Config-file sections by kind. `[default]` and `[profile NAME]` are profiles; `[NAME]`
     /// without the prefix is not (botocore ignores it in the config file).
-    var configSections: (profiles: [String: ConfigSection], ssoSessions: [String: ConfigSection], services: [String: ConfigSection]) {
+    var configSections:
+        (profiles: [String: ConfigSection], ssoSessions: [String: ConfigSection], services: [String: ConfigSection])
+    {
         var profiles: [String: ConfigSection] = [:]
         var sso: [String: ConfigSection] = [:]
         var services: [String: ConfigSection] = [:]
@@ -110,16 +115,37 @@ public struct SharedConfig: Sendable, Hashable {
         var quote: Character?
         var escaped = false
         for ch in header {
-            if escaped { current.append(ch); escaped = false; continue }
-            if let q = quote {
-                if ch == q { quote = nil } else if ch == "\\" && q == "\"" { escaped = true } else { current.append(ch) }
+            if escaped {
+                current.append(ch)
+                escaped = false
                 continue
             }
-            if ch == "\"" || ch == "'" { quote = ch; inWord = true }
-            else if ch == "\\" { escaped = true; inWord = true }
-            else if ch.isWhitespace {
-                if inWord { words.append(current); current = ""; inWord = false }
-            } else { current.append(ch); inWord = true }
+            if let q = quote {
+                if ch == q {
+                    quote = nil
+                } else if ch == "\\" && q == "\"" {
+                    escaped = true
+                } else {
+                    current.append(ch)
+                }
+                continue
+            }
+            if ch == "\"" || ch == "'" {
+                quote = ch
+                inWord = true
+            } else if ch == "\\" {
+                escaped = true
+                inWord = true
+            } else if ch.isWhitespace {
+                if inWord {
+                    words.append(current)
+                    current = ""
+                    inWord = false
+                }
+            } else {
+                current.append(ch)
+                inWord = true
+            }
         }
         guard quote == nil, !escaped else { return nil }  // shlex raises; botocore skips the section
         if inWord { words.append(current) }

@@ -42,7 +42,7 @@ public enum Base64 {
         if n > 0 && text[n - 1] == UInt8(ascii: "=") { n -= 1 }
         if n > 0 && text[n - 1] == UInt8(ascii: "=") { n -= 1 }
         if n % 4 == 1 { return nil }
-        if text.count % 4 != 0 && n != text.count { return nil } // padding only completes a quad
+        if text.count % 4 != 0 && n != text.count { return nil }  // padding only completes a quad
         var out = [UInt8]()
         out.reserveCapacity(n * 3 / 4)
         var acc: UInt32 = 0

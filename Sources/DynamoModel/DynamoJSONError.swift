@@ -46,7 +46,8 @@ public struct DynamoJSONError: Error, Hashable, Sendable, CustomStringConvertibl
         case .unexpectedByte(let found, let expected): "expected \(expected), found \(Self.show(found))"
         case .invalidEscape: "invalid escape sequence in a string"
         case .invalidUTF8: "string is not valid UTF-8"
-        case .unknownTypeTag(let tag): "unknown attribute type tag \"\(tag)\" (expected S, N, B, BOOL, NULL, SS, NS, BS, L or M)"
+        case .unknownTypeTag(let tag):
+            "unknown attribute type tag \"\(tag)\" (expected S, N, B, BOOL, NULL, SS, NS, BS, L or M)"
         case .typeTagCount(let count): "an attribute value must have exactly one type tag, found \(count)"
         case .wrongValueType(let tag, let expected): "\"\(tag)\" needs \(expected)"
         case .invalidNumber(let error): error.description
@@ -55,11 +56,14 @@ public struct DynamoJSONError: Error, Hashable, Sendable, CustomStringConvertibl
         case .duplicateSetMember(let tag): "duplicate element in \(tag) set"
         case .duplicateAttribute(let name): "attribute \"\(name)\" appears twice"
         case .tooDeep(let limit): "nested more than \(limit) levels deep (not read further)"
-        case .nestedTooDeep(let limit): "maps and lists nested more than \(limit) levels deep (DynamoDB allows \(limit))"
+        case .nestedTooDeep(let limit):
+            "maps and lists nested more than \(limit) levels deep (DynamoDB allows \(limit))"
         case .attributeName(let bytes):
-            bytes == 0 ? "empty attribute name (DynamoDB names are at least 1 byte)"
+            bytes == 0
+                ? "empty attribute name (DynamoDB names are at least 1 byte)"
                 : "attribute name of \(bytes) bytes (DynamoDB names are under 64 KB)"
-        case .itemTooLarge(let bytes): "item of \(bytes) bytes is over DynamoDB's 400 KB item size limit (409600 bytes, names included)"
+        case .itemTooLarge(let bytes):
+            "item of \(bytes) bytes is over DynamoDB's 400 KB item size limit (409600 bytes, names included)"
         case .keyAttribute(let reason): reason
         case .trailingData: "unexpected data after the end of the record"
         case .missingField(let name): "missing \"\(name)\""

@@ -69,26 +69,40 @@ public struct DynamoJSONParser {
         case .b: value = .b(try parseBinary(tag: "B"))
         case .bool:
             skipSpace()
-            if matchLiteral("true") { value = .bool(true) }
-            else if matchLiteral("false") { value = .bool(false) }
-            else { throw fail(.wrongValueType(tag: "BOOL", expected: "true or false")) }
+            if matchLiteral("true") {
+                value = .bool(true)
+            } else if matchLiteral("false") {
+                value = .bool(false)
+            } else {
+                throw fail(.wrongValueType(tag: "BOOL", expected: "true or false"))
+            }
         case .null:
             skipSpace()
             guard matchLiteral("true") else { throw fail(.wrongValueType(tag: "NULL", expected: "true")) }
             value = .null
         case .ss:
-            let members = try parseArray(tag: "SS") { (p: inout DynamoJSONParser) throws(DynamoJSONError) in try p.parseString() }
+            let members = try parseArray(tag: "SS") { (p: inout DynamoJSONParser) throws(DynamoJSONError) in
+                try p.parseString()
+            }
             if members.count > 1 && Set(members.lazy.map(BytewiseString.init)).count != members.count {
                 noteViolation(at(tagOffset, .duplicateSetMember(tag: "SS")))
             }
             value = .ss(members)
         case .ns:
-            let members = try parseArray(tag: "NS") { (p: inout DynamoJSONParser) throws(DynamoJSONError) in try p.parseNumber() }
-            if members.count > 1 && Set(members).count != members.count { noteViolation(at(tagOffset, .duplicateSetMember(tag: "NS"))) }
+            let members = try parseArray(tag: "NS") { (p: inout DynamoJSONParser) throws(DynamoJSONError) in
+                try p.parseNumber()
+            }
+            if members.count > 1 && Set(members).count != members.count {
+                noteViolation(at(tagOffset, .duplicateSetMember(tag: "NS")))
+            }
             value = .ns(members)
         case .bs:
-            let members = try parseArray(tag: "BS") { (p: inout DynamoJSONParser) throws(DynamoJSONError) in try p.parseBinary(tag: "BS") }
-            if members.count > 1 && Set(members).count != members.count { noteViolation(at(tagOffset, .duplicateSetMember(tag: "BS"))) }
+            let members = try parseArray(tag: "BS") { (p: inout DynamoJSONParser) throws(DynamoJSONError) in
+                try p.parseBinary(tag: "BS")
+            }
+            if members.count > 1 && Set(members).count != members.count {
+                noteViolation(at(tagOffset, .duplicateSetMember(tag: "BS")))
+            }
             value = .bs(members)
         case .l:
             try enterContainer(level: level + 1)
@@ -126,7 +140,8 @@ public struct DynamoJSONParser {
     }
 
     private mutating func parseArray<T>(
-        tag: String, _ element: (inout DynamoJSONParser) throws(DynamoJSONError) -> T
+        tag: String,
+        _ element: (inout DynamoJSONParser) throws(DynamoJSONError) -> T
     ) throws(DynamoJSONError) -> [T] {
         skipSpace()
         guard offset < bytes.count, bytes[offset] == UInt8(ascii: "[") else {
@@ -167,7 +182,12 @@ public struct DynamoJSONParser {
                 return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
             }
             if c == UInt8(ascii: "\\") { break }
-            if c < 0x20 { throw at(i, .unexpectedByte(found: c, expected: "a string character (control characters must be escaped)")) }
+            if c < 0x20 {
+                throw at(
+                    i,
+                    .unexpectedByte(found: c, expected: "a string character (control characters must be escaped)")
+                )
+            }
             i += 1
         }
         guard i < bytes.count else { throw at(bytes.count, .unexpectedEnd) }
@@ -187,7 +207,11 @@ public struct DynamoJSONParser {
                 offset += 1
                 return
             }
-            if c < 0x20 { throw fail(.unexpectedByte(found: c, expected: "a string character (control characters must be escaped)")) }
+            if c < 0x20 {
+                throw fail(
+                    .unexpectedByte(found: c, expected: "a string character (control characters must be escaped)")
+                )
+            }
             if c != UInt8(ascii: "\\") {
                 out.append(c)
                 offset += 1
@@ -209,7 +233,9 @@ public struct DynamoJSONParser {
                 var scalar = try parseHex4(escapeOffset)
                 if scalar >= 0xD800 && scalar < 0xDC00 {
                     // A high surrogate must be followed by an escaped low surrogate.
-                    guard offset + 1 < bytes.count, bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u") else {
+                    guard offset + 1 < bytes.count, bytes[offset] == UInt8(ascii: "\\"),
+                        bytes[offset + 1] == UInt8(ascii: "u")
+                    else {
                         throw at(escapeOffset, .invalidEscape)
                     }
                     offset += 2
@@ -254,7 +280,9 @@ public struct DynamoJSONParser {
             let text = try parseString()
             var limit: DynamoNumber.Error?
             do {
-                let summary = try withBytes(of: text) { (b) throws(DynamoNumber.Error) in try DynamoNumber.validateSyntax(b, limitViolation: &limit) }
+                let summary = try withBytes(of: text) { (b) throws(DynamoNumber.Error) in
+                    try DynamoNumber.validateSyntax(b, limitViolation: &limit)
+                }
                 if let limit { noteViolation(at(start, .invalidNumber(limit))) }
                 return DynamoNumber(validatedText: text, summary: summary)
             } catch {
@@ -353,7 +381,10 @@ public struct DynamoJSONParser {
         case UInt8(ascii: "\""): _ = try parseString()
         case UInt8(ascii: "{"):
             offset += 1
-            if try peekNonSpace() == UInt8(ascii: "}") { offset += 1; return }
+            if try peekNonSpace() == UInt8(ascii: "}") {
+                offset += 1
+                return
+            }
             while true {
                 _ = try parseString()
                 try expect(UInt8(ascii: ":"), "':'")
@@ -363,19 +394,28 @@ public struct DynamoJSONParser {
             }
         case UInt8(ascii: "["):
             offset += 1
-            if try peekNonSpace() == UInt8(ascii: "]") { offset += 1; return }
+            if try peekNonSpace() == UInt8(ascii: "]") {
+                offset += 1
+                return
+            }
             while true {
                 try skipJSONValue(depth: depth + 1)
                 if try nextIsMember(closing: UInt8(ascii: "]")) { continue }
                 return
             }
-        case UInt8(ascii: "t"): guard matchLiteral("true") else { throw fail(.unexpectedByte(found: c, expected: "a JSON value")) }
-        case UInt8(ascii: "f"): guard matchLiteral("false") else { throw fail(.unexpectedByte(found: c, expected: "a JSON value")) }
-        case UInt8(ascii: "n"): guard matchLiteral("null") else { throw fail(.unexpectedByte(found: c, expected: "a JSON value")) }
+        case UInt8(ascii: "t"):
+            guard matchLiteral("true") else { throw fail(.unexpectedByte(found: c, expected: "a JSON value")) }
+        case UInt8(ascii: "f"):
+            guard matchLiteral("false") else { throw fail(.unexpectedByte(found: c, expected: "a JSON value")) }
+        case UInt8(ascii: "n"):
+            guard matchLiteral("null") else { throw fail(.unexpectedByte(found: c, expected: "a JSON value")) }
         case UInt8(ascii: "-"), 0x30...0x39:
             let start = offset
-            while offset < bytes.count, bytes[offset] == UInt8(ascii: "-") || bytes[offset] == UInt8(ascii: "+")
-                || bytes[offset] == UInt8(ascii: ".") || bytes[offset] | 0x20 == UInt8(ascii: "e") || bytes[offset] &- 0x30 < 10 {
+            while offset < bytes.count,
+                bytes[offset] == UInt8(ascii: "-") || bytes[offset] == UInt8(ascii: "+")
+                    || bytes[offset] == UInt8(ascii: ".") || bytes[offset] | 0x20 == UInt8(ascii: "e")
+                    || bytes[offset] &- 0x30 < 10
+            {
                 offset += 1
             }
             if offset == start { throw fail(.unexpectedByte(found: c, expected: "a JSON value")) }
@@ -487,7 +527,8 @@ extension DynamoJSONParser {
 }
 
 /// Runs `body` over a string's UTF-8 bytes, keeping the body's typed error (`withUTF8` only rethrows untyped).
-package func withBytes<T, E: Error>(of text: String, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> T) throws(E) -> T {
+package func withBytes<T, E: Error>(of text: String, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> T) throws(E) -> T
+{
     var copy = text
     return try copy.withUTF8 { buffer in Result { () throws(E) -> T in try body(buffer) } }.get()
 }

@@ -49,12 +49,18 @@ public struct DynamoJSONScanner {
     // MARK: Items and values
 
     /// Scans an item and returns its size in bytes; when `members` is given, appends each top-level attribute.
-    public mutating func scanItem(level: Int = 0, members: UnsafeMutablePointer<[Member]>? = nil) throws(DynamoJSONError) -> Int {
+    public mutating func scanItem(
+        level: Int = 0,
+        members: UnsafeMutablePointer<[Member]>? = nil
+    ) throws(DynamoJSONError) -> Int {
         try scanObject(level: level, members: members).size
     }
 
     /// Scans an object of attributes (inside `level` maps and lists): the sum of names and values, and how many.
-    private mutating func scanObject(level: Int, members: UnsafeMutablePointer<[Member]>?) throws(DynamoJSONError) -> (size: Int, count: Int) {
+    private mutating func scanObject(
+        level: Int,
+        members: UnsafeMutablePointer<[Member]>?
+    ) throws(DynamoJSONError) -> (size: Int, count: Int) {
         try lexer.expect(UInt8(ascii: "{"), "'{'")
         if try lexer.peekNonSpace() == UInt8(ascii: "}") {
             lexer.offset += 1
@@ -76,7 +82,15 @@ public struct DynamoJSONScanner {
             let valueStart = lexer.offset
             size += name.length + (try scanValue(level: level))
             count += 1
-            members?.pointee.append(Member(nameStart: name.start, nameEnd: name.end, nameEscaped: name.escaped, valueStart: valueStart, valueEnd: lexer.offset))
+            members?.pointee.append(
+                Member(
+                    nameStart: name.start,
+                    nameEnd: name.end,
+                    nameEscaped: name.escaped,
+                    valueStart: valueStart,
+                    valueEnd: lexer.offset
+                )
+            )
             if try lexer.nextIsMember(closing: UInt8(ascii: "}")) { continue }
             return (size, count)
         }
@@ -117,7 +131,9 @@ public struct DynamoJSONScanner {
             if try lexer.peekNonSpace() == UInt8(ascii: "]") {
                 lexer.offset += 1
             } else {
-                repeat { total += 1 + (try scanValue(level: level + 1)) } while try lexer.nextIsMember(closing: UInt8(ascii: "]"))
+                repeat {
+                    total += 1 + (try scanValue(level: level + 1))
+                } while try lexer.nextIsMember(closing: UInt8(ascii: "]"))
             }
             size = total
         case .m:
@@ -167,7 +183,7 @@ public struct DynamoJSONScanner {
             default:
                 let b = try scanBinary(tag: "BS")
                 var end = b.end
-                while end > b.start && bytes[end - 1] == UInt8(ascii: "=") { end -= 1 } // unpadded base64 is canonical
+                while end > b.start && bytes[end - 1] == UInt8(ascii: "=") { end -= 1 }  // unpadded base64 is canonical
                 size += b.length
                 setMembers.append((b.start, end, b.escaped, nil))
             }
@@ -186,9 +202,12 @@ public struct DynamoJSONScanner {
         }
         for i in 1..<setMembers.count {
             for j in 0..<i {
-                let a = setMembers[i], b = setMembers[j]
+                let a = setMembers[i]
+                let b = setMembers[j]
                 if numbers {
-                    if a.number == b.number && DynamoNumber.sameValue(bytes, a.start, a.end, b.start, b.end) { return true }
+                    if a.number == b.number && DynamoNumber.sameValue(bytes, a.start, a.end, b.start, b.end) {
+                        return true
+                    }
                 } else if rawEqual(a.start, a.end, b.start, b.end) {
                     return true
                 }
@@ -224,10 +243,16 @@ public struct DynamoJSONScanner {
     private func nameTag(_ start: Int, _ end: Int) -> UInt64 {
         let length = end - start
         guard length > 0 else { return 0 }
-        return UInt64(length) << 48 ^ UInt64(bytes[start]) << 40 ^ UInt64(bytes[end - 1]) << 32 ^ UInt64(bytes[start + length / 2])
+        return UInt64(length) << 48 ^ UInt64(bytes[start]) << 40 ^ UInt64(bytes[end - 1]) << 32
+            ^ UInt64(bytes[start + length / 2])
     }
 
-    private mutating func checkUnique(name: (Int, Int, Bool), tag: UInt64, from base: Int, at nameOffset: Int) throws(DynamoJSONError) {
+    private mutating func checkUnique(
+        name: (Int, Int, Bool),
+        tag: UInt64,
+        from base: Int,
+        at nameOffset: Int
+    ) throws(DynamoJSONError) {
         for existing in names[base...] {
             let same: Bool
             if existing.tag != tag && !existing.escaped && !name.2 {
@@ -291,7 +316,13 @@ public struct DynamoJSONScanner {
                     i += n
                 }
             } else if c < 0x20 {
-                throw DynamoJSONError(offset: i, problem: .unexpectedByte(found: c, expected: "a string character (control characters must be escaped)"))
+                throw DynamoJSONError(
+                    offset: i,
+                    problem: .unexpectedByte(
+                        found: c,
+                        expected: "a string character (control characters must be escaped)"
+                    )
+                )
             } else {
                 escaped = true
                 lexer.offset = i + 1
@@ -300,17 +331,21 @@ public struct DynamoJSONScanner {
                 lexer.offset += 1
                 switch e {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     length += 1
                 case UInt8(ascii: "u"):
                     let scalar = try lexer.parseHex4(i)
                     if scalar >= 0xD800 && scalar < 0xDC00 {
-                        guard lexer.offset + 1 < b.count, b[lexer.offset] == UInt8(ascii: "\\"), b[lexer.offset + 1] == UInt8(ascii: "u") else {
+                        guard lexer.offset + 1 < b.count, b[lexer.offset] == UInt8(ascii: "\\"),
+                            b[lexer.offset + 1] == UInt8(ascii: "u")
+                        else {
                             throw DynamoJSONError(offset: i, problem: .invalidEscape)
                         }
                         lexer.offset += 2
                         let low = try lexer.parseHex4(i)
-                        guard low >= 0xDC00 && low < 0xE000 else { throw DynamoJSONError(offset: i, problem: .invalidEscape) }
+                        guard low >= 0xDC00 && low < 0xE000 else {
+                            throw DynamoJSONError(offset: i, problem: .invalidEscape)
+                        }
                         length += 4
                     } else if scalar >= 0xDC00 && scalar < 0xE000 {
                         throw DynamoJSONError(offset: i, problem: .invalidEscape)
@@ -340,7 +375,9 @@ public struct DynamoJSONScanner {
         return (nonASCII | control | quote | backslash) != 0
     }
 
-    private mutating func scanNumber() throws(DynamoJSONError) -> (start: Int, end: Int, escaped: Bool, summary: DynamoNumber.Summary) {
+    private mutating func scanNumber() throws(DynamoJSONError) -> (
+        start: Int, end: Int, escaped: Bool, summary: DynamoNumber.Summary
+    ) {
         let (start, end, escaped) = try lexer.scanSimpleString()
         if escaped {
             lexer.offset = start - 1
@@ -349,7 +386,10 @@ public struct DynamoJSONScanner {
         }
         var limit: DynamoNumber.Error?
         do {
-            let summary = try DynamoNumber.validateSyntax(UnsafeBufferPointer(rebasing: bytes[start..<end]), limitViolation: &limit)
+            let summary = try DynamoNumber.validateSyntax(
+                UnsafeBufferPointer(rebasing: bytes[start..<end]),
+                limitViolation: &limit
+            )
             if let limit { lexer.noteViolation(DynamoJSONError(offset: start, problem: .invalidNumber(limit))) }
             return (start, end, false, summary)
         } catch {
@@ -357,7 +397,9 @@ public struct DynamoJSONScanner {
         }
     }
 
-    private mutating func scanBinary(tag: String) throws(DynamoJSONError) -> (start: Int, end: Int, escaped: Bool, length: Int) {
+    private mutating func scanBinary(
+        tag: String
+    ) throws(DynamoJSONError) -> (start: Int, end: Int, escaped: Bool, length: Int) {
         let (start, end, escaped) = try lexer.scanSimpleString()
         let length: Int?
         if escaped {

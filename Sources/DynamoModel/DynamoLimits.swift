@@ -52,7 +52,7 @@ extension DynamoJSONError.Problem {
     public var isLimitViolation: Bool {
         switch self {
         case .invalidNumber(.tooManyDigits), .invalidNumber(.outOfRange), .emptySet, .duplicateSetMember,
-             .nestedTooDeep, .attributeName, .itemTooLarge, .keyAttribute:
+            .nestedTooDeep, .attributeName, .itemTooLarge, .keyAttribute:
             true
         default:
             false
@@ -72,7 +72,9 @@ extension DynamoJSONParser {
     @inline(__always)
     package mutating func enterContainer(level: Int) throws(DynamoJSONError) {
         if level > DynamoLimits.maxNestingLevels {
-            guard level <= DynamoLimits.structuralNestingLimit else { throw fail(.tooDeep(limit: DynamoLimits.structuralNestingLimit)) }
+            guard level <= DynamoLimits.structuralNestingLimit else {
+                throw fail(.tooDeep(limit: DynamoLimits.structuralNestingLimit))
+            }
             noteViolation(fail(.nestedTooDeep(limit: DynamoLimits.maxNestingLevels)))
         }
     }

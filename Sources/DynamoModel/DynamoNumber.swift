@@ -76,7 +76,8 @@ public struct DynamoNumber: Sendable {
         return try scan(bytes, digits: &none)
     }
 
-    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, digits: inout [UInt8]?) throws(DynamoNumber.Error) -> Summary {
+    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, digits: inout [UInt8]?) throws(DynamoNumber.Error) -> Summary
+    {
         var limit: DynamoNumber.Error?
         let summary = try scan(bytes, digits: &digits, limitViolation: &limit)
         if let limit { throw limit }
@@ -85,12 +86,19 @@ public struct DynamoNumber: Sendable {
 
     /// Validates the syntax (throws) and reports a broken DynamoDB limit — too many digits, out of range — in
     /// `limitViolation` instead of throwing, so a reader can tell a damaged line from a record DynamoDB would refuse.
-    package static func validateSyntax(_ bytes: UnsafeBufferPointer<UInt8>, limitViolation: inout DynamoNumber.Error?) throws(DynamoNumber.Error) -> Summary {
+    package static func validateSyntax(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        limitViolation: inout DynamoNumber.Error?
+    ) throws(DynamoNumber.Error) -> Summary {
         var none: [UInt8]? = nil
         return try scan(bytes, digits: &none, limitViolation: &limitViolation)
     }
 
-    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, digits: inout [UInt8]?, limitViolation: inout DynamoNumber.Error?) throws(DynamoNumber.Error) -> Summary {
+    static func scan(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        digits: inout [UInt8]?,
+        limitViolation: inout DynamoNumber.Error?
+    ) throws(DynamoNumber.Error) -> Summary {
         let text = { String(decoding: bytes, as: UTF8.self) }
         let n = bytes.count
         guard n > 0 else { throw .empty }
@@ -102,10 +110,10 @@ public struct DynamoNumber: Sendable {
         }
         var sawDigit = false
         var sawPoint = false
-        var significant = 0          // digits from the first non-zero one through the last non-zero one
-        var pendingZeros = 0         // zeros seen after the last non-zero digit
-        var integerDigits = 0        // integer-part digits from the first significant one on
-        var fractionLeadingZeros = 0 // zeros after the point before the first significant digit
+        var significant = 0  // digits from the first non-zero one through the last non-zero one
+        var pendingZeros = 0  // zeros seen after the last non-zero digit
+        var integerDigits = 0  // integer-part digits from the first significant one on
+        var fractionLeadingZeros = 0  // zeros after the point before the first significant digit
         while i < n {
             let c = bytes[i]
             if c &- 0x30 < 10 {
@@ -172,7 +180,10 @@ public struct DynamoNumber: Sendable {
     public var shape: Shape {
         var digits: [UInt8]? = []
         // `text` was validated on construction, so the scan cannot fail.
-        let summary = (try? withBytes(of: text) { (bytes) throws(DynamoNumber.Error) in try DynamoNumber.scan(bytes, digits: &digits) }) ?? self.summary
+        let summary =
+            (try? withBytes(of: text) { (bytes) throws(DynamoNumber.Error) in
+                try DynamoNumber.scan(bytes, digits: &digits)
+            }) ?? self.summary
         return Shape(isNegative: summary.isNegative, digits: digits ?? [], leadingExponent: summary.leadingExponent)
     }
 

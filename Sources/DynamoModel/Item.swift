@@ -12,7 +12,9 @@ public struct Item: Sendable {
             self.value = value
         }
         // Names by bytes, as DynamoDB compares them (see `AttributeValue`).
-        public static func == (lhs: Attribute, rhs: Attribute) -> Bool { lhs.name.bytewiseEquals(rhs.name) && lhs.value == rhs.value }
+        public static func == (lhs: Attribute, rhs: Attribute) -> Bool {
+            lhs.name.bytewiseEquals(rhs.name) && lhs.value == rhs.value
+        }
         public func hash(into hasher: inout Hasher) {
             name.hashBytes(into: &hasher)
             hasher.combine(value)

@@ -16,14 +16,14 @@ package enum UTF8Validation {
         case 0xE0...0xEF:
             guard cont(1), cont(2) else { return 0 }
             let c1 = b[i + 1]
-            if c0 == 0xE0 && c1 < 0xA0 { return 0 } // overlong
-            if c0 == 0xED && c1 >= 0xA0 { return 0 } // surrogate
+            if c0 == 0xE0 && c1 < 0xA0 { return 0 }  // overlong
+            if c0 == 0xED && c1 >= 0xA0 { return 0 }  // surrogate
             return 3
         case 0xF0...0xF4:
             guard cont(1), cont(2), cont(3) else { return 0 }
             let c1 = b[i + 1]
-            if c0 == 0xF0 && c1 < 0x90 { return 0 } // overlong
-            if c0 == 0xF4 && c1 >= 0x90 { return 0 } // past U+10FFFF
+            if c0 == 0xF0 && c1 < 0x90 { return 0 }  // overlong
+            if c0 == 0xF4 && c1 >= 0x90 { return 0 }  // past U+10FFFF
             return 4
         default:
             return 0
@@ -34,7 +34,10 @@ package enum UTF8Validation {
     package static func isValid(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
         var i = start
         while i < end {
-            if b[i] < 0x80 { i += 1; continue }
+            if b[i] < 0x80 {
+                i += 1
+                continue
+            }
             let n = sequenceLength(b, at: i, end: end)
             if n == 0 { return false }
             i += n

@@ -52,8 +52,13 @@ public struct ChainGenerator {
         // FULL export.
         let t0 = spec.fullExportTime
         let fullWindow = ExportLayoutWriter.Window(
-            kind: .full, exportId: ExportLayoutWriter.exportId(startTime: t0, random: &random), startTime: t0,
-            endTime: ExportTime(epochMilliseconds: t0.epochMilliseconds + 368_362), exportTime: t0, format: spec.format(ofExport: 0))
+            kind: .full,
+            exportId: ExportLayoutWriter.exportId(startTime: t0, random: &random),
+            startTime: t0,
+            endTime: ExportTime(epochMilliseconds: t0.epochMilliseconds + 368_362),
+            exportTime: t0,
+            format: spec.format(ofExport: 0)
+        )
         var files = try layout.openDataFiles(for: fullWindow, random: &random)
         var out: [UInt8] = []
         let records = RecordWriter(format: fullWindow.format)
@@ -64,7 +69,16 @@ public struct ChainGenerator {
             try files[partition(of: index)].writer.appendLine(out)
         }
         try layout.finishExport(fullWindow, files: files)
-        generated.append(try record(fullWindow, records: Int64(spec.initialItems), ordinal: 0, versions: versions, factory: factory, directory: directory))
+        generated.append(
+            try record(
+                fullWindow,
+                records: Int64(spec.initialItems),
+                ordinal: 0,
+                versions: versions,
+                factory: factory,
+                directory: directory
+            )
+        )
 
         // INCREMENTAL windows, contiguous: [T0 + (k-1)w, T0 + kw).
         let windowMillis = Int64(spec.windowMinutes) * 60_000
@@ -74,9 +88,14 @@ public struct ChainGenerator {
             // AWS starts the job shortly after the window closes, on a whole second.
             let start = ExportTime(epochMilliseconds: (to.epochMilliseconds / 1000 + 24) * 1000)
             let window = ExportLayoutWriter.Window(
-                kind: .incremental, exportId: ExportLayoutWriter.exportId(startTime: start, random: &random),
-                startTime: start, endTime: ExportTime(epochMilliseconds: start.epochMilliseconds + 303_622), from: from, to: to,
-                format: spec.format(ofExport: k))
+                kind: .incremental,
+                exportId: ExportLayoutWriter.exportId(startTime: start, random: &random),
+                startTime: start,
+                endTime: ExportTime(epochMilliseconds: start.epochMilliseconds + 303_622),
+                from: from,
+                to: to,
+                format: spec.format(ofExport: k)
+            )
             let records = RecordWriter(format: window.format)
             files = try layout.openDataFiles(for: window, random: &random)
             let changes = planChanges(&versions, random: &random)
@@ -84,13 +103,26 @@ public struct ChainGenerator {
                 out.removeAll(keepingCapacity: true)
                 let micros = from.epochMilliseconds * 1000 + Int64(random.int(0..<Int(windowMillis * 1000)))
                 records.change(
-                    micros: micros, keys: factory.key(change.key),
-                    old: spec.viewType == .newAndOldImages ? change.oldVersion.map { factory.item(change.key, version: Int($0)) } : nil,
-                    new: change.newVersion.map { factory.item(change.key, version: Int($0)) }, to: &out)
+                    micros: micros,
+                    keys: factory.key(change.key),
+                    old: spec.viewType == .newAndOldImages
+                        ? change.oldVersion.map { factory.item(change.key, version: Int($0)) } : nil,
+                    new: change.newVersion.map { factory.item(change.key, version: Int($0)) },
+                    to: &out
+                )
                 try files[partition(of: change.key)].writer.appendLine(out)
             }
             try layout.finishExport(window, files: files)
-            generated.append(try record(window, records: Int64(changes.count), ordinal: k, versions: versions, factory: factory, directory: directory))
+            generated.append(
+                try record(
+                    window,
+                    records: Int64(changes.count),
+                    ordinal: k,
+                    versions: versions,
+                    factory: factory,
+                    directory: directory
+                )
+            )
         }
 
         let chain = GeneratedChain(exportsDirectory: exportsRoot, exports: generated, keyNames: spec.keyNames)
@@ -126,7 +158,10 @@ public struct ChainGenerator {
             var found: Int?
             for _ in 0..<16 {
                 let candidate = random.int(0..<versions.count)
-                if !touched.contains(candidate) && (versions[candidate] >= 0) == wantPresent { found = candidate; break }
+                if !touched.contains(candidate) && (versions[candidate] >= 0) == wantPresent {
+                    found = candidate
+                    break
+                }
             }
             guard let key = found else { continue }
             touched.insert(key)
@@ -135,10 +170,10 @@ public struct ChainGenerator {
                 versions[key] = old + 1
                 changes.append(Change(key: key, oldVersion: old, newVersion: old + 1))
             } else if roll < 90 {
-                versions[key] = -1 - old // remember the last version, so a re-insert gets a fresh one
+                versions[key] = -1 - old  // remember the last version, so a re-insert gets a fresh one
                 changes.append(Change(key: key, oldVersion: old, newVersion: nil))
             } else {
-                let new = -old // -1 - old was stored; the next version is old + 1
+                let new = -old  // -1 - old was stored; the next version is old + 1
                 versions[key] = new
                 changes.append(Change(key: key, oldVersion: nil, newVersion: new))
             }
@@ -155,7 +190,12 @@ public struct ChainGenerator {
     }
 
     private func record(
-        _ window: ExportLayoutWriter.Window, records: Int64, ordinal: Int, versions: [Int32], factory: ItemFactory, directory: String
+        _ window: ExportLayoutWriter.Window,
+        records: Int64,
+        ordinal: Int,
+        versions: [Int32],
+        factory: ItemFactory,
+        directory: String
     ) throws -> GeneratedExport {
         let present = versions.indices.filter { versions[$0] >= 0 }
         var stateFile: String?
@@ -171,7 +211,13 @@ public struct ChainGenerator {
             try layout.write(name, out)
             stateFile = name
         }
-        return GeneratedExport(exportId: window.exportId, kind: window.kind, records: records, tableItems: Int64(present.count), expectedStateFile: stateFile)
+        return GeneratedExport(
+            exportId: window.exportId,
+            kind: window.kind,
+            records: records,
+            tableItems: Int64(present.count),
+            expectedStateFile: stateFile
+        )
     }
 }
 
@@ -192,7 +238,10 @@ struct RecordWriter {
 
     func change(micros: Int64, keys: Item, old: Item?, new: Item?, to out: inout [UInt8]) {
         let ion = format == .ion
-        out += (ion ? "$ion_1_0 {Metadata:{WriteTimestampMicros:\(micros)},Keys:" : #"{"Metadata":{"WriteTimestampMicros":{"N":"\#(micros)"}},"Keys":"#).utf8
+        out +=
+            (ion
+            ? "$ion_1_0 {Metadata:{WriteTimestampMicros:\(micros)},Keys:"
+            : #"{"Metadata":{"WriteTimestampMicros":{"N":"\#(micros)"}},"Keys":"#).utf8
         append(keys, to: &out)
         if let old {
             out += (ion ? ",OldImage:" : #","OldImage":"#).utf8

@@ -44,7 +44,7 @@ public struct ChainSpec: Sendable, Hashable {
     /// gzip level (1 fast … 9 small); 6 is zlib's default.
     public var compressionLevel: Int32 = 6
     /// The FULL export's point in time.
-    public var fullExportTime = ExportTime(epochMilliseconds: 1_768_385_930_622) // 2026-01-14T10:18:50.622Z
+    public var fullExportTime = ExportTime(epochMilliseconds: 1_768_385_930_622)  // 2026-01-14T10:18:50.622Z
 
     public init() {}
 

@@ -16,7 +16,10 @@ public enum ChainVerifier {
     }
 
     public static func verify(chainDirectory directory: String) async throws -> [ExportCheck] {
-        let chain = try JSONDecoder().decode(GeneratedChain.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/expected/chain.json")))
+        let chain = try JSONDecoder().decode(
+            GeneratedChain.self,
+            from: Data(contentsOf: URL(fileURLWithPath: directory + "/expected/chain.json"))
+        )
         let reader = ExportReader(source: LocalDirectorySource(root: directory + "/exports"))
         var exports: [Export] = []
         for key in try await reader.summaryKeys() { exports.append(try await reader.export(summaryKey: key)) }
@@ -31,11 +34,23 @@ public enum ChainVerifier {
                 }
             }
             var mismatches = 0
-            if let generated = chain.exports.first(where: { $0.exportId == export.summary.exportId }), let file = generated.expectedStateFile {
+            if let generated = chain.exports.first(where: { $0.exportId == export.summary.exportId }),
+                let file = generated.expectedStateFile
+            {
                 let expected = try loadState(directory + "/" + file, keyNames: chain.keyNames)
-                mismatches = expected.filter { table[$0.key] != $0.value }.count + table.keys.filter { expected[$0] == nil }.count
+                mismatches =
+                    expected.filter { table[$0.key] != $0.value }.count
+                    + table.keys.filter { expected[$0] == nil }.count
             }
-            checks.append(ExportCheck(exportId: export.summary.exportId, kind: export.summary.kind, records: count, tableItems: table.count, mismatches: mismatches))
+            checks.append(
+                ExportCheck(
+                    exportId: export.summary.exportId,
+                    kind: export.summary.kind,
+                    records: count,
+                    tableItems: table.count,
+                    mismatches: mismatches
+                )
+            )
         }
         return checks
     }
@@ -45,10 +60,14 @@ public enum ChainVerifier {
         for record in records {
             switch try record.operation() {
             case .put(let item):
-                guard let key = item.projected(onto: keyNames) else { throw GeneratorError.invalidSpec("\(record.location): item lacks a key attribute") }
+                guard let key = item.projected(onto: keyNames) else {
+                    throw GeneratorError.invalidSpec("\(record.location): item lacks a key attribute")
+                }
                 table[key] = item
             case .delete(let keys):
-                guard let key = keys.projected(onto: keyNames) else { throw GeneratorError.invalidSpec("\(record.location): Keys lack a key attribute") }
+                guard let key = keys.projected(onto: keyNames) else {
+                    throw GeneratorError.invalidSpec("\(record.location): Keys lack a key attribute")
+                }
                 table[key] = nil
             }
         }
@@ -63,7 +82,9 @@ public enum ChainVerifier {
             do { item = try DynamoJSONParser.item(from: String(line)) } catch {
                 throw GeneratorError.io(path: path, reason: "line \(index + 1), column \(error.column): \(error)")
             }
-            guard let key = item.projected(onto: keyNames) else { throw GeneratorError.io(path: path, reason: "line \(index + 1): no key") }
+            guard let key = item.projected(onto: keyNames) else {
+                throw GeneratorError.io(path: path, reason: "line \(index + 1): no key")
+            }
             table[key] = item
         }
         return table

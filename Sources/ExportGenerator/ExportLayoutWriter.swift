@@ -32,7 +32,8 @@ struct ExportLayoutWriter {
         let folder = window.kind == .full ? "AWSDynamoDB/\(window.exportId)/data/" : "AWSDynamoDB/data/"
         try makeDirectory(spec.keyPrefix + folder)
         return try (0..<spec.partitions).map { _ in
-            let key = spec.keyPrefix + folder + Self.dataFileName(&random) + (window.format == .ion ? ".ion.gz" : ".json.gz")
+            let key =
+                spec.keyPrefix + folder + Self.dataFileName(&random) + (window.format == .ion ? ".ion.gz" : ".json.gz")
             return (key, try GzipFileWriter(path: root + "/" + key, level: spec.compressionLevel))
         }
     }
@@ -47,9 +48,17 @@ struct ExportLayoutWriter {
         var manifest: [UInt8] = []
         for (key, writer) in files {
             let done = try writer.finish()
-            let entry = ManifestFileEntry(itemCount: done.lines, md5Checksum: done.md5Checksum, etag: done.etag, dataFileS3Key: key)
+            let entry = ManifestFileEntry(
+                itemCount: done.lines,
+                md5Checksum: done.md5Checksum,
+                etag: done.etag,
+                dataFileS3Key: key
+            )
             entries.append(entry)
-            manifest += Array(#"{"itemCount":\#(entry.itemCount),"md5Checksum":"\#(entry.md5Checksum)","etag":"\#(entry.etag)","dataFileS3Key":"\#(key)"}"#.utf8)
+            manifest += Array(
+                #"{"itemCount":\#(entry.itemCount),"md5Checksum":"\#(entry.md5Checksum)","etag":"\#(entry.etag)","dataFileS3Key":"\#(key)"}"#
+                    .utf8
+            )
             manifest.append(0x0A)
         }
         try write(folder + "manifest-files.json", manifest)
@@ -99,14 +108,16 @@ struct ExportLayoutWriter {
         var random = SplitMix64(seed: spec.seed, -1, -1)
         let hex = random.bytes(16).map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
         let c = Array(hex)
-        return "\(String(c[0..<8]))-\(String(c[8..<12]))-\(String(c[12..<16]))-\(String(c[16..<20]))-\(String(c[20..<32]))"
+        return
+            "\(String(c[0..<8]))-\(String(c[8..<12]))-\(String(c[12..<16]))-\(String(c[16..<20]))-\(String(c[20..<32]))"
     }
 
     /// `<14-digit zero-padded epoch ms>-<8 hex>`, as AWS names exports.
     static func exportId(startTime: ExportTime, random: inout SplitMix64) -> String {
         let millis = String(startTime.epochMilliseconds)
         let hex = String(random.next() & 0xFFFF_FFFF, radix: 16)
-        return String(repeating: "0", count: max(0, 14 - millis.count)) + millis + "-" + String(repeating: "0", count: 8 - hex.count) + hex
+        return String(repeating: "0", count: max(0, 14 - millis.count)) + millis + "-"
+            + String(repeating: "0", count: 8 - hex.count) + hex
     }
 
     static func dataFileName(_ random: inout SplitMix64) -> String {

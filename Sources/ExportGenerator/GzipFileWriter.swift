@@ -27,7 +27,16 @@ package final class GzipFileWriter {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         // 16 + MAX_WBITS: a gzip wrapper, as the export's .json.gz files have.
-        let status = deflateInit2_(stream, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        let status = deflateInit2_(
+            stream,
+            level,
+            Z_DEFLATED,
+            16 + MAX_WBITS,
+            8,
+            Z_DEFAULT_STRATEGY,
+            ZLIB_VERSION,
+            Int32(MemoryLayout<z_stream>.size)
+        )
         precondition(status == Z_OK, "zlib deflateInit2 failed: \(status)")
         pending.reserveCapacity(128 << 10)
     }
@@ -51,10 +60,11 @@ package final class GzipFileWriter {
         try compress(flush: Z_FINISH)
         let digest = Array(md5.finalize())
         // S3's ETag for a one-part multipart upload: MD5 of the part MD5s, then "-<parts>".
-        let etag = Insecure.MD5.hash(data: digest).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined() + "-1"
+        let etag =
+            Insecure.MD5.hash(data: digest).map { byte in
+                let hex = String(byte, radix: 16)
+                return byte < 16 ? "0" + hex : hex
+            }.joined() + "-1"
         return (Base64.encode(digest), etag, lines)
     }
 

@@ -22,7 +22,10 @@ enum IonEncoder {
         case .b(let b): appendBlob(b, to: &out)
         case .bool(let b): out += (b ? "true" : "false").utf8
         case .null: out += "null".utf8
-        case .ss(let set): appendList(set, annotation: "$dynamodb_SS::", to: &out) { appendString($0, quote: UInt8(ascii: "\""), to: &$1) }
+        case .ss(let set):
+            appendList(set, annotation: "$dynamodb_SS::", to: &out) {
+                appendString($0, quote: UInt8(ascii: "\""), to: &$1)
+            }
         case .ns(let set): appendList(set, annotation: "$dynamodb_NS::", to: &out) { $1 += decimal($0.text).utf8 }
         case .bs(let set): appendList(set, annotation: "$dynamodb_BS::", to: &out) { appendBlob($0, to: &$1) }
         case .l(let list): appendList(list, annotation: "", to: &out) { append($0, to: &$1) }
@@ -52,7 +55,8 @@ enum IonEncoder {
 
     static func appendName(_ name: String, to out: inout [UInt8]) {
         let bytes = Array(name.utf8)
-        let isIdentifier = !bytes.isEmpty && !["true", "false", "null", "nan"].contains(name)
+        let isIdentifier =
+            !bytes.isEmpty && !["true", "false", "null", "nan"].contains(name)
             && bytes.enumerated().allSatisfy { index, c in
                 (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == UInt8(ascii: "_") || c == UInt8(ascii: "$")
                     || (index > 0 && c >= 0x30 && c <= 0x39)
@@ -85,7 +89,12 @@ enum IonEncoder {
         out += "}}".utf8
     }
 
-    private static func appendList<T>(_ elements: [T], annotation: String, to out: inout [UInt8], _ each: (T, inout [UInt8]) -> Void) {
+    private static func appendList<T>(
+        _ elements: [T],
+        annotation: String,
+        to out: inout [UInt8],
+        _ each: (T, inout [UInt8]) -> Void
+    ) {
         out += annotation.utf8
         out.append(UInt8(ascii: "["))
         for (index, element) in elements.enumerated() {

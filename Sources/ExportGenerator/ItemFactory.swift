@@ -8,26 +8,30 @@ import DynamoModel
 struct ItemFactory: Sendable {
     let spec: ChainSpec
 
-    static let words = ["ferry", "harbour", "tide", "keel", "mast", "anchor", "buoy", "river", "delta", "quay",
-                        "Fähre", "café", "naïve", "北京", "東京", "Москва", "🚢", "🌊", "ñandú", "Ελλάδα", ""]
+    static let words = [
+        "ferry", "harbour", "tide", "keel", "mast", "anchor", "buoy", "river", "delta", "quay",
+        "Fähre", "café", "naïve", "北京", "東京", "Москва", "🚢", "🌊", "ñandú", "Ελλάδα", "",
+    ]
     /// Numbers as DynamoDB returns them (normalised), including its extremes.
     static let extremeNumbers = [
-        "99999999999999999999999999999999999999",                   // 38 digits
+        "99999999999999999999999999999999999999",  // 38 digits
         "-99999999999999999999999999999999999999",
-        "9.9999999999999999999999999999999999999E+125",            // largest magnitude
+        "9.9999999999999999999999999999999999999E+125",  // largest magnitude
         "-9.9999999999999999999999999999999999999E+125",
-        "1E-130",                                                  // smallest positive magnitude
+        "1E-130",  // smallest positive magnitude
         "-1E-130",
         "0.00000000000000000000000000000000000001",
-        "12345678901234567890.123456789012345678",                 // 38 significant digits with a fraction
+        "12345678901234567890.123456789012345678",  // 38 significant digits with a fraction
         "0",
     ]
 
     func key(_ index: Int) -> Item {
         var attributes: [Item.Attribute] = [
-            Item.Attribute(name: "pk", value: .s(index % 11 == 5 ? "客户#\(index)" : "user#\(index)")),
+            Item.Attribute(name: "pk", value: .s(index % 11 == 5 ? "客户#\(index)" : "user#\(index)"))
         ]
-        if spec.sortKey { attributes.append(Item.Attribute(name: "sk", value: .n(DynamoNumber(integerLiteral: index % 97)))) }
+        if spec.sortKey {
+            attributes.append(Item.Attribute(name: "sk", value: .n(DynamoNumber(integerLiteral: index % 97))))
+        }
         return Item(uniqueAttributes: attributes)
     }
 
@@ -42,16 +46,23 @@ struct ItemFactory: Sendable {
         if random.chance(60) { item["note"] = .s(random.chance(30) ? "" : "seen in \(random.pick(Self.words))") }
         if random.chance(50) { item["nothing"] = .null }
         if random.chance(40) { item["extreme"] = .n(number(random.pick(Self.extremeNumbers))) }
-        if random.chance(50) { item["tags"] = .ss(distinct(random.int(1..<5)) { "tag-\(random.pick(Self.words))-\($0)" }) }
         if random.chance(50) {
-            item["scores"] = .ns(distinct(random.int(1..<4)) { n in number(n == 0 ? random.pick(Self.extremeNumbers) : "\(n).5") })
+            item["tags"] = .ss(distinct(random.int(1..<5)) { "tag-\(random.pick(Self.words))-\($0)" })
         }
-        if random.chance(40) { item["blobs"] = .bs(distinct(random.int(1..<4)) { n in [UInt8(n)] + random.bytes(random.int(0..<12)) }) }
+        if random.chance(50) {
+            item["scores"] = .ns(
+                distinct(random.int(1..<4)) { n in number(n == 0 ? random.pick(Self.extremeNumbers) : "\(n).5") }
+            )
+        }
+        if random.chance(40) {
+            item["blobs"] = .bs(distinct(random.int(1..<4)) { n in [UInt8(n)] + random.bytes(random.int(0..<12)) })
+        }
         if random.chance(50) { item["payload"] = .b(random.bytes(random.int(0..<48))) }
         if random.chance(40) { item["ünïcødé ключ 🔑"] = .s("значение \(random.pick(Self.words)) 値") }
         if random.chance(60) {
             item["history"] = .l([
-                .n(DynamoNumber(integerLiteral: random.int(0..<1000))), .s(random.pick(Self.words)), .bool(random.chance(50)),
+                .n(DynamoNumber(integerLiteral: random.int(0..<1000))), .s(random.pick(Self.words)),
+                .bool(random.chance(50)),
                 .null, .l([]), .m(Item()), .b([]), .ss(["a", "b"]),
             ])
         }
@@ -74,11 +85,15 @@ struct ItemFactory: Sendable {
             item["K"] = .s("latin K")
             var deep = AttributeValue.s("30 levels down \(random.pick(Self.words))")
             for level in stride(from: 30, to: 0, by: -1) {
-                deep = level % 2 == 0 ? .l([deep, .n(DynamoNumber(integerLiteral: level))]) : .m(Item(["l\(level)": deep]))
+                deep =
+                    level % 2 == 0
+                    ? .l([deep, .n(DynamoNumber(integerLiteral: level))]) : .m(Item(["l\(level)": deep]))
             }
             item["deep"] = deep
         }
-        if let percent = spec.segmentPercent, random.chance(percent) { item["segment"] = .s("segment-\(index)-\(version)") }
+        if let percent = spec.segmentPercent, random.chance(percent) {
+            item["segment"] = .s("segment-\(index)-\(version)")
+        }
         if let every = spec.largeItemEvery, every > 0, index % every == 0 {
             // Just under 400 KB: DynamoDB's limit counts names and values.
             let room = ItemSize.maxItemBytes - ItemSize.bytes(of: item) - "blob".utf8.count - 512

@@ -34,8 +34,14 @@ public final class DataFileDecoder {
 
     /// - Parameter checkCRC: gzip's CRC-32; by default checked only when there is no MD5 to check (pass false for a
     ///   file `DataFileVerifier` already checked).
-    public init(fileKey: String, kind: ExportKind, format: ExportFormat = .dynamoDBJSON, expectedMD5: String?, checkCRC: Bool? = nil,
-                bufferSize: Int = 256 << 10) {
+    public init(
+        fileKey: String,
+        kind: ExportKind,
+        format: ExportFormat = .dynamoDBJSON,
+        expectedMD5: String?,
+        checkCRC: Bool? = nil,
+        bufferSize: Int = 256 << 10
+    ) {
         self.fileKey = fileKey
         self.kind = kind
         self.format = format
@@ -92,15 +98,25 @@ public final class DataFileDecoder {
     /// Ends the file: the last line, gzip completeness, item count and MD5. Returns the number of records.
     @discardableResult
     public func finish(expectedItemCount: Int64? = nil, emit: (ExportRecord) throws -> Void) throws -> Int64 {
-        guard inflater.sawInput else { throw ExportReaderError.gzip(key: fileKey, reason: "empty file (not even a gzip header)") }
+        guard inflater.sawInput else {
+            throw ExportReaderError.gzip(key: fileKey, reason: "empty file (not even a gzip header)")
+        }
         guard inflater.isAtMemberEnd else {
-            throw ExportReaderError.gzip(key: fileKey, reason: "truncated gzip stream (the file ends before the compressed data does)")
+            throw ExportReaderError.gzip(
+                key: fileKey,
+                reason: "truncated gzip stream (the file ends before the compressed data does)"
+            )
         }
         try splitLines(final: true, emit: emit)
         if let expectedMD5 {
             let actual = Base64.encode(Array(md5.finalize()))
             if let expected = Base64Digest(expectedMD5), Base64.encode(expected.bytes) != actual {
-                throw ExportReaderError.checksumMismatch(key: fileKey, expected: expectedMD5, actual: actual, checkedAgainst: "manifest-files.json")
+                throw ExportReaderError.checksumMismatch(
+                    key: fileKey,
+                    expected: expectedMD5,
+                    actual: actual,
+                    checkedAgainst: "manifest-files.json"
+                )
             }
         }
         if let expectedItemCount, expectedItemCount != recordCount {
@@ -155,7 +171,7 @@ public final class DataFileDecoder {
             var length = end - lineStart
             if length > 0 && base.load(fromByteOffset: end - 1, as: UInt8.self) == 0x0D { length -= 1 }
             let line = UnsafeBufferPointer(start: start.assumingMemoryBound(to: UInt8.self), count: length)
-            if !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { // blank lines carry nothing but count for line numbers
+            if !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {  // blank lines carry nothing but count for line numbers
                 if format == .dynamoDBJSON {
                     let scanned = try scanLine(line, columnNote: "")
                     pending.append((lineStart - blockStart..<lineStart - blockStart + length, lineNumber, scanned))
@@ -164,7 +180,12 @@ public final class DataFileDecoder {
                     do {
                         try transcoder.transcode(line, kind: kind)
                     } catch {
-                        throw ExportReaderError.invalidRecord(key: fileKey, line: lineNumber, column: error.column, reason: error.reason)
+                        throw ExportReaderError.invalidRecord(
+                            key: fileKey,
+                            line: lineNumber,
+                            column: error.column,
+                            reason: error.reason
+                        )
                     }
                     let json = transcoder.out.bytes(from: jsonStart)
                     let scanned = try scanLine(json, columnNote: " (column of the record converted to DynamoDB JSON)")
@@ -174,7 +195,8 @@ public final class DataFileDecoder {
             lineStart = min(end + 1, filled)
         }
         guard !pending.isEmpty else { return }
-        let block = format == .dynamoDBJSON
+        let block =
+            format == .dynamoDBJSON
             ? [UInt8](UnsafeRawBufferPointer(start: base + blockStart, count: lineStart - blockStart))
             : [UInt8](transcoder.out.bytes(from: 0))
         for record in pending {
@@ -184,8 +206,12 @@ public final class DataFileDecoder {
     }
 
     private func lineTooLong(line: Int) -> ExportReaderError {
-        .invalidRecord(key: fileKey, line: line, column: DynamoLimits.maxExportLineBytes + 1,
-                       reason: DataFileVerifier.lineTooLongReason)
+        .invalidRecord(
+            key: fileKey,
+            line: line,
+            column: DynamoLimits.maxExportLineBytes + 1,
+            reason: DataFileVerifier.lineTooLongReason
+        )
     }
 
     /// Validates one line's DynamoDB JSON.
@@ -195,7 +221,12 @@ public final class DataFileDecoder {
             recordCount += 1
             return scanned
         } catch {
-            throw ExportReaderError.invalidRecord(key: fileKey, line: lineNumber, column: error.column, reason: error.description + columnNote)
+            throw ExportReaderError.invalidRecord(
+                key: fileKey,
+                line: lineNumber,
+                column: error.column,
+                reason: error.description + columnNote
+            )
         }
     }
 }

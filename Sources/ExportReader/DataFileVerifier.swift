@@ -34,7 +34,8 @@ public final class DataFileVerifier {
     public private(set) var lineNumber = 0
     public private(set) var recordCount: Int64 = 0
 
-    static let lineTooLongReason = "line longer than \(DynamoLimits.maxExportLineBytes) bytes, longer than any record DynamoDB can export; the file is damaged"
+    static let lineTooLongReason =
+        "line longer than \(DynamoLimits.maxExportLineBytes) bytes, longer than any record DynamoDB can export; the file is damaged"
 
     public init(fileKey: String, expectedMD5: String, expectedItemCount: Int64, outputSize: Int = 256 << 10) {
         self.fileKey = fileKey
@@ -73,7 +74,12 @@ public final class DataFileVerifier {
     public func finish() throws(ExportReaderError) -> Int64 {
         let actual = Base64.encode(Array(md5.finalize()))
         if let expected = Base64Digest(expectedMD5), Base64.encode(expected.bytes) != actual {
-            throw .checksumMismatch(key: fileKey, expected: expectedMD5, actual: actual, checkedAgainst: "manifest-files.json")
+            throw .checksumMismatch(
+                key: fileKey,
+                expected: expectedMD5,
+                actual: actual,
+                checkedAgainst: "manifest-files.json"
+            )
         }
         guard inflater.sawInput else { throw .gzip(key: fileKey, reason: "empty file (not even a gzip header)") }
         guard inflater.isAtMemberEnd else {
@@ -105,14 +111,23 @@ public final class DataFileVerifier {
             let length = segmentEnd - position
             lineBytes += length
             if lineBytes > DynamoLimits.maxExportLineBytes {
-                throw .invalidRecord(key: fileKey, line: lineNumber + 1, column: DynamoLimits.maxExportLineBytes + 1, reason: Self.lineTooLongReason)
+                throw .invalidRecord(
+                    key: fileKey,
+                    line: lineNumber + 1,
+                    column: DynamoLimits.maxExportLineBytes + 1,
+                    reason: Self.lineTooLongReason
+                )
             }
             if !lineHasContent {
                 var byte = position
                 while byte < segmentEnd && !lineHasContent {
                     switch byte.load(as: UInt8.self) {
-                    case 0x20, 0x09: if lastWasCR { lineHasContent = true }; lastWasCR = false
-                    case 0x0D: if lastWasCR { lineHasContent = true }; lastWasCR = true
+                    case 0x20, 0x09:
+                        if lastWasCR { lineHasContent = true }
+                        lastWasCR = false
+                    case 0x0D:
+                        if lastWasCR { lineHasContent = true }
+                        lastWasCR = true
                     default: lineHasContent = true
                     }
                     byte += 1
@@ -146,7 +161,11 @@ extension ExportReader {
             if !closed { close(fd) }
             if !verified { unlink(path) }
         }
-        let verifier = DataFileVerifier(fileKey: file.dataFileS3Key, expectedMD5: file.md5Checksum, expectedItemCount: file.itemCount)
+        let verifier = DataFileVerifier(
+            fileKey: file.dataFileS3Key,
+            expectedMD5: file.md5Checksum,
+            expectedItemCount: file.itemCount
+        )
         var bytes: Int64 = 0
         try await source.forEachChunk(of: file.dataFileS3Key) { chunk in
             try verifier.feed(chunk)
@@ -155,7 +174,10 @@ extension ExportReader {
                 let written = write(fd, rest.baseAddress, rest.count)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    throw ExportReaderError.io(path: path, reason: "cannot write the verified copy: \(String(cString: strerror(errno)))")
+                    throw ExportReaderError.io(
+                        path: path,
+                        reason: "cannot write the verified copy: \(String(cString: strerror(errno)))"
+                    )
                 }
                 rest = UnsafeRawBufferPointer(rebasing: rest[written...])
             }
@@ -163,19 +185,33 @@ extension ExportReader {
         }
         try verifier.finish()
         closed = true
-        guard close(fd) == 0 else { throw ExportReaderError.io(path: path, reason: "cannot write the verified copy: \(String(cString: strerror(errno)))") }
+        guard close(fd) == 0 else {
+            throw ExportReaderError.io(
+                path: path,
+                reason: "cannot write the verified copy: \(String(cString: strerror(errno)))"
+            )
+        }
         verified = true
         return VerifiedDataFile(file: file, path: path, bytes: bytes)
     }
 
     /// Streams the records of a verified copy (see `readRecords(of:in:verify:_:)`); the MD5 and gzip CRC were
     /// checked by `spool` and are not computed again. Errors name the file as the source calls it.
-    public func readRecords(of verified: VerifiedDataFile, in export: Export, _ onBatch: ([ExportRecord]) async throws -> Void) async throws -> Int64 {
+    public func readRecords(
+        of verified: VerifiedDataFile,
+        in export: Export,
+        _ onBatch: ([ExportRecord]) async throws -> Void
+    ) async throws -> Int64 {
         let slash = verified.path.lastIndex(of: "/")
         let directory = slash.map { String(verified.path[..<$0]) } ?? "."
         let name = slash.map { String(verified.path[verified.path.index(after: $0)...]) } ?? verified.path
-        let decoder = DataFileDecoder(fileKey: verified.file.dataFileS3Key, kind: export.summary.kind, format: export.summary.format,
-                                      expectedMD5: nil, checkCRC: false)
+        let decoder = DataFileDecoder(
+            fileKey: verified.file.dataFileS3Key,
+            kind: export.summary.kind,
+            format: export.summary.format,
+            expectedMD5: nil,
+            checkCRC: false
+        )
         var batch: [ExportRecord] = []
         try await LocalDirectorySource(root: directory).forEachChunk(of: name) { chunk in
             try decoder.feed(chunk) { batch.append($0) }

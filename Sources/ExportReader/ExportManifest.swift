@@ -101,7 +101,9 @@ extension ExportSummary {
         }
         func time(_ value: String?, _ field: String) throws(ExportReaderError) -> ExportTime? {
             guard let value else { return nil }
-            guard let time = ExportTime(value) else { throw invalid("\"\(field)\" is not an ISO 8601 time: \"\(value)\"") }
+            guard let time = ExportTime(value) else {
+                throw invalid("\"\(field)\" is not an ISO 8601 time: \"\(value)\"")
+            }
             return time
         }
         let arn = try required(raw.exportArn, "exportArn")
@@ -110,7 +112,7 @@ extension ExportSummary {
         }
         let kind: ExportKind
         switch raw.exportType {
-        case nil, "FULL_EXPORT": kind = .full // real FULL summaries omit exportType
+        case nil, "FULL_EXPORT": kind = .full  // real FULL summaries omit exportType
         case "INCREMENTAL_EXPORT": kind = .incremental
         case let other?: throw invalid("unknown exportType \"\(other)\" (expected FULL_EXPORT or INCREMENTAL_EXPORT)")
         }
@@ -150,9 +152,13 @@ extension ExportSummary {
         case .full:
             guard summary.exportTime != nil else { throw invalid("FULL export has no \"exportTime\"") }
         case .incremental:
-            guard let from = summary.exportFromTime else { throw invalid("INCREMENTAL export has no \"exportFromTime\"") }
+            guard let from = summary.exportFromTime else {
+                throw invalid("INCREMENTAL export has no \"exportFromTime\"")
+            }
             guard let to = summary.exportToTime else { throw invalid("INCREMENTAL export has no \"exportToTime\"") }
-            guard from < to else { throw invalid("window is empty: exportFromTime \(from) is not before exportToTime \(to)") }
+            guard from < to else {
+                throw invalid("window is empty: exportFromTime \(from) is not before exportToTime \(to)")
+            }
         }
         return summary
     }
@@ -177,7 +183,11 @@ extension ManifestFileEntry {
                 throw .invalidManifest(key: key, line: lineNumber, reason: "negative itemCount")
             }
             guard let digest = Base64Digest(entry.md5Checksum), digest.bytes.count == 16 else {
-                throw .invalidManifest(key: key, line: lineNumber, reason: "md5Checksum \"\(entry.md5Checksum)\" is not a base64 MD5")
+                throw .invalidManifest(
+                    key: key,
+                    line: lineNumber,
+                    reason: "md5Checksum \"\(entry.md5Checksum)\" is not a base64 MD5"
+                )
             }
             entries.append(entry)
         }

@@ -29,7 +29,7 @@ public enum ManifestChecksums: Sendable, Hashable {
         switch self {
         case .strict: false
         case .acceptAny: true
-        case .accept(let keys): keys.contains { $0.bytewiseEquals(key) } // keys compare by bytes
+        case .accept(let keys): keys.contains { $0.bytewiseEquals(key) }  // keys compare by bytes
         }
     }
 }
@@ -50,7 +50,8 @@ public struct ExportReader: Sendable {
     public func summaryKeys(under prefix: String = "") async throws -> [String] {
         try await source.listKeys(under: prefix).filter { key in
             let parts = key.split(separator: "/", omittingEmptySubsequences: false)
-            return parts.count >= 3 && parts[parts.count - 1] == "manifest-summary.json" && parts[parts.count - 3] == "AWSDynamoDB"
+            return parts.count >= 3 && parts[parts.count - 1] == "manifest-summary.json"
+                && parts[parts.count - 3] == "AWSDynamoDB"
         }
     }
 
@@ -61,7 +62,11 @@ public struct ExportReader: Sendable {
         if try await !verifyManifestChecksum(of: summaryKey, bytes: summaryBytes) { accepted.append(summaryKey) }
         let summary = try ExportSummary.decode(summaryBytes, key: summaryKey)
         guard let anchor = summaryKey.range(of: "AWSDynamoDB/", options: .backwards) else {
-            throw ExportReaderError.invalidManifest(key: summaryKey, line: nil, reason: "not inside an AWSDynamoDB/ folder")
+            throw ExportReaderError.invalidManifest(
+                key: summaryKey,
+                line: nil,
+                reason: "not inside an AWSDynamoDB/ folder"
+            )
         }
         let basePrefix = String(summaryKey[..<anchor.lowerBound])
         let exportFolder = String(summaryKey.dropLast("manifest-summary.json".count))
@@ -70,15 +75,27 @@ public struct ExportReader: Sendable {
         if try await !verifyManifestChecksum(of: filesKey, bytes: filesBytes) { accepted.append(filesKey) }
         var files = try ManifestFileEntry.decodeLines(filesBytes, key: filesKey)
         for index in files.indices {
-            files[index].dataFileS3Key = Self.resolve(files[index].dataFileS3Key, basePrefix: basePrefix, exportFolder: exportFolder)
+            files[index].dataFileS3Key = Self.resolve(
+                files[index].dataFileS3Key,
+                basePrefix: basePrefix,
+                exportFolder: exportFolder
+            )
         }
         let total = files.reduce(Int64(0)) { $0 + $1.itemCount }
         guard total == summary.itemCount else {
             throw ExportReaderError.invalidManifest(
-                key: filesKey, line: nil,
-                reason: "the files' item counts add up to \(total), manifest-summary.json says \(summary.itemCount)")
+                key: filesKey,
+                line: nil,
+                reason: "the files' item counts add up to \(total), manifest-summary.json says \(summary.itemCount)"
+            )
         }
-        return Export(summary: summary, summaryKey: summaryKey, basePrefix: basePrefix, files: files, acceptedManifestMismatches: accepted)
+        return Export(
+            summary: summary,
+            summaryKey: summaryKey,
+            basePrefix: basePrefix,
+            files: files,
+            acceptedManifestMismatches: accepted
+        )
     }
 
     /// Maps a manifest key (bucket-absolute, prefix included) to a key in this source: the part from `AWSDynamoDB/`
@@ -100,8 +117,12 @@ public struct ExportReader: Sendable {
         guard let expected = Base64Digest(text), actual == expected.bytes else {
             if manifestChecksums.accepts(key) { return false }
             throw ExportReaderError.manifestChecksumMismatch(
-                key: key, expected: Base64Digest(text).map { Base64.encode($0.bytes) } ?? "\"\(text.prefix(64))\" (not a base64 MD5)",
-                actual: Base64.encode(actual), checkedAgainst: checksumKey)
+                key: key,
+                expected: Base64Digest(text).map { Base64.encode($0.bytes) }
+                    ?? "\"\(text.prefix(64))\" (not a base64 MD5)",
+                actual: Base64.encode(actual),
+                checkedAgainst: checksumKey
+            )
         }
         return true
     }
@@ -109,12 +130,17 @@ public struct ExportReader: Sendable {
     /// Streams one data file's records in batches (one batch per decompressed chunk). The MD5, gzip integrity and
     /// item count are checked at the end of the file; a mismatch throws after the last batch.
     public func readRecords(
-        of file: ManifestFileEntry, in export: Export, verify: Bool = true,
+        of file: ManifestFileEntry,
+        in export: Export,
+        verify: Bool = true,
         _ onBatch: ([ExportRecord]) async throws -> Void
     ) async throws -> Int64 {
         let decoder = DataFileDecoder(
-            fileKey: file.dataFileS3Key, kind: export.summary.kind, format: export.summary.format,
-            expectedMD5: verify ? file.md5Checksum : nil)
+            fileKey: file.dataFileS3Key,
+            kind: export.summary.kind,
+            format: export.summary.format,
+            expectedMD5: verify ? file.md5Checksum : nil
+        )
         var batch: [ExportRecord] = []
         do {
             try await source.forEachChunk(of: file.dataFileS3Key) { chunk in
@@ -142,7 +168,11 @@ public struct ExportReader: Sendable {
         let actual = Array(md5.finalize())
         guard let expected = Base64Digest(file.md5Checksum), expected.bytes == actual else {
             throw ExportReaderError.checksumMismatch(
-                key: file.dataFileS3Key, expected: file.md5Checksum, actual: Base64.encode(actual), checkedAgainst: "manifest-files.json")
+                key: file.dataFileS3Key,
+                expected: file.md5Checksum,
+                actual: Base64.encode(actual),
+                checkedAgainst: "manifest-files.json"
+            )
         }
     }
 }

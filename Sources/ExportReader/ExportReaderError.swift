@@ -45,7 +45,8 @@ public enum ExportReaderError: Error, Hashable, Sendable, CustomStringConvertibl
         case .keyNotFound(let key, _): "missing \"\(key.stringValue)\""
         case .typeMismatch(_, let context), .valueNotFound(_, let context):
             "\"\(context.codingPath.map(\.stringValue).joined(separator: "."))\": \(context.debugDescription)"
-        case .dataCorrupted(let context): "not valid JSON (\(context.underlyingError.map { "\($0.localizedDescription)" } ?? context.debugDescription))"
+        case .dataCorrupted(let context):
+            "not valid JSON (\(context.underlyingError.map { "\($0.localizedDescription)" } ?? context.debugDescription))"
         default: "\(error)"
         }
     }

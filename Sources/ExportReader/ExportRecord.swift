@@ -42,7 +42,9 @@ public struct ExportRecord: Sendable, Hashable {
         self.kind = kind
         self.line = line
         let base = line.startIndex
-        func shift(_ range: Range<Int>?) -> Range<Int>? { range.map { (base + $0.lowerBound)..<(base + $0.upperBound) } }
+        func shift(_ range: Range<Int>?) -> Range<Int>? {
+            range.map { (base + $0.lowerBound)..<(base + $0.upperBound) }
+        }
         newImageRange = shift(scanned.newImage)
         keysRange = shift(scanned.keys)
         oldImageRange = shift(scanned.oldImage)
@@ -54,7 +56,9 @@ public struct ExportRecord: Sendable, Hashable {
 
     /// Why DynamoDB would refuse the record (the rule and where in the record's DynamoDB JSON), or nil.
     public var limitViolationReason: String? {
-        violation.map { "\($0.description) (column \($0.column) of the record's DynamoDB JSON); DynamoDB would refuse this write" }
+        violation.map {
+            "\($0.description) (column \($0.column) of the record's DynamoDB JSON); DynamoDB would refuse this write"
+        }
     }
 
     /// True when applying the record deletes its key.
@@ -95,16 +99,26 @@ public struct ExportRecord: Sendable, Hashable {
                     return try parser.parseItem()
                 }
             } catch {
-                throw ExportReaderError.invalidRecord(key: location.fileKey, line: location.line, column: error.column, reason: error.description)
+                throw ExportReaderError.invalidRecord(
+                    key: location.fileKey,
+                    line: location.line,
+                    column: error.column,
+                    reason: error.description
+                )
             }
         }
         switch kind {
         case .full:
             return .item(try decode(newImageRange!))
         case .incremental:
-            return .change(Change(
-                keys: try decode(keysRange!), newImage: try newImageRange.map(decode), oldImage: try oldImageRange.map(decode),
-                writeTimestampMicros: writeTimestampMicros))
+            return .change(
+                Change(
+                    keys: try decode(keysRange!),
+                    newImage: try newImageRange.map(decode),
+                    oldImage: try oldImageRange.map(decode),
+                    writeTimestampMicros: writeTimestampMicros
+                )
+            )
         }
     }
 

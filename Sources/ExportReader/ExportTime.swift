@@ -54,8 +54,9 @@ public struct ExportTime: Sendable, Hashable, Comparable, CustomStringConvertibl
             return true
         }
         guard let y = number(4), take("-"), let mo = number(2), take("-"), let d = number(2),
-              take("T") || take("t") || take(" "),
-              let h = number(2), take(":"), let mi = number(2), take(":"), let s = number(2) else { return nil }
+            take("T") || take("t") || take(" "),
+            let h = number(2), take(":"), let mi = number(2), take(":"), let s = number(2)
+        else { return nil }
         guard (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61 else { return nil }
         var ms: Int64 = 0
         if take(".") {

@@ -29,11 +29,17 @@ final class GzipInflater {
         stream.deallocate()
     }
 
-    enum Failure: Error { case corrupt(String), trailingGarbage }
+    enum Failure: Error {
+        case corrupt(String)
+        case trailingGarbage
+    }
 
     /// Inflates from `input` into `output`; returns (bytes consumed, bytes produced). Call again while input
     /// remains or the output was filled.
-    func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(Failure) -> (consumed: Int, produced: Int) {
+    func inflate(
+        _ input: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
+    ) throws(Failure) -> (consumed: Int, produced: Int) {
         guard !input.isEmpty || started else { return (0, 0) }
         var consumedTotal = 0
         var input = input

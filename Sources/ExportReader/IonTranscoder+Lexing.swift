@@ -45,7 +45,9 @@ extension IonTranscoder {
     mutating func expect(_ byte: UInt8, _ what: String) throws(Failure) {
         try skipSpaceAndComments()
         guard let c = peek() else { throw Failure(offset: i, reason: "unexpected end of line, expected \(what)") }
-        guard c == byte else { throw Failure(offset: i, reason: "expected \(what), found '\(Character(UnicodeScalar(c)))'") }
+        guard c == byte else {
+            throw Failure(offset: i, reason: "expected \(what), found '\(Character(UnicodeScalar(c)))'")
+        }
         i += 1
     }
 
@@ -121,10 +123,13 @@ extension IonTranscoder {
         let raw = UnsafeRawPointer(b.baseAddress!)
         while i < b.count {
             let runStart = i
-            while i + 8 <= b.count && !Self.mayNeedAttention(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
+            while i + 8 <= b.count && !Self.mayNeedAttention(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+                i += 8
+            }
             while i < b.count {
                 let c = b[i]
-                if c >= 0x20 && c < 0x80 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "'") && c != UInt8(ascii: "\\") {
+                if c >= 0x20 && c < 0x80 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "'") && c != UInt8(ascii: "\\")
+                {
                     i += 1
                 } else if c >= 0x80 {
                     let n = UTF8Validation.sequenceLength(b, at: i, end: b.count)
@@ -149,7 +154,9 @@ extension IonTranscoder {
             if c == UInt8(ascii: "\\") {
                 try escape()
             } else if c < 0x20 {
-                guard end == .long || c == 0x09 else { throw Failure(offset: i, reason: "unescaped control character in a string") }
+                guard end == .long || c == 0x09 else {
+                    throw Failure(offset: i, reason: "unescaped control character in a string")
+                }
                 appendJSONEscaped(UInt32(c))
                 i += 1
             } else {
@@ -169,7 +176,8 @@ extension IonTranscoder {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         @inline(__always) func hasZeroByte(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
-        let special = (w & highs) | ((w &- 0x2020_2020_2020_2020) & ~w & highs)
+        let special =
+            (w & highs) | ((w &- 0x2020_2020_2020_2020) & ~w & highs)
             | hasZeroByte(w ^ (0x22 &* ones)) | hasZeroByte(w ^ (0x27 &* ones)) | hasZeroByte(w ^ (0x5C &* ones))
         return special != 0
     }
@@ -192,7 +200,7 @@ extension IonTranscoder {
         case UInt8(ascii: "?"): scalar = 0x3F
         case UInt8(ascii: "0"): scalar = 0x00
         case UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "/"), UInt8(ascii: "\\"): scalar = UInt32(e)
-        case 0x0A: return // an escaped newline continues the string
+        case 0x0A: return  // an escaped newline continues the string
         case UInt8(ascii: "x"): scalar = try hex(2, at)
         case UInt8(ascii: "u"): scalar = try hex(4, at)
         case UInt8(ascii: "U"): scalar = try hex(8, at)
@@ -205,7 +213,9 @@ extension IonTranscoder {
             }
             i += 2
             let low = try hex(4, at)
-            guard low >= 0xDC00 && low < 0xE000 else { throw Failure(offset: at, reason: "invalid escape sequence (lone surrogate)") }
+            guard low >= 0xDC00 && low < 0xE000 else {
+                throw Failure(offset: at, reason: "invalid escape sequence (lone surrogate)")
+            }
             scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
         }
         guard let unicode = Unicode.Scalar(scalar) else { throw Failure(offset: at, reason: "invalid escape sequence") }
@@ -257,11 +267,18 @@ extension IonTranscoder {
             if c == UInt8(ascii: "}") {
                 guard i + 1 < b.count, b[i + 1] == UInt8(ascii: "}") else { break }
                 i += 2
-                guard Base64.validatedLength(out.bytes(from: outStart)) != nil else { throw Failure(offset: start, reason: "blob is not valid base64") }
+                guard Base64.validatedLength(out.bytes(from: outStart)) != nil else {
+                    throw Failure(offset: start, reason: "blob is not valid base64")
+                }
                 return
             }
-            if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D { i += 1; continue }
-            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") { throw Failure(offset: start, reason: "clobs are not part of DynamoDB exports") }
+            if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D {
+                i += 1
+                continue
+            }
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
+                throw Failure(offset: start, reason: "clobs are not part of DynamoDB exports")
+            }
             out.put(c)
             i += 1
         }
@@ -274,14 +291,22 @@ extension IonTranscoder {
         let start = i
         let outStart = out.count
         if peek() == UInt8(ascii: "+") {
-            throw Failure(offset: start, reason: peekWord(at: start + 1, "inf") ? "+inf cannot be a DynamoDB number" : "Ion numbers have no '+' sign")
+            throw Failure(
+                offset: start,
+                reason: peekWord(at: start + 1, "inf")
+                    ? "+inf cannot be a DynamoDB number" : "Ion numbers have no '+' sign"
+            )
         }
         if peek() == UInt8(ascii: "-") {
-            if peekWord(at: start + 1, "inf") { throw Failure(offset: start, reason: "-inf cannot be a DynamoDB number") }
+            if peekWord(at: start + 1, "inf") {
+                throw Failure(offset: start, reason: "-inf cannot be a DynamoDB number")
+            }
             out.put(UInt8(ascii: "-"))
             i += 1
         }
-        if i + 1 < b.count && b[i] == UInt8(ascii: "0") && (b[i + 1] | 0x20 == UInt8(ascii: "x") || b[i + 1] | 0x20 == UInt8(ascii: "b")) {
+        if i + 1 < b.count && b[i] == UInt8(ascii: "0")
+            && (b[i + 1] | 0x20 == UInt8(ascii: "x") || b[i + 1] | 0x20 == UInt8(ascii: "b"))
+        {
             let radix: UInt64 = b[i + 1] | 0x20 == UInt8(ascii: "x") ? 16 : 2
             i += 2
             try radixInteger(radix, start: start)
@@ -292,7 +317,7 @@ extension IonTranscoder {
                 if let c = peek(), c >= 0x30 && c <= 0x39 {
                     out.put(UInt8(ascii: "."))
                     try decimalDigits(start: start)
-                } // "103." is 103: no fraction digits, no point
+                }  // "103." is 103: no fraction digits, no point
             }
             if let c = peek(), c | 0x20 == UInt8(ascii: "d") || c | 0x20 == UInt8(ascii: "e") {
                 i += 1
@@ -304,8 +329,10 @@ extension IonTranscoder {
                 try decimalDigits(start: start)
             }
         }
-        if let c = peek(), !(c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == UInt8(ascii: ",") || c == UInt8(ascii: "]")
-            || c == UInt8(ascii: "}") || c == UInt8(ascii: "/")) {
+        if let c = peek(),
+            !(c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == UInt8(ascii: ",") || c == UInt8(ascii: "]")
+                || c == UInt8(ascii: "}") || c == UInt8(ascii: "/"))
+        {
             throw Failure(offset: start, reason: "malformed number")
         }
         do throws(DynamoNumber.Error) {

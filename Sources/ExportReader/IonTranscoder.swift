@@ -70,13 +70,20 @@ struct IonTranscoder {
                     out.put(UInt8(ascii: ":"))
                     try metadata()
                 default:
-                    throw Failure(offset: nameOffset, reason: "unknown field \"\(name)\" in an ION \(kind == .full ? "FULL" : "INCREMENTAL") export line")
+                    throw Failure(
+                        offset: nameOffset,
+                        reason:
+                            "unknown field \"\(name)\" in an ION \(kind == .full ? "FULL" : "INCREMENTAL") export line"
+                    )
                 }
                 try skipSpaceAndComments()
                 if peek() == UInt8(ascii: ",") {
                     i += 1
                     try skipSpaceAndComments()
-                    if peek() == UInt8(ascii: "}") { i += 1; break } // Ion allows a trailing comma
+                    if peek() == UInt8(ascii: "}") {
+                        i += 1
+                        break
+                    }  // Ion allows a trailing comma
                     continue
                 }
                 try expect(UInt8(ascii: "}"), "',' or '}'")
@@ -92,7 +99,9 @@ struct IonTranscoder {
 
     /// An Ion struct as a DynamoDB item: `{name:value,…}` → `{"name":{"T":…},…}`.
     private mutating func item(depth: Int) throws(Failure) {
-        guard depth < Self.maxDepth else { throw Failure(offset: i, reason: "nested more than \(Self.maxDepth) levels deep") }
+        guard depth < Self.maxDepth else {
+            throw Failure(offset: i, reason: "nested more than \(Self.maxDepth) levels deep")
+        }
         try expect(UInt8(ascii: "{"), "'{' opening a struct")
         out.put(UInt8(ascii: "{"))
         try skipSpaceAndComments()
@@ -113,7 +122,10 @@ struct IonTranscoder {
             if peek() == UInt8(ascii: ",") {
                 i += 1
                 try skipSpaceAndComments()
-                if peek() == UInt8(ascii: "}") { i += 1; break }
+                if peek() == UInt8(ascii: "}") {
+                    i += 1
+                    break
+                }
                 continue
             }
             try expect(UInt8(ascii: "}"), "',' or '}'")
@@ -124,7 +136,9 @@ struct IonTranscoder {
 
     /// One value as a DynamoDB typed value `{"T":…}`.
     private mutating func value(depth: Int) throws(Failure) {
-        guard depth < Self.maxDepth else { throw Failure(offset: i, reason: "nested more than \(Self.maxDepth) levels deep") }
+        guard depth < Self.maxDepth else {
+            throw Failure(offset: i, reason: "nested more than \(Self.maxDepth) levels deep")
+        }
         try skipSpaceAndComments()
         let start = i
         guard let c = peek() else { throw Failure(offset: i, reason: "unexpected end of line") }
@@ -160,8 +174,14 @@ struct IonTranscoder {
                 first = false
                 try value(depth: depth + 1)
                 try skipSpaceAndComments()
-                if peek() == UInt8(ascii: ",") { i += 1; try skipSpaceAndComments(); continue }
-                guard peek() == UInt8(ascii: "]") else { throw Failure(offset: i, reason: "expected ',' or ']' in a list") }
+                if peek() == UInt8(ascii: ",") {
+                    i += 1
+                    try skipSpaceAndComments()
+                    continue
+                }
+                guard peek() == UInt8(ascii: "]") else {
+                    throw Failure(offset: i, reason: "expected ',' or ']' in a list")
+                }
             }
             i += 1
             out.put("]}")
@@ -172,8 +192,14 @@ struct IonTranscoder {
             try number()
             out.put(#""}"#)
         default:
-            if matchWord("true") { out.put(#"{"BOOL":true}"#); return }
-            if matchWord("false") { out.put(#"{"BOOL":false}"#); return }
+            if matchWord("true") {
+                out.put(#"{"BOOL":true}"#)
+                return
+            }
+            if matchWord("false") {
+                out.put(#"{"BOOL":false}"#)
+                return
+            }
             if matchWord("null") {
                 // `null` or a typed null such as `null.string`: DynamoDB's NULL.
                 if peek() == UInt8(ascii: ".") {
@@ -181,25 +207,40 @@ struct IonTranscoder {
                     let typeStart = i
                     while let t = peek(), isIdentifierPart(t) { i += 1 }
                     let type = String(decoding: UnsafeBufferPointer(rebasing: b[typeStart..<i]), as: UTF8.self)
-                    guard Self.nullTypes.contains(type) else { throw Failure(offset: typeStart, reason: "unknown typed null \"null.\(type)\"") }
+                    guard Self.nullTypes.contains(type) else {
+                        throw Failure(offset: typeStart, reason: "unknown typed null \"null.\(type)\"")
+                    }
                 }
                 out.put(#"{"NULL":true}"#)
                 return
             }
-            throw Failure(offset: start, reason: "unsupported Ion value (symbols, timestamps, clobs and s-expressions are not in DynamoDB exports)")
+            throw Failure(
+                offset: start,
+                reason:
+                    "unsupported Ion value (symbols, timestamps, clobs and s-expressions are not in DynamoDB exports)"
+            )
         }
     }
 
-    static let nullTypes: Set<String> = ["null", "bool", "int", "float", "decimal", "timestamp", "symbol", "string", "clob", "blob", "list", "sexp", "struct"]
+    static let nullTypes: Set<String> = [
+        "null", "bool", "int", "float", "decimal", "timestamp", "symbol", "string", "clob", "blob", "list", "sexp",
+        "struct",
+    ]
 
-    enum SetAnnotation: String { case ss = "$dynamodb_SS", ns = "$dynamodb_NS", bs = "$dynamodb_BS" }
+    enum SetAnnotation: String {
+        case ss = "$dynamodb_SS"
+        case ns = "$dynamodb_NS"
+        case bs = "$dynamodb_BS"
+    }
 
     /// Reads `name::` when present. Only the three set annotations are accepted; anything else is refused.
     private mutating func annotation() throws(Failure) -> SetAnnotation? {
         let save = i
         let name: String
         if peek() == UInt8(ascii: "'") {
-            guard !(i + 2 < b.count && b[i + 1] == UInt8(ascii: "'") && b[i + 2] == UInt8(ascii: "'")) else { return nil }
+            guard !(i + 2 < b.count && b[i + 1] == UInt8(ascii: "'") && b[i + 2] == UInt8(ascii: "'")) else {
+                return nil
+            }
             name = try fieldName()
         } else {
             let start = i
@@ -213,7 +254,11 @@ struct IonTranscoder {
         }
         i += 2
         guard let annotation = SetAnnotation(rawValue: name) else {
-            throw Failure(offset: save, reason: "unsupported annotation \"\(name)\" (DynamoDB exports use only $dynamodb_SS, $dynamodb_NS, $dynamodb_BS)")
+            throw Failure(
+                offset: save,
+                reason:
+                    "unsupported annotation \"\(name)\" (DynamoDB exports use only $dynamodb_SS, $dynamodb_NS, $dynamodb_BS)"
+            )
         }
         try skipSpaceAndComments()
         return annotation
@@ -223,9 +268,15 @@ struct IonTranscoder {
         try expect(UInt8(ascii: "["), "'[' after \(annotation.rawValue)::")
         let tag: String
         switch annotation {
-        case .ss: tag = "SS"; out.put(#"{"SS":["#)
-        case .ns: tag = "NS"; out.put(#"{"NS":["#)
-        case .bs: tag = "BS"; out.put(#"{"BS":["#)
+        case .ss:
+            tag = "SS"
+            out.put(#"{"SS":["#)
+        case .ns:
+            tag = "NS"
+            out.put(#"{"NS":["#)
+        case .bs:
+            tag = "BS"
+            out.put(#"{"BS":["#)
         }
         try skipSpaceAndComments()
         var first = true
@@ -240,7 +291,8 @@ struct IonTranscoder {
                 }
                 try string()
             case .ns:
-                guard let c = peek(), c == UInt8(ascii: "-") || c == UInt8(ascii: "+") || (c >= 0x30 && c <= 0x39) else {
+                guard let c = peek(), c == UInt8(ascii: "-") || c == UInt8(ascii: "+") || (c >= 0x30 && c <= 0x39)
+                else {
                     throw Failure(offset: elementStart, reason: "a $dynamodb_NS set holds only numbers")
                 }
                 out.put(UInt8(ascii: "\""))
@@ -255,10 +307,16 @@ struct IonTranscoder {
                 out.put(UInt8(ascii: "\""))
             }
             try skipSpaceAndComments()
-            if peek() == UInt8(ascii: ",") { i += 1; try skipSpaceAndComments(); continue }
+            if peek() == UInt8(ascii: ",") {
+                i += 1
+                try skipSpaceAndComments()
+                continue
+            }
             guard peek() == UInt8(ascii: "]") else { throw Failure(offset: i, reason: "expected ',' or ']' in a set") }
         }
-        guard !first else { throw Failure(offset: start, reason: "empty \(tag) set (DynamoDB sets hold at least one element)") }
+        guard !first else {
+            throw Failure(offset: start, reason: "empty \(tag) set (DynamoDB sets hold at least one element)")
+        }
         i += 1
         out.put("]}")
     }
@@ -284,7 +342,9 @@ struct IonTranscoder {
                     i += 1
                     try skipSpaceAndComments()
                     let fieldOffset = i
-                    guard try fieldName().bytewiseEquals("N") else { throw Failure(offset: fieldOffset, reason: "WriteTimestampMicros must be a number or {N:…}") }
+                    guard try fieldName().bytewiseEquals("N") else {
+                        throw Failure(offset: fieldOffset, reason: "WriteTimestampMicros must be a number or {N:…}")
+                    }
                     try expect(UInt8(ascii: ":"), "':' after a field name")
                     try skipSpaceAndComments()
                     out.put(#"{"N":"#)
@@ -311,8 +371,14 @@ struct IonTranscoder {
                 out.count = discardFrom
             }
             try skipSpaceAndComments()
-            if peek() == UInt8(ascii: ",") { i += 1; try skipSpaceAndComments(); continue }
-            guard peek() == UInt8(ascii: "}") else { throw Failure(offset: i, reason: "expected ',' or '}' in Metadata") }
+            if peek() == UInt8(ascii: ",") {
+                i += 1
+                try skipSpaceAndComments()
+                continue
+            }
+            guard peek() == UInt8(ascii: "}") else {
+                throw Failure(offset: i, reason: "expected ',' or '}' in Metadata")
+            }
         }
         i += 1
         out.put(UInt8(ascii: "}"))

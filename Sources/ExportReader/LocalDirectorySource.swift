@@ -18,7 +18,9 @@ public struct LocalDirectorySource: ExportSource {
 
     func path(for key: String) throws(ExportReaderError) -> String {
         let parts = key.split(separator: "/", omittingEmptySubsequences: true)
-        guard !key.hasPrefix("/"), !parts.contains(where: { $0 == ".." || $0 == "." }) else { throw .unsafeKey(key: key) }
+        guard !key.hasPrefix("/"), !parts.contains(where: { $0 == ".." || $0 == "." }) else {
+            throw .unsafeKey(key: key)
+        }
         return root + "/" + parts.joined(separator: "/")
     }
 
@@ -48,7 +50,11 @@ public struct LocalDirectorySource: ExportSource {
             children.append((childKey, (info.st_mode & S_IFMT) == S_IFDIR, Int64(info.st_size)))
         }
         for (key, isDirectory, size) in children {
-            if isDirectory { try walk(relative: key, into: &objects) } else { objects.append(ExportObject(key: key, size: size)) }
+            if isDirectory {
+                try walk(relative: key, into: &objects)
+            } else {
+                objects.append(ExportObject(key: key, size: size))
+            }
         }
     }
 

@@ -15,11 +15,22 @@ public struct AWSSideOptions: Sendable, Hashable {
 
     /// These options, with what the plan recorded filling the ones the command line left out.
     public func filled(region: String?, profile: String?, roleArn: String?, endpointURL: String?) -> AWSSideOptions {
-        AWSSideOptions(side: side, region: self.region ?? region, profile: self.profile ?? profile,
-                       roleArn: self.roleArn ?? roleArn, endpointURL: self.endpointURL ?? endpointURL)
+        AWSSideOptions(
+            side: side,
+            region: self.region ?? region,
+            profile: self.profile ?? profile,
+            roleArn: self.roleArn ?? roleArn,
+            endpointURL: self.endpointURL ?? endpointURL
+        )
     }
 
-    public init(side: String, region: String? = nil, profile: String? = nil, roleArn: String? = nil, endpointURL: String? = nil) {
+    public init(
+        side: String,
+        region: String? = nil,
+        profile: String? = nil,
+        roleArn: String? = nil,
+        endpointURL: String? = nil
+    ) {
         self.side = side
         self.region = region
         self.profile = profile
@@ -36,20 +47,44 @@ public struct AWSSession: Sendable {
     public let endpointFlag: EndpointFlag?
     public let transport: any HTTPTransport
 
-    public static func make(_ options: AWSSideOptions, environment: [String: String], transport: any HTTPTransport) throws -> AWSSession {
+    public static func make(
+        _ options: AWSSideOptions,
+        environment: [String: String],
+        transport: any HTTPTransport
+    ) throws -> AWSSession {
         let config = try ConfigFileLoader.load(environment: environment)
         let flags = CommandLineOptions(profile: options.profile, roleArn: options.roleArn, region: options.region)
-        guard let region = CredentialChain.resolveRegion(options: flags, environment: environment, config: config)?.region else {
-            throw AWSClientError.credentials(source: "\(options.side) region", reason: "no region: pass --\(options.side)-region or set AWS_REGION")
+        guard
+            let region = CredentialChain.resolveRegion(options: flags, environment: environment, config: config)?.region
+        else {
+            throw AWSClientError.credentials(
+                source: "\(options.side) region",
+                reason: "no region: pass --\(options.side)-region or set AWS_REGION"
+            )
         }
         let endpointFlag = options.endpointURL.map { EndpointFlag(name: "--\(options.side)-endpoint-url", value: $0) }
         let resolution = try CredentialChain.resolve(options: flags, environment: environment, config: config)
-        let factory = CredentialProviderFactory(transport: transport, environment: environment, region: region, stsEndpointFlag: endpointFlag)
-        return AWSSession(credentials: try factory.provider(for: resolution.plan), region: region, environment: environment, endpointFlag: endpointFlag, transport: transport)
+        let factory = CredentialProviderFactory(
+            transport: transport,
+            environment: environment,
+            region: region,
+            stsEndpointFlag: endpointFlag
+        )
+        return AWSSession(
+            credentials: try factory.provider(for: resolution.plan),
+            region: region,
+            environment: environment,
+            endpointFlag: endpointFlag,
+            transport: transport
+        )
     }
 
     public func executor(_ service: AWSService) throws -> AWSRequestExecutor {
-        let endpoint = try EndpointResolver(environment: environment).resolve(service, region: region, flag: endpointFlag)
+        let endpoint = try EndpointResolver(environment: environment).resolve(
+            service,
+            region: region,
+            flag: endpointFlag
+        )
         return AWSRequestExecutor(transport: transport, credentials: credentials, endpoint: endpoint)
     }
 }

@@ -28,8 +28,14 @@ public struct Plan: Sendable, Hashable, Codable {
         /// knowingly (each window lists which). Absent (strict) unless chosen, so reviewers see the choice.
         public var acceptManifestChecksumMismatch: Bool?
 
-        public init(location: String, region: String? = nil, profile: String? = nil, roleArn: String? = nil, endpointUrl: String? = nil,
-                    acceptManifestChecksumMismatch: Bool = false) {
+        public init(
+            location: String,
+            region: String? = nil,
+            profile: String? = nil,
+            roleArn: String? = nil,
+            endpointUrl: String? = nil,
+            acceptManifestChecksumMismatch: Bool = false
+        ) {
             self.location = location
             self.region = region
             self.profile = profile
@@ -39,7 +45,9 @@ public struct Plan: Sendable, Hashable, Codable {
         }
 
         /// The policy for manifests of exports found after planning (`apply --follow`): the plan's choice.
-        public var manifestChecksums: ManifestChecksums { acceptManifestChecksumMismatch == true ? .acceptAny : .strict }
+        public var manifestChecksums: ManifestChecksums {
+            acceptManifestChecksumMismatch == true ? .acceptAny : .strict
+        }
     }
 
     public struct Target: Sendable, Hashable, Codable {
@@ -52,8 +60,14 @@ public struct Plan: Sendable, Hashable, Codable {
         public var tableArn: String?
         public var account: String?
 
-        public init(table: String, region: String? = nil, profile: String? = nil, roleArn: String? = nil, endpointUrl: String? = nil,
-                    tableArn: String? = nil) {
+        public init(
+            table: String,
+            region: String? = nil,
+            profile: String? = nil,
+            roleArn: String? = nil,
+            endpointUrl: String? = nil,
+            tableArn: String? = nil
+        ) {
             self.table = table
             self.tableArn = tableArn
             self.account = tableArn.flatMap { TargetPin.account(ofArn: $0) }

@@ -30,7 +30,12 @@ public enum PlanFile {
         do { plan = try JSONDecoder().decode(Plan.self, from: data) } catch {
             throw PlanError.unreadablePlan(path: path, reason: "\(error)")
         }
-        guard plan.ferryPlan == 1 else { throw PlanError.unreadablePlan(path: path, reason: "plan format \(plan.ferryPlan) is newer than this ferry understands") }
+        guard plan.ferryPlan == 1 else {
+            throw PlanError.unreadablePlan(
+                path: path,
+                reason: "plan format \(plan.ferryPlan) is newer than this ferry understands"
+            )
+        }
         let expected = try id(of: plan)
         guard plan.planId == expected else {
             throw PlanError.tamperedPlan(path: path, recorded: plan.planId, actual: expected)
@@ -39,7 +44,9 @@ public enum PlanFile {
     }
 
     public static func read(_ path: String) throws -> Plan {
-        guard let data = FileManager.default.contents(atPath: path) else { throw PlanError.unreadablePlan(path: path, reason: "no such file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PlanError.unreadablePlan(path: path, reason: "no such file")
+        }
         return try decode(data, path: path)
     }
 }

@@ -9,17 +9,30 @@ public enum PlanSummary {
         lines.append("Plan \(plan.planId.prefix(19))…\(path.map { " written to \($0)" } ?? "")")
         lines.append("  source   \(plan.source.location)  (table \(plan.sourceTable.tableArn))")
         lines.append("  target   \(plan.target.table)\(plan.target.region.map { " in \($0)" } ?? "")")
-        lines.append("  chain    FULL export \(plan.windows[0].exportId) at \(plan.totals.start)"
-            + (incrementals > 0 ? " + \(incrementals) INCREMENTAL window\(incrementals == 1 ? "" : "s") to \(plan.totals.end)" : ""))
-        lines.append("  covers   \(duration(from: plan.totals.start, to: plan.totals.end)) of changes; the target reaches \(plan.totals.end)\(plan.until.map { " (cut at --until \($0))" } ?? "")")
-        lines.append("  data     \(plan.totals.items) records in \(plan.totals.files) files, \(bytes(plan.totals.compressedBytes)) compressed")
+        lines.append(
+            "  chain    FULL export \(plan.windows[0].exportId) at \(plan.totals.start)"
+                + (incrementals > 0
+                    ? " + \(incrementals) INCREMENTAL window\(incrementals == 1 ? "" : "s") to \(plan.totals.end)" : "")
+        )
+        lines.append(
+            "  covers   \(duration(from: plan.totals.start, to: plan.totals.end)) of changes; the target reaches \(plan.totals.end)\(plan.until.map { " (cut at --until \($0))" } ?? "")"
+        )
+        lines.append(
+            "  data     \(plan.totals.items) records in \(plan.totals.files) files, \(bytes(plan.totals.compressedBytes)) compressed"
+        )
         let formats = Set(plan.windows.map(\.format.rawValue)).sorted().joined(separator: ", ")
-        lines.append("  format   \(formats)\(plan.windows.contains { $0.viewType != nil } ? "; view \(Set(plan.windows.compactMap { $0.viewType?.rawValue }).sorted().joined(separator: ", "))" : "")")
-        lines.append("  throttle \(number(plan.throttle.writePercent)) % of the target's write capacity, \(number(plan.throttle.readPercent)) % of its read capacity for diff"
-            + (plan.throttle.maxWriteUnits.map { ", at most \($0) write units/s" } ?? ""))
+        lines.append(
+            "  format   \(formats)\(plan.windows.contains { $0.viewType != nil } ? "; view \(Set(plan.windows.compactMap { $0.viewType?.rawValue }).sorted().joined(separator: ", "))" : "")"
+        )
+        lines.append(
+            "  throttle \(number(plan.throttle.writePercent)) % of the target's write capacity, \(number(plan.throttle.readPercent)) % of its read capacity for diff"
+                + (plan.throttle.maxWriteUnits.map { ", at most \($0) write units/s" } ?? "")
+        )
         let accepted = plan.windows.reduce(0) { $0 + ($1.acceptedManifestMismatches?.count ?? 0) }
         if plan.source.acceptManifestChecksumMismatch == true {
-            lines.append("  checks   manifest .md5 mismatches accepted (--accept-manifest-checksum-mismatch): \(accepted) manifest\(accepted == 1 ? "" : "s") so far; data files always checked")
+            lines.append(
+                "  checks   manifest .md5 mismatches accepted (--accept-manifest-checksum-mismatch): \(accepted) manifest\(accepted == 1 ? "" : "s") so far; data files always checked"
+            )
         }
         if let targetNote { lines.append("  estimate \(targetNote)") }
         return lines.joined(separator: "\n")
@@ -31,7 +44,8 @@ public enum PlanSummary {
         guard let writeCapacity, writeCapacity > 0 else { return "at least \(units) write units" }
         let budget = writeCapacity * plan.throttle.writePercent / 100
         let seconds = Double(units) / budget
-        return "at least \(units) write units; at \(number(plan.throttle.writePercent)) % of \(number(writeCapacity)) WCU (\(number(budget))/s) that is at least \(durationText(seconds))"
+        return
+            "at least \(units) write units; at \(number(plan.throttle.writePercent)) % of \(number(writeCapacity)) WCU (\(number(budget))/s) that is at least \(durationText(seconds))"
     }
 
     static func number(_ value: Double) -> String {
@@ -42,7 +56,10 @@ public enum PlanSummary {
         let units = ["B", "KB", "MB", "GB", "TB"]
         var value = Double(count)
         var unit = 0
-        while value >= 1000 && unit < units.count - 1 { value /= 1000; unit += 1 }
+        while value >= 1000 && unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
         return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
     }
 
@@ -83,20 +100,48 @@ public struct PlanStatus: Sendable, Codable, Hashable {
     public static func make(_ plan: Plan, checkpoint: Checkpoint?, path: String, now: Int64) -> PlanStatus {
         let plan = plan.chain(with: checkpoint)
         guard let checkpoint else {
-            return PlanStatus(planId: plan.planId, windows: plan.windows.count, windowsDone: 0, itemsApplied: 0, rejects: 0,
-                              checkpoint: path, started: false, appliedThrough: nil, lagSeconds: nil, planEnd: plan.totals.end,
-                              currentWindow: nil)
+            return PlanStatus(
+                planId: plan.planId,
+                windows: plan.windows.count,
+                windowsDone: 0,
+                itemsApplied: 0,
+                rejects: 0,
+                checkpoint: path,
+                started: false,
+                appliedThrough: nil,
+                lagSeconds: nil,
+                planEnd: plan.totals.end,
+                currentWindow: nil
+            )
         }
         let lag = checkpoint.appliedThrough.flatMap(ExportTime.init).map { Double(now - $0.epochMilliseconds) / 1000 }
         var current: CurrentWindow?
-        if checkpoint.windowsDone < plan.windows.count, checkpoint.currentWindowItems > 0 || !checkpoint.filesDone.isEmpty {
+        if checkpoint.windowsDone < plan.windows.count,
+            checkpoint.currentWindowItems > 0 || !checkpoint.filesDone.isEmpty
+        {
             let window = plan.windows[checkpoint.windowsDone]
-            current = CurrentWindow(index: window.index, exportId: window.exportId, filesDone: checkpoint.filesDone.count,
-                                    files: window.files.count, itemsApplied: checkpoint.currentWindowItems, items: window.itemCount)
+            current = CurrentWindow(
+                index: window.index,
+                exportId: window.exportId,
+                filesDone: checkpoint.filesDone.count,
+                files: window.files.count,
+                itemsApplied: checkpoint.currentWindowItems,
+                items: window.itemCount
+            )
         }
-        return PlanStatus(planId: plan.planId, windows: plan.windows.count, windowsDone: checkpoint.windowsDone,
-                          itemsApplied: checkpoint.itemsApplied, rejects: checkpoint.rejects, checkpoint: path, started: true,
-                          appliedThrough: checkpoint.appliedThrough, lagSeconds: lag, planEnd: plan.totals.end, currentWindow: current)
+        return PlanStatus(
+            planId: plan.planId,
+            windows: plan.windows.count,
+            windowsDone: checkpoint.windowsDone,
+            itemsApplied: checkpoint.itemsApplied,
+            rejects: checkpoint.rejects,
+            checkpoint: path,
+            started: true,
+            appliedThrough: checkpoint.appliedThrough,
+            lagSeconds: lag,
+            planEnd: plan.totals.end,
+            currentWindow: current
+        )
     }
 
     /// Progress inside the window being applied.
@@ -110,12 +155,18 @@ public struct PlanStatus: Sendable, Codable, Hashable {
     }
 
     public var text: String {
-        var lines = ["Plan \(planId.prefix(19))…: \(windowsDone) of \(windows) windows applied, \(itemsApplied) items, \(rejects) rejects"]
+        var lines = [
+            "Plan \(planId.prefix(19))…: \(windowsDone) of \(windows) windows applied, \(itemsApplied) items, \(rejects) rejects"
+        ]
         if rejects > 0, let rejectsFile {
-            lines.append("  \(rejects) records rejected over the whole chain, with file, line and reason in \(rejectsFile)")
+            lines.append(
+                "  \(rejects) records rejected over the whole chain, with file, line and reason in \(rejectsFile)"
+            )
         }
         if let current = currentWindow {
-            lines.append("  window \(current.index) (\(current.exportId)) in progress: \(current.filesDone)/\(current.files) files, \(current.itemsApplied)/\(current.items) records")
+            lines.append(
+                "  window \(current.index) (\(current.exportId)) in progress: \(current.filesDone)/\(current.files) files, \(current.itemsApplied)/\(current.items) records"
+            )
         }
         if started, let appliedThrough, let lagSeconds {
             lines.append("  the target is at \(appliedThrough); lag \(PlanSummary.durationText(lagSeconds))")

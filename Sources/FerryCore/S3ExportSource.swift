@@ -16,7 +16,8 @@ public struct S3ExportSource: ExportSource {
     public var location: String { "s3://\(bucket)" }
 
     public func listObjects(under prefix: String) async throws -> [ExportObject] {
-        try await s3.listObjects(bucket: bucket, prefix: prefix).map { ExportObject(key: $0.key, size: $0.size) }.sorted { $0.key < $1.key }
+        try await s3.listObjects(bucket: bucket, prefix: prefix).map { ExportObject(key: $0.key, size: $0.size) }.sorted
+        { $0.key < $1.key }
     }
 
     public func exists(_ key: String) async throws -> Bool {
@@ -29,7 +30,9 @@ public struct S3ExportSource: ExportSource {
     }
 
     public func read(_ key: String) async throws -> [UInt8] {
-        do { return try await s3.getObject(bucket: bucket, key: key) } catch let AWSClientError.service(error, _, _) where error.httpStatus == 404 {
+        do { return try await s3.getObject(bucket: bucket, key: key) } catch let AWSClientError.service(error, _, _)
+            where error.httpStatus == 404
+        {
             throw ExportReaderError.objectNotFound(key: key, source: location)
         }
     }

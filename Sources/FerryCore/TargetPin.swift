@@ -12,7 +12,12 @@ public enum TargetPin {
     }
 
     /// Checks a described target against the plan (and, on a resume, the checkpoint's recorded target).
-    public static func check(_ table: TableDescription, plan: Plan, checkpointArn: String? = nil, checkpointPath: String? = nil) throws {
+    public static func check(
+        _ table: TableDescription,
+        plan: Plan,
+        checkpointArn: String? = nil,
+        checkpointPath: String? = nil
+    ) throws {
         guard let arn = table.TableArn else { return }
         if arn == plan.sourceTable.tableArn {
             throw TargetPinError.targetIsSource(arn: arn)
@@ -21,7 +26,11 @@ public enum TargetPin {
             throw TargetPinError.notThePlansTarget(planned: pinned, actual: arn, region: plan.target.region)
         }
         if let checkpointArn, checkpointArn != arn {
-            throw TargetPinError.notTheCheckpointsTarget(recorded: checkpointArn, actual: arn, checkpoint: checkpointPath ?? "the checkpoint")
+            throw TargetPinError.notTheCheckpointsTarget(
+                recorded: checkpointArn,
+                actual: arn,
+                checkpoint: checkpointPath ?? "the checkpoint"
+            )
         }
     }
 }

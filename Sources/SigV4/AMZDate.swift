@@ -21,7 +21,8 @@ struct AMZDate: Sendable, Equatable {
         let (year, month, day) = Self.civil(fromDays: days)
         let stamp = Self.pad(year, 4) + Self.pad(month, 2) + Self.pad(day, 2)
         dateStamp = stamp
-        timestamp = stamp + "T" + Self.pad(secondOfDay / 3600, 2) + Self.pad(secondOfDay / 60 % 60, 2)
+        timestamp =
+            stamp + "T" + Self.pad(secondOfDay / 3600, 2) + Self.pad(secondOfDay / 60 % 60, 2)
             + Self.pad(secondOfDay % 60, 2) + "Z"
     }
 

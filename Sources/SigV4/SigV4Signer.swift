@@ -52,7 +52,8 @@ public struct SigV4Signer: Sendable {
         let toSign = stringToSign(canonicalRequest: canonical.text, date: date)
         let key = cachedSigningKey(secretAccessKey: credentials.secretAccessKey, date: date)
         let signature = signature(stringToSign: toSign, signingKey: key)
-        let authorization = "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(credentialScope(date: date)), "
+        let authorization =
+            "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(credentialScope(date: date)), "
             + "SignedHeaders=\(canonical.signedHeaders), Signature=\(signature)"
         return SignedRequest(
             headers: added + [(name: "Authorization", value: authorization)],
@@ -67,7 +68,9 @@ public struct SigV4Signer: Sendable {
     /// `credentials` at `date`: includes the `X-Amz-Date` (and token and S3
     /// content-hash) headers that ``sign(_:credentials:date:)`` adds.
     public func canonicalRequest(
-        _ request: SigningRequest, credentials: SigningCredentials, date: Date
+        _ request: SigningRequest,
+        credentials: SigningCredentials,
+        date: Date
     ) -> CanonicalRequest {
         canonicalRequest(request, adding: addedHeaders(for: request, credentials: credentials, amzDate: AMZDate(date)))
     }
@@ -101,7 +104,11 @@ public struct SigV4Signer: Sendable {
     /// SHA-256 of it tells a rotated secret apart).
     func cachedSigningKey(secretAccessKey: String, date: Date) -> [UInt8] {
         let scope = SigningKeyCache.Scope(
-            secretDigest: Array(SHA256.hash(data: Array(secretAccessKey.utf8))), day: AMZDate(date).dateStamp, region: region, service: service)
+            secretDigest: Array(SHA256.hash(data: Array(secretAccessKey.utf8))),
+            day: AMZDate(date).dateStamp,
+            region: region,
+            service: service
+        )
         if let key = SigningKeyCache.shared.key(for: scope) { return key }
         let key = signingKey(secretAccessKey: secretAccessKey, date: date)
         SigningKeyCache.shared.store(key, for: scope)
@@ -118,7 +125,9 @@ public struct SigV4Signer: Sendable {
 
     /// The headers the signer owns and sends, in the order it returns them.
     private func addedHeaders(
-        for request: SigningRequest, credentials: SigningCredentials, amzDate: AMZDate
+        for request: SigningRequest,
+        credentials: SigningCredentials,
+        amzDate: AMZDate
     ) -> [(name: String, value: String)] {
         var headers = [(name: "X-Amz-Date", value: amzDate.timestamp)]
         if let token = credentials.sessionToken {
@@ -131,7 +140,8 @@ public struct SigV4Signer: Sendable {
     }
 
     private func canonicalRequest(
-        _ request: SigningRequest, adding added: [(name: String, value: String)]
+        _ request: SigningRequest,
+        adding added: [(name: String, value: String)]
     ) -> CanonicalRequest {
         // The request's own copies of the headers the signer sets are dropped:
         // a stale X-Amz-Date from a retry must not be signed next to the new one.

@@ -34,18 +34,42 @@ struct DiffBench: AsyncParsableCommand {
         try generateFullExport(into: directory, items: items, itemBytes: itemBytes, partitions: 8)
         let source = LocalDirectorySource(root: directory + "/exports")
         let found = try await ExportDiscovery.discover(source, location: directory + "/exports")
-        let plan = try PlanFile.decode(try PlanFile.encode(try ChainPlanner.plan(found, options: PlanOptions(
-            source: Plan.Source(location: directory + "/exports"), target: Plan.Target(table: "bench", region: "us-east-1"),
-            throttle: Plan.Throttle(writePercent: 100, readPercent: 100)))), path: "bench-plan.json")
+        let plan = try PlanFile.decode(
+            try PlanFile.encode(
+                try ChainPlanner.plan(
+                    found,
+                    options: PlanOptions(
+                        source: Plan.Source(location: directory + "/exports"),
+                        target: Plan.Target(table: "bench", region: "us-east-1"),
+                        throttle: Plan.Throttle(writePercent: 100, readPercent: 100)
+                    )
+                )
+            ),
+            path: "bench-plan.json"
+        )
         let reader = ExportReader(source: source)
         let export = try await reader.export(summaryKey: plan.windows[0].summaryKey)
-        let target = ExportBackedScan(root: directory + "/exports", files: export.files.map(\.dataFileS3Key), items: Int64(items),
-                                      itemBytes: Int64(itemBytes))
+        let target = ExportBackedScan(
+            root: directory + "/exports",
+            files: export.files.map(\.dataFileS3Key),
+            items: Int64(items),
+            itemBytes: Int64(itemBytes)
+        )
         let endpoint = try EndpointResolver(environment: [:]).resolve(.dynamodb, region: "us-east-1")
-        let credentials = StaticCredentialProvider(Credentials(accessKeyId: "AKIDBENCH", secretAccessKey: "bench"), label: "bench")
-        let dynamo = DynamoDBClient(executor: AWSRequestExecutor(transport: target, credentials: credentials, endpoint: endpoint))
-        var engine = DiffEngine(plan: plan, source: source, dynamo: dynamo, readPercent: 100,
-                                workDirectory: workDir ?? "\(data)/diff-work")
+        let credentials = StaticCredentialProvider(
+            Credentials(accessKeyId: "AKIDBENCH", secretAccessKey: "bench"),
+            label: "bench"
+        )
+        let dynamo = DynamoDBClient(
+            executor: AWSRequestExecutor(transport: target, credentials: credentials, endpoint: endpoint)
+        )
+        var engine = DiffEngine(
+            plan: plan,
+            source: source,
+            dynamo: dynamo,
+            readPercent: 100,
+            workDirectory: workDir ?? "\(data)/diff-work"
+        )
         engine.segments = export.files.count
         engine.progress = { print("  \($0)") }
         engine.exampleLimit = 2
@@ -58,17 +82,30 @@ struct DiffBench: AsyncParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF_WHO, &usage)
         print(report.text(exampleLimit: 2))
-        print(String(format: "diff of %d items: %.1f s wall, %.1f s CPU, peak RSS %d MB, %d buckets, %d segments (%.0f items/s)",
-                     items, seconds, Self.cpuSeconds() - cpuBefore, usage.ru_maxrss / 1024, report.buckets, report.scan.segments,
-                     Double(items) / seconds))
+        print(
+            String(
+                format:
+                    "diff of %d items: %.1f s wall, %.1f s CPU, peak RSS %d MB, %d buckets, %d segments (%.0f items/s)",
+                items,
+                seconds,
+                Self.cpuSeconds() - cpuBefore,
+                usage.ru_maxrss / 1024,
+                report.buckets,
+                report.scan.segments,
+                Double(items) / seconds
+            )
+        )
         let expectedMissing = Int64((items + 999) / 1000)
-        print("check: would put \(report.counts.wouldPut) (expected \(expectedMissing)), extra \(report.counts.extra) (expected \(Int64((items + 9999) / 10000))), unchanged \(report.counts.unchanged) (expected \(Int64(items) - expectedMissing))")
+        print(
+            "check: would put \(report.counts.wouldPut) (expected \(expectedMissing)), extra \(report.counts.extra) (expected \(Int64((items + 9999) / 10000))), unchanged \(report.counts.unchanged) (expected \(Int64(items) - expectedMissing))"
+        )
     }
 
     static func cpuSeconds() -> Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF_WHO, &usage)
-        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+            + Double(usage.ru_stime.tv_usec) / 1e6
     }
 }
 
@@ -102,16 +139,30 @@ final class ExportBackedScan: HTTPTransport {
         self.items = items
         self.itemBytes = itemBytes
         cursors = files.map { key in
-            Cursor(handle: FileHandle(forReadingAtPath: root + "/" + key), decoder: DataFileDecoder(fileKey: key, kind: .full, expectedMD5: nil))
+            Cursor(
+                handle: FileHandle(forReadingAtPath: root + "/" + key),
+                decoder: DataFileDecoder(fileKey: key, kind: .full, expectedMD5: nil)
+            )
         }
     }
 
     func send(_ request: HTTPRequestData, timeout: Duration) async throws -> HTTPResponseData {
         let target = request.headers.first { $0.name.lowercased() == "x-amz-target" }?.value ?? ""
         if target.hasSuffix("DescribeTable") {
-            return Self.ok(Array(#"{"Table":{"TableName":"bench","TableStatus":"ACTIVE","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"ProvisionedThroughput":{"ReadCapacityUnits":1000000,"WriteCapacityUnits":1000000},"ItemCount":\#(items),"TableSizeBytes":\#(items * itemBytes)}}"#.utf8))
+            return Self.ok(
+                Array(
+                    #"{"Table":{"TableName":"bench","TableStatus":"ACTIVE","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"ProvisionedThroughput":{"ReadCapacityUnits":1000000,"WriteCapacityUnits":1000000},"ItemCount":\#(items),"TableSizeBytes":\#(items * itemBytes)}}"#
+                        .utf8
+                )
+            )
         }
-        guard target.hasSuffix("Scan") else { return HTTPResponseData(status: 400, headers: [], body: Array(#"{"__type":"UnknownOperationException"}"#.utf8)) }
+        guard target.hasSuffix("Scan") else {
+            return HTTPResponseData(
+                status: 400,
+                headers: [],
+                body: Array(#"{"__type":"UnknownOperationException"}"#.utf8)
+            )
+        }
         let object = try JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any] ?? [:]
         let segment = object["Segment"] as? Int ?? 0
         let limit = min(object["Limit"] as? Int ?? 10_000, 10_000)
@@ -121,12 +172,16 @@ final class ExportBackedScan: HTTPTransport {
         try cursor.lock.withLock {
             while cursor.pending.count < limit && !cursor.done {
                 guard let chunk = try cursor.handle?.read(upToCount: 1 << 20), !chunk.isEmpty else {
-                    _ = try cursor.decoder.finish { record in cursor.pending.append(Array(record.json(record.newImageRange!))) }
+                    _ = try cursor.decoder.finish { record in
+                        cursor.pending.append(Array(record.json(record.newImageRange!)))
+                    }
                     cursor.done = true
                     break
                 }
                 try chunk.withUnsafeBytes { bytes in
-                    try cursor.decoder.feed(bytes) { record in cursor.pending.append(Array(record.json(record.newImageRange!))) }
+                    try cursor.decoder.feed(bytes) { record in
+                        cursor.pending.append(Array(record.json(record.newImageRange!)))
+                    }
                 }
             }
             page = Array(cursor.pending.prefix(limit))
@@ -141,7 +196,7 @@ final class ExportBackedScan: HTTPTransport {
                 value += 1
                 return value
             }
-            if n % 1000 == 1 { continue } // missing from the target
+            if n % 1000 == 1 { continue }  // missing from the target
             if !first { body.append(UInt8(ascii: ",")) }
             first = false
             body += item
@@ -152,12 +207,17 @@ final class ExportBackedScan: HTTPTransport {
         }
         body += "]".utf8
         if !finished { body += #","LastEvaluatedKey":{"pk":{"S":"cursor"},"sk":{"N":"0"}}"#.utf8 }
-        body += #","ConsumedCapacity":{"TableName":"bench","CapacityUnits":\#(Double((bytes + 4095) / 4096) / 2)}}"#.utf8
+        body +=
+            #","ConsumedCapacity":{"TableName":"bench","CapacityUnits":\#(Double((bytes + 4095) / 4096) / 2)}}"#.utf8
         return Self.ok(body)
     }
 
-    func stream(_ request: HTTPRequestData, timeout: Duration, onHead: (HTTPResponseData) throws -> Void,
-                onChunk: ([UInt8]) async throws -> Void) async throws -> HTTPResponseData {
+    func stream(
+        _ request: HTTPRequestData,
+        timeout: Duration,
+        onHead: (HTTPResponseData) throws -> Void,
+        onChunk: ([UInt8]) async throws -> Void
+    ) async throws -> HTTPResponseData {
         HTTPResponseData(status: 400, headers: [], body: [])
     }
 

@@ -19,7 +19,13 @@ struct FerryBench: AsyncParsableCommand {
 }
 
 /// Generates (once; cached in `directory`) a FULL export of `items` items of about `itemBytes` bytes.
-func generateFullExport(into directory: String, items: Int, itemBytes: Int, partitions: Int, format: ExportFormat = .dynamoDBJSON) throws {
+func generateFullExport(
+    into directory: String,
+    items: Int,
+    itemBytes: Int,
+    partitions: Int,
+    format: ExportFormat = .dynamoDBJSON
+) throws {
     guard !FileManager.default.fileExists(atPath: directory + "/expected/chain.json") else { return }
     var spec = ChainSpec()
     spec.initialItems = items
@@ -48,13 +54,20 @@ struct ReadBench: AsyncParsableCommand {
     @Option(help: "DYNAMODB_JSON or ION.") var format = "DYNAMODB_JSON"
 
     func run() async throws {
-        guard let exportFormat = ExportFormat(rawValue: format) else { throw ValidationError("--format must be DYNAMODB_JSON or ION") }
+        guard let exportFormat = ExportFormat(rawValue: format) else {
+            throw ValidationError("--format must be DYNAMODB_JSON or ION")
+        }
         let directory = "\(data)/read-\(lines)-\(itemBytes)" + (exportFormat == .ion ? "-ion" : "")
         try generateFullExport(into: directory, items: lines, itemBytes: itemBytes, partitions: 4, format: exportFormat)
         let reader = ExportReader(source: LocalDirectorySource(root: directory + "/exports"))
         let export = try await reader.export(summaryKey: try await reader.summaryKeys()[0])
         let compressed = export.files.reduce(Int64(0)) { total, file in
-            total + Int64((try? FileManager.default.attributesOfItem(atPath: "\(directory)/exports/\(file.dataFileS3Key)")[.size] as? Int) ?? 0)
+            total
+                + Int64(
+                    (try? FileManager.default.attributesOfItem(atPath: "\(directory)/exports/\(file.dataFileS3Key)")[
+                        .size
+                    ] as? Int) ?? 0
+                )
         }
 
         // Baseline: gunzip alone, same chunking, no parsing.
@@ -72,8 +85,16 @@ struct ReadBench: AsyncParsableCommand {
         let decompressed = inflateOnly.value
 
         print("")
-        print("machine: \(ProcessInfo.processInfo.processorCount) cores; \(exportFormat.rawValue) export: \(lines) lines, \(mb(compressed)) MB gzip, \(mb(decompressed)) MB uncompressed")
-        report("gunzip only (baseline)", inflateOnly, lines: Int64(lines), compressed: compressed, decompressed: decompressed)
+        print(
+            "machine: \(ProcessInfo.processInfo.processorCount) cores; \(exportFormat.rawValue) export: \(lines) lines, \(mb(compressed)) MB gzip, \(mb(decompressed)) MB uncompressed"
+        )
+        report(
+            "gunzip only (baseline)",
+            inflateOnly,
+            lines: Int64(lines),
+            compressed: compressed,
+            decompressed: decompressed
+        )
 
         var best: Measurement<Int64>?
         for run in 1...repeats {
@@ -85,25 +106,54 @@ struct ReadBench: AsyncParsableCommand {
                 return records
             }
             precondition(result.value == Int64(lines), "read \(result.value) records, expected \(lines)")
-            report("read records, run \(run) (gunzip + MD5 + parse + verify)", result, lines: Int64(lines), compressed: compressed, decompressed: decompressed)
+            report(
+                "read records, run \(run) (gunzip + MD5 + parse + verify)",
+                result,
+                lines: Int64(lines),
+                compressed: compressed,
+                decompressed: decompressed
+            )
             if best == nil || result.wall < best!.wall { best = result }
         }
         if let best {
-            report("best of the runs above", best, lines: Int64(lines), compressed: compressed, decompressed: decompressed)
+            report(
+                "best of the runs above",
+                best,
+                lines: Int64(lines),
+                compressed: compressed,
+                decompressed: decompressed
+            )
         }
         // Where the time goes: the same read without the MD5 of the compressed bytes (gzip's CRC-32 checks instead).
         let unverified = try await measure {
             var records: Int64 = 0
-            for file in export.files { records += try await reader.readRecords(of: file, in: export, verify: false) { _ in } }
+            for file in export.files {
+                records += try await reader.readRecords(of: file, in: export, verify: false) { _ in }
+            }
             return records
         }
-        report("read records without MD5 (gunzip + CRC + parse)", unverified, lines: Int64(lines), compressed: compressed, decompressed: decompressed)
+        report(
+            "read records without MD5 (gunzip + CRC + parse)",
+            unverified,
+            lines: Int64(lines),
+            compressed: compressed,
+            decompressed: decompressed
+        )
         print(String(format: "peak RSS: %.1f MB", Double(peakRSSKilobytes()) / 1024))
     }
 
     func report(_ label: String, _ m: Measurement<Int64>, lines: Int64, compressed: Int64, decompressed: Int64) {
-        print(String(format: "%-58@ %9.0f lines/s  %7.1f MB/s text  %6.1f MB/s gzip  wall %.2f s  cpu %.2f s",
-                     label as NSString, Double(lines) / m.wall, Double(decompressed) / 1e6 / m.wall, Double(compressed) / 1e6 / m.wall, m.wall, m.cpu))
+        print(
+            String(
+                format: "%-58@ %9.0f lines/s  %7.1f MB/s text  %6.1f MB/s gzip  wall %.2f s  cpu %.2f s",
+                label as NSString,
+                Double(lines) / m.wall,
+                Double(decompressed) / 1e6 / m.wall,
+                Double(compressed) / 1e6 / m.wall,
+                m.wall,
+                m.cpu
+            )
+        )
     }
 
     func mb(_ bytes: Int64) -> String { String(format: "%.1f", Double(bytes) / 1e6) }
@@ -126,7 +176,8 @@ func measure<T>(_ body: () async throws -> T) async rethrows -> Measurement<T> {
 func cpuSeconds() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+        + Double(usage.ru_stime.tv_usec) / 1e6
 }
 
 func peakRSSKilobytes() -> Int {

@@ -25,8 +25,12 @@ struct Check: AsyncParsableCommand {
     func run() async throws {
         let checks = try await ChainVerifier.verify(chainDirectory: chain)
         for check in checks {
-            let verdict = check.mismatches == 0 ? "matches expected state" : "\(check.mismatches) items DIFFER from the expected state"
-            print("\(check.kind == .full ? "FULL       " : "INCREMENTAL") \(check.exportId)  \(check.records) records read, checksums OK  → \(check.tableItems) items, \(verdict)")
+            let verdict =
+                check.mismatches == 0
+                ? "matches expected state" : "\(check.mismatches) items DIFFER from the expected state"
+            print(
+                "\(check.kind == .full ? "FULL       " : "INCREMENTAL") \(check.exportId)  \(check.records) records read, checksums OK  → \(check.tableItems) items, \(verdict)"
+            )
         }
         if checks.contains(where: { $0.mismatches > 0 }) { throw ExitCode(1) }
     }
@@ -53,12 +57,15 @@ struct Generate: ParsableCommand {
     @Option(help: "Table name in the ARNs.") var table = "ferry-demo"
     @Option(help: "NEW_AND_OLD_IMAGES or NEW_IMAGE.") var viewType = "NEW_AND_OLD_IMAGES"
     @Option(help: "Pad items to about this many bytes.") var itemBytes: Int?
-    @Option(help: "With --item-bytes MIN: pad each item to a size drawn from MIN…this many bytes (mixed sizes).") var itemBytesMax: Int?
-    @Option(help: "This percentage of items carry a unique `segment` string attribute (a sparse GSI's key).") var segmentPercent: Int?
+    @Option(help: "With --item-bytes MIN: pad each item to a size drawn from MIN…this many bytes (mixed sizes).")
+    var itemBytesMax: Int?
+    @Option(help: "This percentage of items carry a unique `segment` string attribute (a sparse GSI's key).")
+    var segmentPercent: Int?
     @Option(help: "Every n-th key holds an item just under 400 KB.") var largeEvery: Int?
     @Option(help: "gzip level 1…9.") var compression: Int32 = 6
     @Option(help: "DYNAMODB_JSON or ION.") var format = "DYNAMODB_JSON"
-    @Flag(help: "Odd-numbered INCREMENTAL exports use the other format (a chain that mixes formats).") var mixedFormats = false
+    @Flag(help: "Odd-numbered INCREMENTAL exports use the other format (a chain that mixes formats).")
+    var mixedFormats = false
     @Flag(help: "Key schema pk only (default pk + sk).") var hashOnly = false
     @Flag(help: "Do not write expected states (for very large exports).") var noExpected = false
 
@@ -95,7 +102,9 @@ struct Generate: ParsableCommand {
         spec.writeExpectedStates = !noExpected
         let chain = try ChainGenerator(spec: spec).generate(into: out)
         for export in chain.exports {
-            print("\(export.kind == .full ? "FULL       " : "INCREMENTAL") \(export.exportId)  \(export.records) records  → \(export.tableItems) items")
+            print(
+                "\(export.kind == .full ? "FULL       " : "INCREMENTAL") \(export.exportId)  \(export.records) records  → \(export.tableItems) items"
+            )
         }
         print("exports: \(chain.exportsDirectory)")
     }

@@ -4,21 +4,32 @@ import Foundation
 
 /// Where the exports are read from: the source account's credentials and region.
 struct SourceAWSOptions: ParsableArguments {
-    @Option(name: .customLong("source-region"), help: "Region of the export bucket (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile).")
+    @Option(
+        name: .customLong("source-region"),
+        help: "Region of the export bucket (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile)."
+    )
     var region: String?
     @Option(name: .customLong("source-profile"), help: "Shared-config profile for reading the exports.")
     var profile: String?
-    @Option(name: .customLong("source-role-arn"), help: "Role to assume for reading the exports (cross-account buckets).")
+    @Option(
+        name: .customLong("source-role-arn"),
+        help: "Role to assume for reading the exports (cross-account buckets)."
+    )
     var roleArn: String?
     @Option(name: .customLong("source-endpoint-url"), help: "S3 endpoint override (e.g. a local emulator).")
     var endpointURL: String?
 
-    var side: AWSSideOptions { AWSSideOptions(side: "source", region: region, profile: profile, roleArn: roleArn, endpointURL: endpointURL) }
+    var side: AWSSideOptions {
+        AWSSideOptions(side: "source", region: region, profile: profile, roleArn: roleArn, endpointURL: endpointURL)
+    }
 }
 
 /// Where the data is written: the target account's credentials and region.
 struct TargetAWSOptions: ParsableArguments {
-    @Option(name: .customLong("target-region"), help: "Region of the target table (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile).")
+    @Option(
+        name: .customLong("target-region"),
+        help: "Region of the target table (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile)."
+    )
     var region: String?
     @Option(name: .customLong("target-profile"), help: "Shared-config profile for the target table.")
     var profile: String?
@@ -27,7 +38,9 @@ struct TargetAWSOptions: ParsableArguments {
     @Option(name: .customLong("target-endpoint-url"), help: "DynamoDB endpoint override (e.g. a local emulator).")
     var endpointURL: String?
 
-    var side: AWSSideOptions { AWSSideOptions(side: "target", region: region, profile: profile, roleArn: roleArn, endpointURL: endpointURL) }
+    var side: AWSSideOptions {
+        AWSSideOptions(side: "target", region: region, profile: profile, roleArn: roleArn, endpointURL: endpointURL)
+    }
 }
 
 /// A percentage of capacity, `0 < P <= 100`; a value outside says which flag and what range.

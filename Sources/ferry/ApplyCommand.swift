@@ -1,9 +1,9 @@
 import AWSClient
 import ArgumentParser
-import UnixSignals
 import ExportReader
 import FerryCore
 import Foundation
+import UnixSignals
 
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,12 +33,26 @@ struct ApplyCommand: AsyncParsableCommand {
 
     @Argument(help: "The plan file.") var plan: String
     @Flag(help: "After the plan, keep applying new incremental exports as they appear.") var follow = false
-    @Option(name: .customLong("until-lag"), help: "With --follow: stop (exit 0) once the lag is at most this long, e.g. 15m, 90s, 1h30m.") var untilLag: String?
-    @Option(name: .customLong("poll-interval"), help: "With --follow: how often to look for new exports (default 60s).") var pollInterval: String?
+    @Option(
+        name: .customLong("until-lag"),
+        help: "With --follow: stop (exit 0) once the lag is at most this long, e.g. 15m, 90s, 1h30m."
+    ) var untilLag: String?
+    @Option(name: .customLong("poll-interval"), help: "With --follow: how often to look for new exports (default 60s).")
+    var pollInterval: String?
     @Option(help: "Checkpoint file (default: next to the plan, <plan>.checkpoint.json).") var checkpoint: String?
-    @Option(name: .customLong("spool-dir"), help: "Where verified copies of the data files being applied are kept (default: next to the checkpoint, <plan>.spool).") var spoolDir: String?
-    @Option(name: .customLong("write-percent"), help: "Share of the target's write capacity to use, 0 < P <= 100 (default: the plan's).") var writePercent: Percent?
-    @Option(name: .customLong("max-write-units"), help: "Write-unit ceiling for on-demand tables (default: the plan's).") var maxWriteUnits: Int?
+    @Option(
+        name: .customLong("spool-dir"),
+        help:
+            "Where verified copies of the data files being applied are kept (default: next to the checkpoint, <plan>.spool)."
+    ) var spoolDir: String?
+    @Option(
+        name: .customLong("write-percent"),
+        help: "Share of the target's write capacity to use, 0 < P <= 100 (default: the plan's)."
+    ) var writePercent: Percent?
+    @Option(
+        name: .customLong("max-write-units"),
+        help: "Write-unit ceiling for on-demand tables (default: the plan's)."
+    ) var maxWriteUnits: Int?
     @OptionGroup(title: "Source AWS options") var sourceAWS: SourceAWSOptions
     @OptionGroup(title: "Target AWS options") var targetAWS: TargetAWSOptions
     @OptionGroup(title: "Logging") var logging: LoggingOptions
@@ -47,14 +61,22 @@ struct ApplyCommand: AsyncParsableCommand {
 
     func validate() throws {
         try writePercent?.validate("--write-percent")
-        if let untilLag, DurationArgument(untilLag) == nil { throw ValidationError("--until-lag must be a duration such as 15m, 90s or 1h30m (got \(untilLag))") }
+        if let untilLag, DurationArgument(untilLag) == nil {
+            throw ValidationError("--until-lag must be a duration such as 15m, 90s or 1h30m (got \(untilLag))")
+        }
         if let pollInterval {
             guard let interval = DurationArgument(pollInterval), interval.seconds > 0 else {
-                throw ValidationError("--poll-interval must be a positive duration such as 60s or 5m (got \(pollInterval))")
+                throw ValidationError(
+                    "--poll-interval must be a positive duration such as 60s or 5m (got \(pollInterval))"
+                )
             }
         }
-        if !follow && (untilLag != nil || pollInterval != nil) { throw ValidationError("--until-lag and --poll-interval need --follow") }
-        if let maxWriteUnits, maxWriteUnits <= 0 { throw ValidationError("--max-write-units must be a positive number of write units") }
+        if !follow && (untilLag != nil || pollInterval != nil) {
+            throw ValidationError("--until-lag and --poll-interval need --follow")
+        }
+        if let maxWriteUnits, maxWriteUnits <= 0 {
+            throw ValidationError("--max-write-units must be a positive number of write units")
+        }
         if let stopGrace, (DurationArgument(stopGrace)?.seconds ?? 0) <= 0 {
             throw ValidationError("--stop-grace must be a positive duration such as 25s (got \(stopGrace))")
         }
@@ -66,40 +88,64 @@ struct ApplyCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let loaded = try PlanFile.read(plan)
             try await AsyncHTTPClientTransport.withTransport { transport in
-                let clients = try PlanClients(plan: loaded, sourceAWS: sourceAWS, targetAWS: targetAWS, transport: transport, environment: environment)
+                let clients = try PlanClients(
+                    plan: loaded,
+                    sourceAWS: sourceAWS,
+                    targetAWS: targetAWS,
+                    transport: transport,
+                    environment: environment
+                )
                 let base = plan.hasSuffix(".json") ? String(plan.dropLast(5)) : plan
                 var engine = ApplyEngine(
-                    plan: loaded, source: clients.source, dynamo: clients.dynamo,
+                    plan: loaded,
+                    source: clients.source,
+                    dynamo: clients.dynamo,
                     store: CheckpointStore(path: checkpoint ?? CheckpointStore.defaultPath(forPlan: plan)),
                     rejectsPath: base + ".rejects.jsonl",
                     writePercent: writePercent?.value ?? loaded.throttle.writePercent,
-                    maxWriteUnits: maxWriteUnits ?? loaded.throttle.maxWriteUnits)
+                    maxWriteUnits: maxWriteUnits ?? loaded.throttle.maxWriteUnits
+                )
                 engine.spoolDirectory = spoolDir
                 if follow {
                     engine.follow = ApplyEngine.FollowOptions(
                         pollInterval: .seconds(pollInterval.flatMap(DurationArgument.init)?.seconds ?? 60),
-                        untilLagSeconds: untilLag.flatMap(DurationArgument.init)?.seconds)
+                        untilLagSeconds: untilLag.flatMap(DurationArgument.init)?.seconds
+                    )
                 }
                 // A live status line on a terminal; JSON lines otherwise (for logs and scripts), ticks every 10 s.
                 let renderer = ProgressRenderer(mode: isatty(2) == 1 ? .terminal : .jsonLines)
                 engine.progress = { event in
-                    if let text = renderer.render(event, at: ContinuousClock.now) { FileHandle.standardError.write(Data(text.utf8)) }
+                    if let text = renderer.render(event, at: ContinuousClock.now) {
+                        FileHandle.standardError.write(Data(text.utf8))
+                    }
                 }
                 let started = ContinuousClock.now
                 let stop = engine.stop
                 let ready = engine
                 let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
-                let grace = Duration.milliseconds(Int64((stopGrace.flatMap(DurationArgument.init)?.seconds ?? 25) * 1000))
+                let grace = Duration.milliseconds(
+                    Int64((stopGrace.flatMap(DurationArgument.init)?.seconds ?? 25) * 1000)
+                )
                 let checkpointPath = checkpoint ?? CheckpointStore.defaultPath(forPlan: plan)
-                let report = try await withCompanion({ try await ready.run() }, companion: {
-                    await Self.handleSignals(signals, stop: stop, grace: grace, checkpoint: checkpointPath)
-                })
+                let report = try await withCompanion(
+                    { try await ready.run() },
+                    companion: {
+                        await Self.handleSignals(signals, stop: stop, grace: grace, checkpoint: checkpointPath)
+                    }
+                )
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
-                for line in ProgressRenderer.summary(report, plan: loaded, elapsed: ContinuousClock.now - started, nowMilliseconds: now) {
+                for line in ProgressRenderer.summary(
+                    report,
+                    plan: loaded,
+                    elapsed: ContinuousClock.now - started,
+                    nowMilliseconds: now
+                ) {
                     print(line)
                 }
                 if report.rejects > 0 {
-                    printError("error: \(report.rejects) records were rejected by DynamoDB; they are in \(base).rejects.jsonl with the reason")
+                    printError(
+                        "error: \(report.rejects) records were rejected by DynamoDB; they are in \(base).rejects.jsonl with the reason"
+                    )
                     throw ExitCode(6)
                 }
             }
@@ -109,10 +155,17 @@ struct ApplyCommand: AsyncParsableCommand {
     /// The first SIGINT/SIGTERM asks for a graceful stop (batches in flight finish, then exit 5). If that has not
     /// ended the run within `grace` — a request the network never answers — or at a second signal, the checkpoint is
     /// saved as it stands and the process exits 5 at once: every wait is bounded.
-    static func handleSignals(_ signals: UnixSignalsSequence, stop: StopSignal, grace: Duration, checkpoint: String) async {
+    static func handleSignals(
+        _ signals: UnixSignalsSequence,
+        stop: StopSignal,
+        grace: Duration,
+        checkpoint: String
+    ) async {
         @Sendable func hardStop(_ why: String) async -> Never {
             await stop.saveCheckpointNow()
-            printError("\(why): stopping now; the checkpoint at \(checkpoint) holds every file completed (files in flight are applied again on resume); run the same command again to resume")
+            printError(
+                "\(why): stopping now; the checkpoint at \(checkpoint) holds every file completed (files in flight are applied again on resume); run the same command again to resume"
+            )
             Foundation.exit(5)
         }
         await withTaskGroup(of: Void.self) { group in
@@ -121,7 +174,9 @@ struct ApplyCommand: AsyncParsableCommand {
                 for await signal in signals {
                     count += 1
                     if count > 1 { await hardStop("\(signal) again") }
-                    printError("\(signal): finishing the batches in flight and saving the checkpoint (at most \(grace.formatted(.units(allowed: [.seconds]))); a second signal stops at once) …")
+                    printError(
+                        "\(signal): finishing the batches in flight and saving the checkpoint (at most \(grace.formatted(.units(allowed: [.seconds]))); a second signal stops at once) …"
+                    )
                     stop.set()
                 }
             }
@@ -129,8 +184,10 @@ struct ApplyCommand: AsyncParsableCommand {
                 do {
                     while !stop.isSet { try await Task.sleep(for: .milliseconds(50)) }
                     try await Task.sleep(for: grace)
-                } catch { return } // the run ended first
-                await hardStop("the batches in flight did not finish within \(grace.formatted(.units(allowed: [.seconds])))")
+                } catch { return }  // the run ended first
+                await hardStop(
+                    "the batches in flight did not finish within \(grace.formatted(.units(allowed: [.seconds])))"
+                )
             }
         }
     }

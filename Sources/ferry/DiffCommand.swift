@@ -27,14 +27,28 @@ struct DiffCommand: AsyncParsableCommand {
     )
 
     @Argument(help: "The plan file.") var plan: String
-    @Option(name: .customLong("read-percent"), help: "Share of the target's read capacity to use, 0 < P <= 100 (default: the plan's).") var readPercent: Percent?
-    @Option(name: .customLong("max-read-units"), help: "Read-unit ceiling for on-demand tables without a maximum of their own.") var maxReadUnits: Int?
-    @Flag(name: .customLong("at-checkpoint"), help: "Compare with the checkpoint's position instead of the end of the plan.") var atCheckpoint = false
-    @Option(help: "Checkpoint file for --at-checkpoint (default: next to the plan, <plan>.checkpoint.json).") var checkpoint: String?
+    @Option(
+        name: .customLong("read-percent"),
+        help: "Share of the target's read capacity to use, 0 < P <= 100 (default: the plan's)."
+    ) var readPercent: Percent?
+    @Option(
+        name: .customLong("max-read-units"),
+        help: "Read-unit ceiling for on-demand tables without a maximum of their own."
+    ) var maxReadUnits: Int?
+    @Flag(
+        name: .customLong("at-checkpoint"),
+        help: "Compare with the checkpoint's position instead of the end of the plan."
+    ) var atCheckpoint = false
+    @Option(help: "Checkpoint file for --at-checkpoint (default: next to the plan, <plan>.checkpoint.json).")
+    var checkpoint: String?
     @Option(help: "Examples shown of each kind of difference.") var limit = 5
     @Flag(help: "Print the whole diff as JSON on stdout: counts and every difference.") var json = false
-    @Flag(name: .customLong("exit-code"), help: "Exit 1 when the target differs, 0 when it matches.") var exitCode = false
-    @Option(name: .customLong("work-dir"), help: "Directory for the spill files (default: next to the plan, <plan>.diff-work).") var workDir: String?
+    @Flag(name: .customLong("exit-code"), help: "Exit 1 when the target differs, 0 when it matches.") var exitCode =
+        false
+    @Option(
+        name: .customLong("work-dir"),
+        help: "Directory for the spill files (default: next to the plan, <plan>.diff-work)."
+    ) var workDir: String?
     @Option(help: "Scan segments (default: from the table's size and the read budget).") var segments: Int?
     @OptionGroup(title: "Source AWS options") var sourceAWS: SourceAWSOptions
     @OptionGroup(title: "Target AWS options") var targetAWS: TargetAWSOptions
@@ -42,10 +56,16 @@ struct DiffCommand: AsyncParsableCommand {
 
     func validate() throws {
         try readPercent?.validate("--read-percent")
-        if let maxReadUnits, maxReadUnits <= 0 { throw ValidationError("--max-read-units must be a positive number of read units") }
+        if let maxReadUnits, maxReadUnits <= 0 {
+            throw ValidationError("--max-read-units must be a positive number of read units")
+        }
         if limit < 0 { throw ValidationError("--limit must be 0 or more") }
-        if let segments, !(1...1_000_000).contains(segments) { throw ValidationError("--segments must be between 1 and 1000000") }
-        if checkpoint != nil && !atCheckpoint { throw ValidationError("--checkpoint is only used with --at-checkpoint") }
+        if let segments, !(1...1_000_000).contains(segments) {
+            throw ValidationError("--segments must be between 1 and 1000000")
+        }
+        if checkpoint != nil && !atCheckpoint {
+            throw ValidationError("--checkpoint is only used with --at-checkpoint")
+        }
     }
 
     func run() async throws {
@@ -56,18 +76,29 @@ struct DiffCommand: AsyncParsableCommand {
             if atCheckpoint {
                 let path = checkpoint ?? CheckpointStore.defaultPath(forPlan: plan)
                 guard let saved = try CheckpointStore(path: path).load(for: loaded.planId) else {
-                    throw ValidationError("--at-checkpoint: there is no checkpoint at \(path) (nothing applied yet?); give its path with --checkpoint")
+                    throw ValidationError(
+                        "--at-checkpoint: there is no checkpoint at \(path) (nothing applied yet?); give its path with --checkpoint"
+                    )
                 }
                 position = .checkpoint(saved)
             } else {
                 position = .endOfPlan
             }
             return try await AsyncHTTPClientTransport.withTransport { transport in
-                let clients = try PlanClients(plan: loaded, sourceAWS: sourceAWS, targetAWS: targetAWS, transport: transport)
+                let clients = try PlanClients(
+                    plan: loaded,
+                    sourceAWS: sourceAWS,
+                    targetAWS: targetAWS,
+                    transport: transport
+                )
                 let base = plan.hasSuffix(".json") ? String(plan.dropLast(5)) : plan
-                var engine = DiffEngine(plan: loaded, source: clients.source, dynamo: clients.dynamo,
-                                        readPercent: readPercent?.value ?? loaded.throttle.readPercent,
-                                        workDirectory: workDir.map { $0 + "/ferry-diff-\(getpid())" } ?? base + ".diff-work")
+                var engine = DiffEngine(
+                    plan: loaded,
+                    source: clients.source,
+                    dynamo: clients.dynamo,
+                    readPercent: readPercent?.value ?? loaded.throttle.readPercent,
+                    workDirectory: workDir.map { $0 + "/ferry-diff-\(getpid())" } ?? base + ".diff-work"
+                )
                 engine.maxReadUnits = maxReadUnits
                 engine.position = position
                 engine.segments = segments
@@ -93,7 +124,7 @@ struct DiffCommand: AsyncParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var head = try encoder.encode(report)
-        head.removeLast() // the closing brace
+        head.removeLast()  // the closing brace
         let out = FileHandle.standardOutput
         out.write(head + Data(#","differences":["#.utf8))
         if let input = FileHandle(forReadingAtPath: path) {

@@ -23,7 +23,8 @@ func runReportingErrorsReturning<T>(_ body: () async throws -> T) async throws -
         if case ApplyError.interrupted = error { throw ExitCode(5) }
         switch error {
         case is PlanError, is ExportReaderError, is SourceLocationError, is CheckpointError: throw ExitCode(3)
-        case is AWSClientError, is AWSServiceError, is AWSConfigError, is EndpointError, is ApplyError: throw ExitCode(4)
+        case is AWSClientError, is AWSServiceError, is AWSConfigError, is EndpointError, is ApplyError:
+            throw ExitCode(4)
         case DiffError.workDirectory, DiffError.unreadableItem: throw ExitCode(7)
         case is DiffError: throw ExitCode(4)
         default: throw ExitCode(70)

@@ -19,9 +19,13 @@ struct LoggingOptions: ParsableArguments {
         }
     }
 
-    @Option(name: .customLong("log-level"), help: ArgumentHelp(
-        "Log detail on stderr: error, warn, info, debug (every AWS request: operation, endpoint, HTTP status, attempt, latency) or trace (also their headers, secrets redacted). Default: FERRY_LOG_LEVEL, else warn.",
-        valueName: "level"))
+    @Option(
+        name: .customLong("log-level"),
+        help: ArgumentHelp(
+            "Log detail on stderr: error, warn, info, debug (every AWS request: operation, endpoint, HTTP status, attempt, latency) or trace (also their headers, secrets redacted). Default: FERRY_LOG_LEVEL, else warn.",
+            valueName: "level"
+        )
+    )
     var logLevel: Level?
     @Flag(name: .customLong("debug"), help: "Same as --log-level debug (as the AWS CLI spells it).")
     var debug = false
@@ -35,7 +39,9 @@ struct LoggingOptions: ParsableArguments {
             level = logLevel
         } else if let text = environment["FERRY_LOG_LEVEL"], !text.isEmpty {
             guard let parsed = Level(rawValue: text.lowercased()) else {
-                throw ValidationError("FERRY_LOG_LEVEL must be one of \(Level.allCases.map(\.rawValue).joined(separator: ", ")) (got \(text))")
+                throw ValidationError(
+                    "FERRY_LOG_LEVEL must be one of \(Level.allCases.map(\.rawValue).joined(separator: ", ")) (got \(text))"
+                )
             }
             level = parsed
         }

@@ -17,10 +17,19 @@ final class BreakOnceTransport: HTTPTransport {
         try await inner.send(request, timeout: timeout)
     }
 
-    func stream(_ request: HTTPRequestData, timeout: Duration, onHead: (HTTPResponseData) throws -> Void,
-                onChunk: ([UInt8]) async throws -> Void) async throws -> HTTPResponseData {
-        let breakThisOne = broken.withLock { done in defer { done = true }; return !done }
-        guard breakThisOne else { return try await inner.stream(request, timeout: timeout, onHead: onHead, onChunk: onChunk) }
+    func stream(
+        _ request: HTTPRequestData,
+        timeout: Duration,
+        onHead: (HTTPResponseData) throws -> Void,
+        onChunk: ([UInt8]) async throws -> Void
+    ) async throws -> HTTPResponseData {
+        let breakThisOne = broken.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        guard breakThisOne else {
+            return try await inner.stream(request, timeout: timeout, onHead: onHead, onChunk: onChunk)
+        }
         // Deliver only the first 1,000 bytes of this response, then fail as a reset connection would.
         do {
             _ = try await inner.stream(request, timeout: timeout, onHead: onHead) { chunk in
@@ -43,17 +52,33 @@ struct MotoCredentialChainTests {
             try await admin.createTable(json: MotoIntegrationTests.tableJSON, table: "ferry-target")
 
             let config = try SharedConfig.parse(
-                configText: "[profile target]\nrole_arn = \(fixture.info.roleArn)\nsource_profile = limited\nrole_session_name = ferry-test\n",
+                configText:
+                    "[profile target]\nrole_arn = \(fixture.info.roleArn)\nsource_profile = limited\nrole_session_name = ferry-test\n",
                 configPath: "/test/config",
-                credentialsText: "[limited]\naws_access_key_id = \(fixture.info.limited.accessKeyId)\naws_secret_access_key = \(fixture.info.limited.secretAccessKey)\n",
-                credentialsPath: "/test/credentials")
-            let resolution = try CredentialChain.resolve(options: CommandLineOptions(profile: "target"), environment: [:], config: config)
+                credentialsText:
+                    "[limited]\naws_access_key_id = \(fixture.info.limited.accessKeyId)\naws_secret_access_key = \(fixture.info.limited.secretAccessKey)\n",
+                credentialsPath: "/test/credentials"
+            )
+            let resolution = try CredentialChain.resolve(
+                options: CommandLineOptions(profile: "target"),
+                environment: [:],
+                config: config
+            )
             let factory = CredentialProviderFactory(
-                transport: transport, environment: [:], region: fixture.info.region,
-                stsEndpointFlag: EndpointFlag(name: "--target-endpoint-url", value: fixture.info.endpoint))
+                transport: transport,
+                environment: [:],
+                region: fixture.info.region,
+                stsEndpointFlag: EndpointFlag(name: "--target-endpoint-url", value: fixture.info.endpoint)
+            )
             let provider = try factory.provider(for: resolution.plan)
             #expect(provider.label.contains(fixture.info.roleArn))
-            let dynamo = DynamoDBClient(executor: AWSRequestExecutor(transport: transport, credentials: provider, endpoint: try fixture.endpoint(.dynamodb)))
+            let dynamo = DynamoDBClient(
+                executor: AWSRequestExecutor(
+                    transport: transport,
+                    credentials: provider,
+                    endpoint: try fixture.endpoint(.dynamodb)
+                )
+            )
             #expect(try await dynamo.describeTable("ferry-target").TableName == "ferry-target")
         }
     }
@@ -66,8 +91,16 @@ struct MotoCredentialChainTests {
             _ = try await executor.send(operation: "CreateBucket", method: "PUT", path: "/ferry-exports")
             var generator = SystemRandomNumberGenerator()
             let object = (0..<300_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            _ = try await executor.send(operation: "PutObject", method: "PUT", path: "/ferry-exports/AWSDynamoDB/data/big.json.gz", body: object)
-            let read = try await S3Client(executor: executor).getObject(bucket: "ferry-exports", key: "AWSDynamoDB/data/big.json.gz")
+            _ = try await executor.send(
+                operation: "PutObject",
+                method: "PUT",
+                path: "/ferry-exports/AWSDynamoDB/data/big.json.gz",
+                body: object
+            )
+            let read = try await S3Client(executor: executor).getObject(
+                bucket: "ferry-exports",
+                key: "AWSDynamoDB/data/big.json.gz"
+            )
             #expect(transport.broken.withLock { $0 })
             #expect(read.count == object.count)
             #expect(read == object)

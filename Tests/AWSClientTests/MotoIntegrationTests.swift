@@ -9,7 +9,8 @@ import Testing
 /// Against moto with signature verification and IAM policies on: the real HTTP path end to end.
 @Suite("AWS clients against moto (SigV4 and IAM enforced)", .serialized)
 struct MotoIntegrationTests {
-    static let tableJSON = #"{"TableName":"ferry-target","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"BillingMode":"PAY_PER_REQUEST"}"#
+    static let tableJSON =
+        #"{"TableName":"ferry-target","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"BillingMode":"PAY_PER_REQUEST"}"#
 
     @Test("a correct key works: create, describe, batch-write exact values, scan them back")
     func dynamoDBRoundTrip() async throws {
@@ -21,7 +22,10 @@ struct MotoIntegrationTests {
             #expect(table.isOnDemand)
 
             let items = [
-                try DynamoJSONParser.item(from: #"{"pk":{"S":"a"},"sk":{"N":"1"},"big":{"N":"12345678901234567890.123456789012345678"},"set":{"NS":["1","2.5"]},"b":{"B":"AAEC"},"e":{"S":""},"m":{"M":{"l":{"L":[{"NULL":true},{"BOOL":false}]}}}}"#),
+                try DynamoJSONParser.item(
+                    from:
+                        #"{"pk":{"S":"a"},"sk":{"N":"1"},"big":{"N":"12345678901234567890.123456789012345678"},"set":{"NS":["1","2.5"]},"b":{"B":"AAEC"},"e":{"S":""},"m":{"M":{"l":{"L":[{"NULL":true},{"BOOL":false}]}}}}"#
+                ),
                 try DynamoJSONParser.item(from: #"{"pk":{"S":"é 🚢"},"sk":{"N":"-1E-130"},"ss":{"SS":["x","y"]}}"#),
             ]
             var batch = BatchWriteRequestBuilder(tableName: "ferry-target")
@@ -33,7 +37,10 @@ struct MotoIntegrationTests {
             let scanned = try await dynamo.scan(table: "ferry-target")
             #expect(Set(scanned.items) == Set(items))
 
-            let got = try await dynamo.batchGetItem(table: "ferry-target", keys: items.map { $0.projected(onto: ["pk", "sk"])! })
+            let got = try await dynamo.batchGetItem(
+                table: "ferry-target",
+                keys: items.map { $0.projected(onto: ["pk", "sk"])! }
+            )
             #expect(Set(got.items) == Set(items) && got.unprocessedKeys.isEmpty)
             let backups = try await dynamo.describeContinuousBackups("ferry-target")
             #expect(!backups.PointInTimeRecoveryStatus.isEmpty)
@@ -49,7 +56,9 @@ struct MotoIntegrationTests {
     func wrongSecret() async throws {
         try await MotoFixture.with { fixture, transport in
             let wrong = "wrongSecretWrongSecretWrongSecret1234567"
-            let dynamo = DynamoDBClient(executor: try fixture.executor(.dynamodb, transport, secret: wrong, label: "profile ferry-test"))
+            let dynamo = DynamoDBClient(
+                executor: try fixture.executor(.dynamodb, transport, secret: wrong, label: "profile ferry-test")
+            )
             do {
                 _ = try await dynamo.describeTable("anything")
                 Issue.record("a wrong secret was accepted")
@@ -66,7 +75,14 @@ struct MotoIntegrationTests {
     @Test("a user without DynamoDB rights is refused; the same user assumes a role and succeeds")
     func assumeRole() async throws {
         try await MotoFixture.with { fixture, transport in
-            let limited = DynamoDBClient(executor: try fixture.executor(.dynamodb, transport, keys: fixture.info.limited, label: "profile limited"))
+            let limited = DynamoDBClient(
+                executor: try fixture.executor(
+                    .dynamodb,
+                    transport,
+                    keys: fixture.info.limited,
+                    label: "profile limited"
+                )
+            )
             do {
                 _ = try await limited.describeTable("ferry-target")
                 Issue.record("the limited user could describe a table")
@@ -74,8 +90,15 @@ struct MotoIntegrationTests {
                 #expect("\(error)".contains("AccessDenied"), "\(error)")
             }
             let sts = try fixture.executor(.sts, transport, keys: fixture.info.limited, label: "profile limited")
-            let role = AssumeRoleProvider.make(.init(roleArn: fixture.info.roleArn, sessionName: "ferry-test"), sts: sts)
-            let assumed = AWSRequestExecutor(transport: transport, credentials: role, endpoint: try fixture.endpoint(.dynamodb))
+            let role = AssumeRoleProvider.make(
+                .init(roleArn: fixture.info.roleArn, sessionName: "ferry-test"),
+                sts: sts
+            )
+            let assumed = AWSRequestExecutor(
+                transport: transport,
+                credentials: role,
+                endpoint: try fixture.endpoint(.dynamodb)
+            )
             let dynamo = DynamoDBClient(executor: assumed)
             try await dynamo.createTable(json: Self.tableJSON, table: "ferry-target")
             #expect(try await dynamo.describeTable("ferry-target").TableName == "ferry-target")
@@ -95,7 +118,12 @@ struct MotoIntegrationTests {
             _ = try await executor.send(operation: "CreateBucket", method: "PUT", path: "/ferry-exports")
             let keys = (0..<5).map { "exports/AWSDynamoDB/data/file \($0) copy.json.gz" } + ["other/x"]
             for key in keys {
-                _ = try await executor.send(operation: "PutObject", method: "PUT", path: "/ferry-exports/" + S3Key.percentEncode(key), body: Array(key.utf8))
+                _ = try await executor.send(
+                    operation: "PutObject",
+                    method: "PUT",
+                    path: "/ferry-exports/" + S3Key.percentEncode(key),
+                    body: Array(key.utf8)
+                )
             }
             let s3 = S3Client(executor: executor)
             // "exports", not "exports/": moto's signature check also mis-canonicalises a '/' in a query value.

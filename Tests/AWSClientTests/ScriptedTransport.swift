@@ -23,25 +23,37 @@ final class ScriptedTransport: HTTPTransport {
     private func next(_ request: HTTPRequestData) -> Step {
         sent.withLock { $0.append(request) }
         return steps.withLock { steps in
-            guard !steps.isEmpty else { return .respond(status: 599, body: Array("ScriptedTransport: no step left for \(request.method) \(request.path)".utf8)) }
+            guard !steps.isEmpty else {
+                return .respond(
+                    status: 599,
+                    body: Array("ScriptedTransport: no step left for \(request.method) \(request.path)".utf8)
+                )
+            }
             return steps.removeFirst()
         }
     }
 
     func send(_ request: HTTPRequestData, timeout: Duration) async throws -> HTTPResponseData {
         switch next(request) {
-        case let .respond(status, headers, body): return HTTPResponseData(status: status, headers: headers.map { ($0.0, $0.1) }, body: body)
+        case let .respond(status, headers, body):
+            return HTTPResponseData(status: status, headers: headers.map { ($0.0, $0.1) }, body: body)
         case let .fail(kind): throw TransportError(kind: kind, detail: "scripted")
         case .streamThenBreak: throw TransportError(kind: .connectionReset, detail: "scripted")
         }
     }
 
-    func stream(_ request: HTTPRequestData, timeout: Duration, onHead: (HTTPResponseData) throws -> Void,
-                onChunk: ([UInt8]) async throws -> Void) async throws -> HTTPResponseData {
+    func stream(
+        _ request: HTTPRequestData,
+        timeout: Duration,
+        onHead: (HTTPResponseData) throws -> Void,
+        onChunk: ([UInt8]) async throws -> Void
+    ) async throws -> HTTPResponseData {
         switch next(request) {
         case let .respond(status, headers, body):
             let response = HTTPResponseData(status: status, headers: headers.map { ($0.0, $0.1) }, body: [])
-            guard (200..<300).contains(status) else { return HTTPResponseData(status: status, headers: response.headers, body: body) }
+            guard (200..<300).contains(status) else {
+                return HTTPResponseData(status: status, headers: response.headers, body: body)
+            }
             try onHead(response)
             try await onChunk(body)
             return response

@@ -19,7 +19,15 @@ final class CapturedLog: Sendable {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        func log(
+            level: Logger.Level,
+            message: Logger.Message,
+            metadata explicit: Logger.Metadata?,
+            source: String,
+            file: String,
+            function: String,
+            line: UInt
+        ) {
             let all = self.metadata.merging(explicit ?? [:]) { $1 }
             sink.lines.withLock { $0.append("\(level) \(message) \(all)") }
         }
@@ -37,18 +45,35 @@ struct SecretRedactionTests {
     static let secret = "SECRETsecretSECRET/abc+def0123456789XYZ"
     static let token = "TOKENtokenTOKEN0123456789sessiontokenvalue"
 
-    @Test("at every log level, successful and failing requests log no secret and no session token", arguments: Logger.Level.allCases)
+    @Test(
+        "at every log level, successful and failing requests log no secret and no session token",
+        arguments: Logger.Level.allCases
+    )
     func logs(_ level: Logger.Level) async throws {
         let log = CapturedLog()
         let transport = ScriptedTransport([
-            .respond(status: 200, headers: [("x-amz-crc32", String(CRC32.checksum(Array("{}".utf8)))), ("x-amzn-RequestId", "REQ1")], body: Array("{}".utf8)),
+            .respond(
+                status: 200,
+                headers: [("x-amz-crc32", String(CRC32.checksum(Array("{}".utf8)))), ("x-amzn-RequestId", "REQ1")],
+                body: Array("{}".utf8)
+            ),
             // An error whose text echoes the secret and token (as a proxy or emulator might): scrubbed everywhere.
-            .respond(status: 400, body: Array(#"{"__type":"ValidationException","message":"bad \#(Self.secret) \#(Self.token)"}"#.utf8)),
+            .respond(
+                status: 400,
+                body: Array(#"{"__type":"ValidationException","message":"bad \#(Self.secret) \#(Self.token)"}"#.utf8)
+            ),
             .fail(.connectionReset), .fail(.connectionReset), .fail(.connectionReset), .fail(.connectionReset),
         ])
-        let credentials = StaticCredentialProvider(Credentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: Self.secret, sessionToken: Self.token), label: "environment")
-        var executor = AWSRequestExecutor(transport: transport, credentials: credentials, endpoint: try EndpointResolver(environment: [:]).resolve(.dynamodb, region: "us-east-1"))
-            .with(now: { Date() }, clock: ImmediateClock(), random: { 0 })
+        let credentials = StaticCredentialProvider(
+            Credentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: Self.secret, sessionToken: Self.token),
+            label: "environment"
+        )
+        var executor = AWSRequestExecutor(
+            transport: transport,
+            credentials: credentials,
+            endpoint: try EndpointResolver(environment: [:]).resolve(.dynamodb, region: "us-east-1")
+        )
+        .with(now: { Date() }, clock: ImmediateClock(), random: { 0 })
         executor.logger = log.logger(level: level)
         let client = DynamoDBClient(executor: executor)
         var errors: [String] = []
@@ -62,7 +87,12 @@ struct SecretRedactionTests {
         #expect(errors.count == 4)
         let lines = log.lines.withLock { $0 }
         if level <= .debug { #expect(!lines.isEmpty, "the executor logs at \(level)") }
-        if level == .trace { #expect(lines.contains { $0.contains("authorization") || $0.contains("Authorization") }, "headers are logged, redacted") }
+        if level == .trace {
+            #expect(
+                lines.contains { $0.contains("authorization") || $0.contains("Authorization") },
+                "headers are logged, redacted"
+            )
+        }
         for text in lines + errors {
             #expect(!text.contains(Self.secret), "\(text)")
             #expect(!text.contains(Self.token), "\(text)")

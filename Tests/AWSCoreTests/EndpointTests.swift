@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AWSCore
 
 // Expected URLs verified against botocore 1.43 `create_client(...).meta.endpoint_url`
@@ -31,7 +32,10 @@ struct EndpointTests {
         #expect(e.baseURL == "https://\(host)")
         #expect(e.signingRegion == region)
         #expect(e.signingService == service.rawValue)
-        guard case .partitionDefault(let p) = e.source else { Issue.record("not default"); return }
+        guard case .partitionDefault(let p) = e.source else {
+            Issue.record("not default")
+            return
+        }
         #expect(p.id == partition)
     }
 
@@ -86,7 +90,9 @@ struct EndpointTests {
 
     @Test func emptyValuesAndIgnoreSwitch() throws {
         let r = EndpointResolver(environment: ["AWS_ENDPOINT_URL_S3": "", "AWS_ENDPOINT_URL": "http://x:1"])
-        #expect(try r.resolve(.s3, region: "us-east-1", flag: .init(name: "--source-endpoint-url", value: " ")).host == "x")
+        #expect(
+            try r.resolve(.s3, region: "us-east-1", flag: .init(name: "--source-endpoint-url", value: " ")).host == "x"
+        )
         var env = Self.allEnv
         env["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] = "TRUE"
         let ignored = EndpointResolver(environment: env)
@@ -96,44 +102,83 @@ struct EndpointTests {
 
     @Test func customEndpointParts() throws {
         let e = try EndpointResolver(environment: [:]).resolve(
-            .s3, region: "local", flag: .init(name: "--source-endpoint-url", value: "HTTP://LocalHost:4566/prefix/"))
+            .s3,
+            region: "local",
+            flag: .init(name: "--source-endpoint-url", value: "HTTP://LocalHost:4566/prefix/")
+        )
         #expect(e.scheme == "http")
         #expect(e.host == "localhost")
         #expect(e.port == 4566)
         #expect(e.basePath == "/prefix")
         #expect(e.baseURL == "http://localhost:4566/prefix")
         let v6 = try EndpointResolver(environment: [:]).resolve(
-            .dynamodb, region: "local", flag: .init(name: "--target-endpoint-url", value: "http://[::1]:8000"))
+            .dynamodb,
+            region: "local",
+            flag: .init(name: "--target-endpoint-url", value: "http://[::1]:8000")
+        )
         #expect(v6.host == "::1")
         #expect(v6.hostHeader == "[::1]:8000")
         let defaultPort = try EndpointResolver(environment: [:]).resolve(
-            .dynamodb, region: "local", flag: .init(name: "--target-endpoint-url", value: "https://ddb.example:443"))
+            .dynamodb,
+            region: "local",
+            flag: .init(name: "--target-endpoint-url", value: "https://ddb.example:443")
+        )
         #expect(defaultPort.hostHeader == "ddb.example")
     }
 
     static let invalid: [(String, String)] = [
-        ("localhost:8000", "--target-endpoint-url is not a valid endpoint URL (missing scheme http:// or https://): \"localhost:8000\"; expected e.g. http://localhost:8000"),
-        ("ftp://host", "--target-endpoint-url is not a valid endpoint URL (scheme must be http or https, not ftp): \"ftp://host\"; expected e.g. http://localhost:8000"),
-        ("http://", "--target-endpoint-url is not a valid endpoint URL (missing host): \"http://\"; expected e.g. http://localhost:8000"),
-        ("http://user:hunter2secret@host", "--target-endpoint-url is not a valid endpoint URL (credentials in the URL are not allowed): \"http://***@host\"; expected e.g. http://localhost:8000"),
-        ("http://host/?a=b", "--target-endpoint-url is not a valid endpoint URL (query or fragment not allowed): \"http://host/?a=b\"; expected e.g. http://localhost:8000"),
+        (
+            "localhost:8000",
+            "--target-endpoint-url is not a valid endpoint URL (missing scheme http:// or https://): \"localhost:8000\"; expected e.g. http://localhost:8000"
+        ),
+        (
+            "ftp://host",
+            "--target-endpoint-url is not a valid endpoint URL (scheme must be http or https, not ftp): \"ftp://host\"; expected e.g. http://localhost:8000"
+        ),
+        (
+            "http://",
+            "--target-endpoint-url is not a valid endpoint URL (missing host): \"http://\"; expected e.g. http://localhost:8000"
+        ),
+        (
+            "http://user:hunter2secret@host",
+            "--target-endpoint-url is not a valid endpoint URL (credentials in the URL are not allowed): \"http://***@host\"; expected e.g. http://localhost:8000"
+        ),
+        (
+            "http://host/?a=b",
+            "--target-endpoint-url is not a valid endpoint URL (query or fragment not allowed): \"http://host/?a=b\"; expected e.g. http://localhost:8000"
+        ),
     ]
 
     @Test(arguments: invalid)
     func invalidFlagURL(value: String, message: String) {
         #expect {
             try EndpointResolver(environment: [:]).resolve(
-                .dynamodb, region: "us-east-1", flag: .init(name: "--target-endpoint-url", value: value))
+                .dynamodb,
+                region: "us-east-1",
+                flag: .init(name: "--target-endpoint-url", value: value)
+            )
         } throws: { error in
             (error as? EndpointError)?.description == message
         }
     }
 
     @Test func invalidEnvURLNamesTheVariable() {
-        #expect(throws: EndpointError.invalidURL(source: "AWS_ENDPOINT_URL_S3", value: "s3.local", reason: "missing scheme http:// or https://")) {
+        #expect(
+            throws: EndpointError.invalidURL(
+                source: "AWS_ENDPOINT_URL_S3",
+                value: "s3.local",
+                reason: "missing scheme http:// or https://"
+            )
+        ) {
             try EndpointResolver(environment: ["AWS_ENDPOINT_URL_S3": "s3.local"]).resolve(.s3, region: "us-east-1")
         }
-        #expect(throws: EndpointError.invalidURL(source: "AWS_ENDPOINT_URL", value: "mailto://x", reason: "scheme must be http or https, not mailto")) {
+        #expect(
+            throws: EndpointError.invalidURL(
+                source: "AWS_ENDPOINT_URL",
+                value: "mailto://x",
+                reason: "scheme must be http or https, not mailto"
+            )
+        ) {
             try EndpointResolver(environment: ["AWS_ENDPOINT_URL": "mailto://x"]).resolve(.sts, region: "us-east-1")
         }
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AWSCore
 
 struct RetryClassificationTests {
@@ -74,7 +75,16 @@ struct RetryPolicyTests {
     static let s3 = RetryPolicy.standard(for: .s3)
 
     @Test func standardNumbers() {
-        #expect(Self.ddb == RetryPolicy(maxAttempts: 4, transientBase: .milliseconds(25), throttleBase: .seconds(1), maxBackoff: .seconds(20), deadline: .seconds(120)))
+        #expect(
+            Self.ddb
+                == RetryPolicy(
+                    maxAttempts: 4,
+                    transientBase: .milliseconds(25),
+                    throttleBase: .seconds(1),
+                    maxBackoff: .seconds(20),
+                    deadline: .seconds(120)
+                )
+        )
         #expect(Self.s3.maxAttempts == 3)
         #expect(Self.s3.transientBase == .milliseconds(50))
         #expect(RetryPolicy.standard(for: .sts) == Self.s3)
@@ -98,16 +108,26 @@ struct RetryPolicyTests {
     }
 
     @Test func decisions() {
-        #expect(Self.ddb.decide(attempt: 1, classification: .throttled, elapsed: .zero, random01: 0.5)
-                == .retry(after: .milliseconds(500), throttled: true))
-        #expect(Self.ddb.decide(attempt: 2, classification: .transient, elapsed: .seconds(1), random01: 1)
-                == .retry(after: .milliseconds(50), throttled: false))
-        #expect(Self.ddb.decide(attempt: 4, classification: .throttled, elapsed: .zero, random01: 0.5)
-                == .giveUp(.attemptsExhausted(attempts: 4), throttled: true))
-        #expect(Self.s3.decide(attempt: 3, classification: .transient, elapsed: .zero, random01: 0.5)
-                == .giveUp(.attemptsExhausted(attempts: 3), throttled: false))
-        #expect(Self.ddb.decide(attempt: 1, classification: .fatal, elapsed: .zero, random01: 0.5)
-                == .giveUp(.fatal, throttled: false))
+        #expect(
+            Self.ddb.decide(attempt: 1, classification: .throttled, elapsed: .zero, random01: 0.5)
+                == .retry(after: .milliseconds(500), throttled: true)
+        )
+        #expect(
+            Self.ddb.decide(attempt: 2, classification: .transient, elapsed: .seconds(1), random01: 1)
+                == .retry(after: .milliseconds(50), throttled: false)
+        )
+        #expect(
+            Self.ddb.decide(attempt: 4, classification: .throttled, elapsed: .zero, random01: 0.5)
+                == .giveUp(.attemptsExhausted(attempts: 4), throttled: true)
+        )
+        #expect(
+            Self.s3.decide(attempt: 3, classification: .transient, elapsed: .zero, random01: 0.5)
+                == .giveUp(.attemptsExhausted(attempts: 3), throttled: false)
+        )
+        #expect(
+            Self.ddb.decide(attempt: 1, classification: .fatal, elapsed: .zero, random01: 0.5)
+                == .giveUp(.fatal, throttled: false)
+        )
         #expect(Self.ddb.decide(attempt: 1, classification: .throttled, elapsed: .zero, random01: 0.5).throttled)
     }
 
@@ -115,22 +135,40 @@ struct RetryPolicyTests {
         var p = Self.ddb
         p.deadline = .seconds(10)
         // 9.5 s + 0.5 s = 10 s: still within the budget.
-        #expect(p.decide(attempt: 1, classification: .throttled, elapsed: .milliseconds(9_500), random01: 0.5)
-                == .retry(after: .milliseconds(500), throttled: true))
-        #expect(p.decide(attempt: 1, classification: .throttled, elapsed: .milliseconds(9_501), random01: 0.5)
-                == .giveUp(.deadlineExceeded, throttled: true))
-        #expect(p.decide(attempt: 1, classification: .refreshCredentials, elapsed: .seconds(10), random01: 0)
-                == .giveUp(.deadlineExceeded, throttled: false))
+        #expect(
+            p.decide(attempt: 1, classification: .throttled, elapsed: .milliseconds(9_500), random01: 0.5)
+                == .retry(after: .milliseconds(500), throttled: true)
+        )
+        #expect(
+            p.decide(attempt: 1, classification: .throttled, elapsed: .milliseconds(9_501), random01: 0.5)
+                == .giveUp(.deadlineExceeded, throttled: true)
+        )
+        #expect(
+            p.decide(attempt: 1, classification: .refreshCredentials, elapsed: .seconds(10), random01: 0)
+                == .giveUp(.deadlineExceeded, throttled: false)
+        )
         p.deadline = nil
-        #expect(p.decide(attempt: 1, classification: .transient, elapsed: .seconds(100_000), random01: 1)
-                == .retry(after: .milliseconds(25), throttled: false))
+        #expect(
+            p.decide(attempt: 1, classification: .transient, elapsed: .seconds(100_000), random01: 1)
+                == .retry(after: .milliseconds(25), throttled: false)
+        )
     }
 
     @Test func credentialsRefreshedOnce() {
-        #expect(Self.ddb.decide(attempt: 1, classification: .refreshCredentials, elapsed: .zero, random01: 0.5)
-                == .refreshCredentialsAndRetry)
-        #expect(Self.ddb.decide(attempt: 2, classification: .refreshCredentials, elapsed: .zero, random01: 0.5, credentialRefreshes: 1)
-                == .giveUp(.credentialsStillExpired, throttled: false))
+        #expect(
+            Self.ddb.decide(attempt: 1, classification: .refreshCredentials, elapsed: .zero, random01: 0.5)
+                == .refreshCredentialsAndRetry
+        )
+        #expect(
+            Self.ddb.decide(
+                attempt: 2,
+                classification: .refreshCredentials,
+                elapsed: .zero,
+                random01: 0.5,
+                credentialRefreshes: 1
+            )
+                == .giveUp(.credentialsStillExpired, throttled: false)
+        )
     }
 }
 
@@ -171,9 +209,11 @@ struct DynamoDBFramingTests {
     @Test func headers() {
         let f = DynamoDBRequestFraming(operation: "BatchWriteItem")
         #expect(f.target == "DynamoDB_20120810.BatchWriteItem")
-        #expect(f.headers.map { "\($0.name): \($0.value)" } == [
-            "Content-Type: application/x-amz-json-1.0", "X-Amz-Target: DynamoDB_20120810.BatchWriteItem",
-        ])
+        #expect(
+            f.headers.map { "\($0.name): \($0.value)" } == [
+                "Content-Type: application/x-amz-json-1.0", "X-Amz-Target: DynamoDB_20120810.BatchWriteItem",
+            ]
+        )
         #expect(DynamoDBRequestFraming.method == "POST")
         #expect(DynamoDBRequestFraming.path == "/")
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AWSCore
 
 // Bucket cases checked against botocore 1.43 (aws_is_virtual_hostable_s3_bucket

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import AWSCredentials
 
 struct RedactionTests {
@@ -10,12 +11,19 @@ struct RedactionTests {
     func renderings<T>(_ value: T) -> [String] {
         var dumped = ""
         dump(value, to: &dumped)
-        return [String(describing: value), String(reflecting: value), "\(value)", dumped, "\([value])", "\(Optional(value) as Any)"]
+        return [
+            String(describing: value), String(reflecting: value), "\(value)", dumped, "\([value])",
+            "\(Optional(value) as Any)",
+        ]
     }
 
     @Test func credentialsNeverPrintSecrets() {
-        let creds = Credentials(accessKeyId: "AKIDVISIBLE", secretAccessKey: Self.secret, sessionToken: Self.token,
-                                expiration: Date(timeIntervalSince1970: 0))
+        let creds = Credentials(
+            accessKeyId: "AKIDVISIBLE",
+            secretAccessKey: Self.secret,
+            sessionToken: Self.token,
+            expiration: Date(timeIntervalSince1970: 0)
+        )
         for text in renderings(creds) {
             #expect(!text.contains(Self.secret) && !text.contains(Self.token), "\(text)")
         }
@@ -26,7 +34,16 @@ struct RedactionTests {
     @Test func plansNeverPrintSecrets() throws {
         let plans: [CredentialPlan] = [
             .environment(Credentials(accessKeyId: "A", secretAccessKey: Self.secret, sessionToken: Self.token)),
-            .assumeRole(AssumeRolePlan(roleArn: "arn", source: .staticKeys(Credentials(accessKeyId: "A", secretAccessKey: Self.secret, sessionToken: Self.token), profile: "p", file: "f"))),
+            .assumeRole(
+                AssumeRolePlan(
+                    roleArn: "arn",
+                    source: .staticKeys(
+                        Credentials(accessKeyId: "A", secretAccessKey: Self.secret, sessionToken: Self.token),
+                        profile: "p",
+                        file: "f"
+                    )
+                )
+            ),
             .container(ContainerPlan(url: "http://x", authorization: .token(SensitiveString(Self.token)))),
         ]
         for plan in plans {
@@ -34,16 +51,25 @@ struct RedactionTests {
                 #expect(!text.contains(Self.secret) && !text.contains(Self.token), "\(text)")
             }
         }
-        let resolution = try chain(try load("[default]\naws_access_key_id=A\naws_secret_access_key=\(Self.secret)\naws_session_token=\(Self.token)\n"))
+        let resolution = try chain(
+            try load(
+                "[default]\naws_access_key_id=A\naws_secret_access_key=\(Self.secret)\naws_session_token=\(Self.token)\n"
+            )
+        )
         for text in renderings(resolution) {
             #expect(!text.contains(Self.secret) && !text.contains(Self.token), "\(text)")
         }
     }
 
     @Test func parsedFilesAndProfilesNeverPrintSecrets() throws {
-        let config = try load("[default]\naws_access_key_id=A\naws_secret_access_key=\(Self.secret)\n",
-                              "[default]\naws_session_token=\(Self.token)\n[x]\naws_security_token=\(Self.token)\n")
-        let values: [Any] = [config, config.configFile, config.credentialsFile, config.profile(named: "default") as Any, config.profile(named: "x") as Any]
+        let config = try load(
+            "[default]\naws_access_key_id=A\naws_secret_access_key=\(Self.secret)\n",
+            "[default]\naws_session_token=\(Self.token)\n[x]\naws_security_token=\(Self.token)\n"
+        )
+        let values: [Any] = [
+            config, config.configFile, config.credentialsFile, config.profile(named: "default") as Any,
+            config.profile(named: "x") as Any,
+        ]
         for value in values {
             for text in renderings(value) {
                 #expect(!text.contains(Self.secret) && !text.contains(Self.token), "\(text)")
@@ -56,11 +82,20 @@ struct RedactionTests {
     @Test(arguments: [
         ("[default]\naws_secret_access_key=\(secret)\naws_session_token=\(token)\n", [String: String]()),
         ("[default]\nrole_arn=arn:aws:iam::1:role/r\nsource_profile=x\naws_secret_access_key=\(secret)\n", [:]),
-        ("[default]\nrole_arn=r\nsource_profile=default\n[profile x]\naws_secret_access_key=\(secret)\n", ["AWS_SESSION_TOKEN": token]),
+        (
+            "[default]\nrole_arn=r\nsource_profile=default\n[profile x]\naws_secret_access_key=\(secret)\n",
+            ["AWS_SESSION_TOKEN": token]
+        ),
         ("[default]\n\(secret)\n", [:]),
         ("[default]\nregion=r\n", ["AWS_ACCESS_KEY_ID": "A", "AWS_SESSION_TOKEN": token]),
-        ("[default]\naws_access_key_id=A\naws_session_token=\(token)\n", ["AWS_SECRET_ACCESS_KEY": secret, "AWS_PROFILE": "missing"]),
-        ("[default]\nrole_arn=r\ncredential_source=Bogus\naws_secret_access_key=\(secret)\n", ["AWS_SECRET_ACCESS_KEY": secret]),
+        (
+            "[default]\naws_access_key_id=A\naws_session_token=\(token)\n",
+            ["AWS_SECRET_ACCESS_KEY": secret, "AWS_PROFILE": "missing"]
+        ),
+        (
+            "[default]\nrole_arn=r\ncredential_source=Bogus\naws_secret_access_key=\(secret)\n",
+            ["AWS_SECRET_ACCESS_KEY": secret]
+        ),
     ])
     func errorsNeverContainSecrets(configText: String, env: [String: String]) {
         do {
@@ -78,7 +113,12 @@ struct RefreshPolicyTests {
     static let now = Date(timeIntervalSince1970: 1_700_000_000)
 
     static func expiring(in seconds: TimeInterval?) -> Credentials {
-        Credentials(accessKeyId: "A", secretAccessKey: "S", sessionToken: "T", expiration: seconds.map { now.addingTimeInterval($0) })
+        Credentials(
+            accessKeyId: "A",
+            secretAccessKey: "S",
+            sessionToken: "T",
+            expiration: seconds.map { now.addingTimeInterval($0) }
+        )
     }
 
     @Test(arguments: [
@@ -96,7 +136,10 @@ struct RefreshPolicyTests {
         (-3600, false, .mustRefresh),
     ])
     func decides(remaining: TimeInterval?, inFlight: Bool, expected: RefreshDecision) {
-        #expect(RefreshPolicy().decide(cached: Self.expiring(in: remaining), now: Self.now, refreshInFlight: inFlight) == expected)
+        #expect(
+            RefreshPolicy().decide(cached: Self.expiring(in: remaining), now: Self.now, refreshInFlight: inFlight)
+                == expected
+        )
     }
 
     @Test func emptyCacheMustRefresh() {

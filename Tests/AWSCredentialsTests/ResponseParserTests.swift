@@ -1,9 +1,11 @@
 import Foundation
 import Testing
+
 @testable import AWSCredentials
 
 let stsSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
-let stsToken = "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA=="
+let stsToken =
+    "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA=="
 
 let assumeRoleXML = """
     <AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
@@ -54,10 +56,22 @@ struct STSResponseParserTests {
     }
 
     @Test(arguments: [
-        ("<AssumeRoleResponse><AssumeRoleResult></AssumeRoleResult></AssumeRoleResponse>", STSResponseParseError.missingElement("Credentials")),
-        ("<Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey><Expiration>2019-11-09T13:34:41Z</Expiration></Credentials>", .missingElement("SessionToken")),
-        ("<Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey><SessionToken/><Expiration>x</Expiration></Credentials>", .missingElement("SessionToken")),
-        ("<Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey><SessionToken>T</SessionToken><Expiration>tomorrow</Expiration></Credentials>", .invalidExpiration("tomorrow")),
+        (
+            "<AssumeRoleResponse><AssumeRoleResult></AssumeRoleResult></AssumeRoleResponse>",
+            STSResponseParseError.missingElement("Credentials")
+        ),
+        (
+            "<Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey><Expiration>2019-11-09T13:34:41Z</Expiration></Credentials>",
+            .missingElement("SessionToken")
+        ),
+        (
+            "<Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey><SessionToken/><Expiration>x</Expiration></Credentials>",
+            .missingElement("SessionToken")
+        ),
+        (
+            "<Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey><SessionToken>T</SessionToken><Expiration>tomorrow</Expiration></Credentials>",
+            .invalidExpiration("tomorrow")
+        ),
     ])
     func malformedResponses(xml: String, expected: STSResponseParseError) {
         #expect(throws: expected) { try STSResponseParser.parseCredentials(xml) }
@@ -75,9 +89,16 @@ struct STSResponseParserTests {
             </ErrorResponse>
             """
         let error = try #require(STSResponseParser.parseError(xml))
-        #expect(error == STSError(type: "Sender", code: "AccessDenied",
-                                  message: "User: arn:aws:iam::1:user/x is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::1:role/r & more",
-                                  requestId: "4c1a7bfe-4f8c-11e0-8bd6-b5b7c1b0e3b2"))
+        #expect(
+            error
+                == STSError(
+                    type: "Sender",
+                    code: "AccessDenied",
+                    message:
+                        "User: arn:aws:iam::1:user/x is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::1:role/r & more",
+                    requestId: "4c1a7bfe-4f8c-11e0-8bd6-b5b7c1b0e3b2"
+                )
+        )
         #expect(error.description.hasPrefix("STS AccessDenied: User:"))
         #expect(STSResponseParser.parseError(assumeRoleXML) == nil)
     }
@@ -85,14 +106,25 @@ struct STSResponseParserTests {
 
 struct ProcessCredentialsParserTests {
     @Test func fullOutput() throws {
-        let json = #"{"Version": 1, "AccessKeyId": "AKID", "SecretAccessKey": "PSECRET", "SessionToken": "PTOKEN", "Expiration": "2030-01-02T03:04:05+01:00", "AccountId": "123"}"#
+        let json =
+            #"{"Version": 1, "AccessKeyId": "AKID", "SecretAccessKey": "PSECRET", "SessionToken": "PTOKEN", "Expiration": "2030-01-02T03:04:05+01:00", "AccountId": "123"}"#
         let creds = try ProcessCredentialsParser.parse(Data(json.utf8))
-        #expect(creds == Credentials(accessKeyId: "AKID", secretAccessKey: "PSECRET", sessionToken: "PTOKEN",
-                                     expiration: Date(timeIntervalSince1970: 1_893_549_845), accountId: "123"))
+        #expect(
+            creds
+                == Credentials(
+                    accessKeyId: "AKID",
+                    secretAccessKey: "PSECRET",
+                    sessionToken: "PTOKEN",
+                    expiration: Date(timeIntervalSince1970: 1_893_549_845),
+                    accountId: "123"
+                )
+        )
     }
 
     @Test func longLivedWithoutTokenOrExpiration() throws {
-        let creds = try ProcessCredentialsParser.parse(Data(#"{"Version":1,"AccessKeyId":"A","SecretAccessKey":"S"}"#.utf8))
+        let creds = try ProcessCredentialsParser.parse(
+            Data(#"{"Version":1,"AccessKeyId":"A","SecretAccessKey":"S"}"#.utf8)
+        )
         #expect(creds.sessionToken == nil)
         #expect(creds.expiration == nil)
     }
@@ -100,15 +132,38 @@ struct ProcessCredentialsParserTests {
     @Test(arguments: [
         ("not json PSECRET", "credential_process output is not a JSON object"),
         ("[1]", "credential_process output is not a JSON object"),
-        (#"{"AccessKeyId":"A","SecretAccessKey":"PSECRET"}"#, "credential_process output is missing the string field \"Version\""),
-        (#"{"Version":2,"AccessKeyId":"A","SecretAccessKey":"PSECRET"}"#, "credential_process output has unsupported Version 2; only 1 is supported"),
-        (#"{"Version":"1","AccessKeyId":"A","SecretAccessKey":"PSECRET"}"#, "credential_process output has unsupported Version \"1\"; only 1 is supported"),
-        (#"{"Version":true,"AccessKeyId":"A","SecretAccessKey":"PSECRET"}"#, "credential_process output has unsupported Version (not an integer); only 1 is supported"),
-        (#"{"Version":1,"SecretAccessKey":"PSECRET"}"#, "credential_process output is missing the string field \"AccessKeyId\""),
-        (#"{"Version":1,"AccessKeyId":"A","SecretAccessKey":""}"#, "credential_process output is missing the string field \"SecretAccessKey\""),
-        (#"{"Version":1,"AccessKeyId":"A","SecretAccessKey":{"x":"PSECRET"}}"#, "credential_process output is missing the string field \"SecretAccessKey\""),
-        (#"{"Version":1,"AccessKeyId":"A","SecretAccessKey":"PSECRET","SessionToken":"PTOKEN","Expiration":"2030-01-02"}"#,
-         "credential_process output has an Expiration that is not an ISO 8601 timestamp: \"2030-01-02\""),
+        (
+            #"{"AccessKeyId":"A","SecretAccessKey":"PSECRET"}"#,
+            "credential_process output is missing the string field \"Version\""
+        ),
+        (
+            #"{"Version":2,"AccessKeyId":"A","SecretAccessKey":"PSECRET"}"#,
+            "credential_process output has unsupported Version 2; only 1 is supported"
+        ),
+        (
+            #"{"Version":"1","AccessKeyId":"A","SecretAccessKey":"PSECRET"}"#,
+            "credential_process output has unsupported Version \"1\"; only 1 is supported"
+        ),
+        (
+            #"{"Version":true,"AccessKeyId":"A","SecretAccessKey":"PSECRET"}"#,
+            "credential_process output has unsupported Version (not an integer); only 1 is supported"
+        ),
+        (
+            #"{"Version":1,"SecretAccessKey":"PSECRET"}"#,
+            "credential_process output is missing the string field \"AccessKeyId\""
+        ),
+        (
+            #"{"Version":1,"AccessKeyId":"A","SecretAccessKey":""}"#,
+            "credential_process output is missing the string field \"SecretAccessKey\""
+        ),
+        (
+            #"{"Version":1,"AccessKeyId":"A","SecretAccessKey":{"x":"PSECRET"}}"#,
+            "credential_process output is missing the string field \"SecretAccessKey\""
+        ),
+        (
+            #"{"Version":1,"AccessKeyId":"A","SecretAccessKey":"PSECRET","SessionToken":"PTOKEN","Expiration":"2030-01-02"}"#,
+            "credential_process output has an Expiration that is not an ISO 8601 timestamp: \"2030-01-02\""
+        ),
     ])
     func rejects(json: String, message: String) {
         do {
@@ -134,7 +189,10 @@ struct ISO8601Tests {
         #expect(ISO8601.parse(text) == Date(timeIntervalSince1970: seconds))
     }
 
-    @Test(arguments: ["2019-11-09T13:34:41", "2019-02-30T00:00:00Z", "2019-11-09T13:34Z", "2019-11-09T13:34:41.Z", "x", "2019-11-09T13:34:41Zjunk"])
+    @Test(arguments: [
+        "2019-11-09T13:34:41", "2019-02-30T00:00:00Z", "2019-11-09T13:34Z", "2019-11-09T13:34:41.Z", "x",
+        "2019-11-09T13:34:41Zjunk",
+    ])
     func rejects(text: String) {
         #expect(ISO8601.parse(text) == nil)
     }

@@ -6,11 +6,11 @@ import Testing
 @Suite("Equality by DynamoDB's rules: strings and names by bytes, the real nesting limit")
 struct BytewiseEqualityTests {
     static let equivalentPairs: [(String, String)] = [
-        ("caf\u{E9}", "cafe\u{301}"),         // é precomposed / e + combining acute
-        ("\u{212B}", "\u{C5}"),               // ANGSTROM SIGN / Å
-        ("\u{212A}eys", "Keys"),              // KELVIN SIGN / K
-        ("\u{AC00}", "\u{1100}\u{1161}"),     // Hangul syllable / jamo
-        ("q\u{323}\u{307}", "q\u{307}\u{323}"), // combining marks in either order
+        ("caf\u{E9}", "cafe\u{301}"),  // é precomposed / e + combining acute
+        ("\u{212B}", "\u{C5}"),  // ANGSTROM SIGN / Å
+        ("\u{212A}eys", "Keys"),  // KELVIN SIGN / K
+        ("\u{AC00}", "\u{1100}\u{1161}"),  // Hangul syllable / jamo
+        ("q\u{323}\u{307}", "q\u{307}\u{323}"),  // combining marks in either order
     ]
 
     @Test("Swift calls the pairs equal; Ferry's values do not", arguments: 0..<equivalentPairs.count)
@@ -47,8 +47,12 @@ struct BytewiseEqualityTests {
             #expect(try DynamoJSONParser.item(from: DynamoJSONEncoder.string(item)) == item)
         }
         // A real duplicate is still one: same bytes, one spelled with an escape.
-        #expect(throws: DynamoJSONError.self) { try DynamoJSONParser.item(from: #"{"caf\u00e9":{"S":"1"},"café":{"S":"2"}}"#) }
-        #expect(throws: DynamoJSONError.self) { try ScannerParserAgreementTests.scan(#"{"caf\u00e9":{"S":"1"},"café":{"S":"2"}}"#) }
+        #expect(throws: DynamoJSONError.self) {
+            try DynamoJSONParser.item(from: #"{"caf\u00e9":{"S":"1"},"café":{"S":"2"}}"#)
+        }
+        #expect(throws: DynamoJSONError.self) {
+            try ScannerParserAgreementTests.scan(#"{"caf\u00e9":{"S":"1"},"café":{"S":"2"}}"#)
+        }
     }
 
     static func nested(_ levels: Int) -> String {
@@ -60,7 +64,9 @@ struct BytewiseEqualityTests {
         return #"{"pk":{"S":"a"},"deep":"# + value + "}"
     }
 
-    @Test("32 levels of maps and lists are DynamoDB's limit: 30 and 32 pass, 33 is a violation, hostile depth is refused")
+    @Test(
+        "32 levels of maps and lists are DynamoDB's limit: 30 and 32 pass, 33 is a violation, hostile depth is refused"
+    )
     func nestingLimit() throws {
         for levels in [1, 30, 32] {
             let item = try DynamoJSONParser.item(from: Self.nested(levels))
@@ -68,7 +74,9 @@ struct BytewiseEqualityTests {
         }
         let tooDeep = DynamoJSONError.Problem.nestedTooDeep(limit: 32)
         #expect(throws: DynamoJSONError.self) { try DynamoJSONParser.item(from: Self.nested(33)) }
-        do { _ = try DynamoJSONParser.item(from: Self.nested(33)) } catch { #expect(error.problem == tooDeep && error.problem.isLimitViolation) }
+        do { _ = try DynamoJSONParser.item(from: Self.nested(33)) } catch {
+            #expect(error.problem == tooDeep && error.problem.isLimitViolation)
+        }
         do { _ = try ScannerParserAgreementTests.scan(Self.nested(33)) } catch { #expect(error.problem == tooDeep) }
         // Far past any legal item: not read at all (stack protection), and not a mere limit violation.
         do {

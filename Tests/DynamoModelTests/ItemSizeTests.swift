@@ -3,15 +3,18 @@ import Testing
 
 @Suite("Item size and capacity units")
 struct ItemSizeTests {
-    @Test("a value's size by type", arguments: [
-        (#"{"S":"hello"}"#, 5), (#"{"S":"é"}"#, 2), (#"{"S":""}"#, 0),
-        (#"{"N":"27"}"#, 2), (#"{"N":"123"}"#, 3), (#"{"N":"-5"}"#, 3), (#"{"N":"1.50"}"#, 2), (#"{"N":"0"}"#, 1),
-        (#"{"B":"aGVsbG8="}"#, 5), (#"{"BOOL":true}"#, 1), (#"{"NULL":true}"#, 1),
-        (#"{"SS":["ab","c"]}"#, 3), (#"{"NS":["1","22"]}"#, 4), (#"{"BS":["AAE=","AQ=="]}"#, 3),
-        (#"{"L":[]}"#, 3), (#"{"M":{}}"#, 3),
-        (#"{"L":[{"S":"ab"},{"N":"1"}]}"#, 3 + (1 + 2) + (1 + 2)),
-        (#"{"M":{"k":{"S":"v"}}}"#, 3 + 1 + 1 + 1),
-    ])
+    @Test(
+        "a value's size by type",
+        arguments: [
+            (#"{"S":"hello"}"#, 5), (#"{"S":"é"}"#, 2), (#"{"S":""}"#, 0),
+            (#"{"N":"27"}"#, 2), (#"{"N":"123"}"#, 3), (#"{"N":"-5"}"#, 3), (#"{"N":"1.50"}"#, 2), (#"{"N":"0"}"#, 1),
+            (#"{"B":"aGVsbG8="}"#, 5), (#"{"BOOL":true}"#, 1), (#"{"NULL":true}"#, 1),
+            (#"{"SS":["ab","c"]}"#, 3), (#"{"NS":["1","22"]}"#, 4), (#"{"BS":["AAE=","AQ=="]}"#, 3),
+            (#"{"L":[]}"#, 3), (#"{"M":{}}"#, 3),
+            (#"{"L":[{"S":"ab"},{"N":"1"}]}"#, 3 + (1 + 2) + (1 + 2)),
+            (#"{"M":{"k":{"S":"v"}}}"#, 3 + 1 + 1 + 1),
+        ]
+    )
     func valueSize(_ json: String, _ bytes: Int) throws {
         #expect(ItemSize.bytes(of: try DynamoJSONParser.value(from: json)) == bytes)
     }
@@ -20,12 +23,16 @@ struct ItemSizeTests {
     // ddbitemsizer's README (141 bytes) and dyno-item-size's README (32 bytes).
     @Test("published item-size examples")
     func publishedExamples() throws {
-        let slot = try DynamoJSONParser.item(from: """
-            {"itemType":{"S":"SLOT"},"id":{"S":"abc1231"},"hostName":{"S":"Harry Mason"},"timeSlot":{"S":"February 23, 1999"},\
-            "slotStatus":{"S":"OPEN"},"createdAt":{"S":"February 1, 1999"},"updatedAt":{"S":"February 1, 1999"},"expiresAt":{"N":"2099"}}
-            """)
+        let slot = try DynamoJSONParser.item(
+            from: """
+                {"itemType":{"S":"SLOT"},"id":{"S":"abc1231"},"hostName":{"S":"Harry Mason"},"timeSlot":{"S":"February 23, 1999"},\
+                "slotStatus":{"S":"OPEN"},"createdAt":{"S":"February 1, 1999"},"updatedAt":{"S":"February 1, 1999"},"expiresAt":{"N":"2099"}}
+                """
+        )
         #expect(ItemSize.bytes(of: slot) == 141)
-        let small = try DynamoJSONParser.item(from: #"{"string":{"S":"string"},"number":{"N":"27"},"buffer":{"B":"YnVmZmVy"}}"#)
+        let small = try DynamoJSONParser.item(
+            from: #"{"string":{"S":"string"},"number":{"N":"27"},"buffer":{"B":"YnVmZmVy"}}"#
+        )
         #expect(ItemSize.bytes(of: small) == 32)
     }
 

@@ -17,9 +17,14 @@ struct ScannerParserAgreementTests {
         }
     }
 
-    static func withBytes<T>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) throws(DynamoJSONError) -> T) throws(DynamoJSONError) -> T {
+    static func withBytes<T>(
+        _ text: String,
+        _ body: (UnsafeBufferPointer<UInt8>) throws(DynamoJSONError) -> T
+    ) throws(DynamoJSONError) -> T {
         let bytes = Array(text.utf8)
-        return try bytes.withUnsafeBufferPointer { buffer in Result { () throws(DynamoJSONError) -> T in try body(buffer) } }.get()
+        return try bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(DynamoJSONError) -> T in try body(buffer) }
+        }.get()
     }
 
     static let accepted: [String] = [
@@ -43,10 +48,14 @@ struct ScannerParserAgreementTests {
         #"{"a":{"X":"1"}}"#, #"{"a":{"N":"123456789012345678901234567890123456789"}}"#, #"{"a":{"N":"1x"}}"#,
         #"{"a":{"B":"not base64!"}}"#, #"{"a":{"B":"Zh=="}}"#, #"{"a":{"SS":[]}}"#, #"{"a":{"NS":["1","1.0"]}}"#,
         #"{"a":{"SS":["x","x"]}}"#, #"{"a":{"SS":["x","\u0078"]}}"#, #"{"a":{"BS":["AA==","AA"]}}"#,
-        #"{"a":{"S":"x"},"a":{"S":"y"}}"#, #"{"a":{"S":"x"},"\u0061":{"S":"y"}}"#, #"{"a":{"S":"x","N":"1"}}"#, #"{"a":{}}"#,
-        #"{"a":{"BOOL":"true"}}"#, #"{"a":{"NULL":false}}"#, #"{"a":{"S":"x"}"#, #"{"a":{"S":"x}}"#, #"{"a":{"S":"\q"}}"#,
-        #"{"a":{"S":"\ud800"}}"#, #"{"a":{"S":"\udc00"}}"#, #"{"a":{"S":"x"}} x"#, #"{"a":{"L":{"S":"x"}}}"#, #"{"a":{"M":[]}}"#,
-        "{\"a\":{\"S\":\"tab\tinside\"}}", #"{"a":{"N":"1E+126"}}"#, #"{"a":{"S":1}}"#, #"{"a" {"S":"x"}}"#, #"{"a":{"S":"x"};}"#,
+        #"{"a":{"S":"x"},"a":{"S":"y"}}"#, #"{"a":{"S":"x"},"\u0061":{"S":"y"}}"#, #"{"a":{"S":"x","N":"1"}}"#,
+        #"{"a":{}}"#,
+        #"{"a":{"BOOL":"true"}}"#, #"{"a":{"NULL":false}}"#, #"{"a":{"S":"x"}"#, #"{"a":{"S":"x}}"#,
+        #"{"a":{"S":"\q"}}"#,
+        #"{"a":{"S":"\ud800"}}"#, #"{"a":{"S":"\udc00"}}"#, #"{"a":{"S":"x"}} x"#, #"{"a":{"L":{"S":"x"}}}"#,
+        #"{"a":{"M":[]}}"#,
+        "{\"a\":{\"S\":\"tab\tinside\"}}", #"{"a":{"N":"1E+126"}}"#, #"{"a":{"S":1}}"#, #"{"a" {"S":"x"}}"#,
+        #"{"a":{"S":"x"};}"#,
         #"{"a":{"L":[{"S":"x"},]}}"#, "", "{", #"{"a":{"S":"\u12"}}"#,
     ]
 
@@ -60,13 +69,23 @@ struct ScannerParserAgreementTests {
         #expect(parserError == scannerError)
     }
 
-    @Test("invalid UTF-8 refused alike", arguments: [[0xC3, 0x28], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xC0, 0xAF], [0xE2, 0x82]] as [[UInt8]])
+    @Test(
+        "invalid UTF-8 refused alike",
+        arguments: [[0xC3, 0x28], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xC0, 0xAF], [0xE2, 0x82]] as [[UInt8]]
+    )
     func invalidUTF8(_ bad: [UInt8]) {
         let bytes = Array(#"{"a":{"S":"ok "#.utf8) + bad + Array(#" ok"}}"#.utf8)
         var errors: [DynamoJSONError?] = [nil, nil]
         bytes.withUnsafeBufferPointer { buffer in
-            do throws(DynamoJSONError) { var parser = DynamoJSONParser(buffer); _ = try parser.parseItem() } catch { errors[0] = error }
-            do throws(DynamoJSONError) { var scanner = DynamoJSONScanner(); scanner.reset(buffer); _ = try scanner.scanItem() } catch { errors[1] = error }
+            do throws(DynamoJSONError) {
+                var parser = DynamoJSONParser(buffer)
+                _ = try parser.parseItem()
+            } catch { errors[0] = error }
+            do throws(DynamoJSONError) {
+                var scanner = DynamoJSONScanner()
+                scanner.reset(buffer)
+                _ = try scanner.scanItem()
+            } catch { errors[1] = error }
         }
         #expect(errors[0] == DynamoJSONError(offset: 11, problem: .invalidUTF8))
         #expect(errors[0] == errors[1])

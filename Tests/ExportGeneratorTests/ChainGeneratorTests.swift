@@ -7,7 +7,14 @@ import Testing
 
 @Suite("Generated chains read back exactly, and their expected states are right")
 struct ChainGeneratorTests {
-    static func spec(prefix: String?, view: ExportViewType, sortKey: Bool = true, seed: UInt64 = 7, format: ExportFormat = .dynamoDBJSON, mixed: Bool = false) -> ChainSpec {
+    static func spec(
+        prefix: String?,
+        view: ExportViewType,
+        sortKey: Bool = true,
+        seed: UInt64 = 7,
+        format: ExportFormat = .dynamoDBJSON,
+        mixed: Bool = false
+    ) -> ChainSpec {
         var spec = ChainSpec()
         spec.format = format
         spec.alternateFormats = mixed
@@ -21,13 +28,16 @@ struct ChainGeneratorTests {
         return spec
     }
 
-    @Test("the reader verifies every export, and applying the records gives each expected state", arguments: [
-        spec(prefix: "exports", view: .newAndOldImages),
-        spec(prefix: nil, view: .newImage),
-        spec(prefix: "deep/nested/prefix", view: .newAndOldImages, sortKey: false, seed: 99),
-        spec(prefix: "ion", view: .newAndOldImages, format: .ion),
-        spec(prefix: nil, view: .newImage, seed: 3, format: .ion, mixed: true),
-    ])
+    @Test(
+        "the reader verifies every export, and applying the records gives each expected state",
+        arguments: [
+            spec(prefix: "exports", view: .newAndOldImages),
+            spec(prefix: nil, view: .newImage),
+            spec(prefix: "deep/nested/prefix", view: .newAndOldImages, sortKey: false, seed: 99),
+            spec(prefix: "ion", view: .newAndOldImages, format: .ion),
+            spec(prefix: nil, view: .newImage, seed: 3, format: .ion, mixed: true),
+        ]
+    )
     func chainReadsBack(_ spec: ChainSpec) async throws {
         try await withTemporaryDirectory { directory in
             let chain = try ChainGenerator(spec: spec).generate(into: directory)
@@ -76,10 +86,13 @@ struct ChainGeneratorTests {
         try await withTemporaryDirectory { directory in
             var records: [[ExportRecord]] = []
             for format in [ExportFormat.dynamoDBJSON, .ion] {
-                let chain = try ChainGenerator(spec: Self.spec(prefix: "p", view: .newAndOldImages, format: format)).generate(into: directory + "/\(format.rawValue)")
+                let chain = try ChainGenerator(spec: Self.spec(prefix: "p", view: .newAndOldImages, format: format))
+                    .generate(into: directory + "/\(format.rawValue)")
                 let reader = ExportReader(source: LocalDirectorySource(root: chain.exportsDirectory))
                 var all: [ExportRecord] = []
-                for key in try await reader.summaryKeys() { all += try await allRecords(reader, try await reader.export(summaryKey: key)) }
+                for key in try await reader.summaryKeys() {
+                    all += try await allRecords(reader, try await reader.export(summaryKey: key))
+                }
                 records.append(all)
             }
             #expect(records[0].count == records[1].count && records[0].count > 500)
@@ -138,20 +151,41 @@ struct ChainGeneratorTests {
             #expect(full.wholeMatch(of: /[0-9]{14}-[0-9a-f]{8}/) != nil)
             #expect(full.hasPrefix("01768385930622-"), "the id starts with the start time in epoch ms")
             let names = try FileManager.default.contentsOfDirectory(atPath: "\(root)/AWSDynamoDB/\(full)").sorted()
-            #expect(names == ["_started", "data", "manifest-files.json", "manifest-files.md5", "manifest-summary.json", "manifest-summary.md5"])
+            #expect(
+                names == [
+                    "_started", "data", "manifest-files.json", "manifest-files.md5", "manifest-summary.json",
+                    "manifest-summary.md5",
+                ]
+            )
             let incremental = chain.exports[1].exportId
-            #expect(try FileManager.default.contentsOfDirectory(atPath: "\(root)/AWSDynamoDB/\(incremental)").contains("data") == false)
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: "\(root)/AWSDynamoDB/\(incremental)").contains(
+                    "data"
+                ) == false
+            )
 
-            let summary = try String(contentsOfFile: "\(root)/AWSDynamoDB/\(full)/manifest-summary.json", encoding: .utf8)
+            let summary = try String(
+                contentsOfFile: "\(root)/AWSDynamoDB/\(full)/manifest-summary.json",
+                encoding: .utf8
+            )
             #expect(!summary.contains("exportType"), "real FULL summaries carry no exportType")
             #expect(summary.contains(#""s3Prefix":null"#))
             #expect(summary.contains(#""manifestFilesS3Key":"AWSDynamoDB/\#(full)/manifest-files.json""#))
-            let manifest = FileManager.default.contents(atPath: "\(root)/AWSDynamoDB/\(incremental)/manifest-files.json")!
-            #expect(try String(contentsOfFile: "\(root)/AWSDynamoDB/\(incremental)/manifest-files.md5", encoding: .utf8) == base64MD5(Array(manifest)))
+            let manifest = FileManager.default.contents(
+                atPath: "\(root)/AWSDynamoDB/\(incremental)/manifest-files.json"
+            )!
+            #expect(
+                try String(contentsOfFile: "\(root)/AWSDynamoDB/\(incremental)/manifest-files.md5", encoding: .utf8)
+                    == base64MD5(Array(manifest))
+            )
 
             let entries = try ManifestFileEntry.decodeLines(Array(manifest), key: "m")
             #expect(entries.count == spec.partitions)
-            #expect(entries.allSatisfy { $0.dataFileS3Key.wholeMatch(of: /AWSDynamoDB\/data\/[a-z2-7]{26}\.json\.gz/) != nil })
+            #expect(
+                entries.allSatisfy {
+                    $0.dataFileS3Key.wholeMatch(of: /AWSDynamoDB\/data\/[a-z2-7]{26}\.json\.gz/) != nil
+                }
+            )
             #expect(entries.contains { $0.itemCount == 0 }, "an empty partition still gets its file")
             for entry in entries {
                 let bytes = Array(FileManager.default.contents(atPath: "\(root)/\(entry.dataFileS3Key)")!)
@@ -166,15 +200,23 @@ struct ChainGeneratorTests {
     @Test("the chain holds every change kind and every attribute type")
     func coverage() async throws {
         try await withTemporaryDirectory { directory in
-            let chain = try ChainGenerator(spec: Self.spec(prefix: "x", view: .newAndOldImages)).generate(into: directory)
+            let chain = try ChainGenerator(spec: Self.spec(prefix: "x", view: .newAndOldImages)).generate(
+                into: directory
+            )
             let reader = ExportReader(source: LocalDirectorySource(root: chain.exportsDirectory))
             var tags = Set<String>()
-            var inserts = 0, updates = 0, deletes = 0, droppedAttributes = 0, emptyStrings = 0, extremes = 0
+            var inserts = 0
+            var updates = 0
+            var deletes = 0
+            var droppedAttributes = 0
+            var emptyStrings = 0
+            var extremes = 0
             func visit(_ value: AttributeValue) {
                 tags.insert(value.typeTag)
                 switch value {
                 case .s(let s) where s.isEmpty: emptyStrings += 1
-                case .n(let n) where n.significantDigitCount == 38 || abs(n.summary.leadingExponent) >= 125: extremes += 1
+                case .n(let n) where n.significantDigitCount == 38 || abs(n.summary.leadingExponent) >= 125:
+                    extremes += 1
                 case .l(let list): list.forEach(visit)
                 case .m(let map): map.attributes.forEach { visit($0.value) }
                 default: break
@@ -212,7 +254,10 @@ struct ChainGeneratorTests {
             spec.windows = 0
             spec.largeItemEvery = 10
             let chain = try ChainGenerator(spec: spec).generate(into: directory + "/large")
-            let items = try loadState(directory + "/large/" + chain.exports[0].expectedStateFile!, keyNames: chain.keyNames).values
+            let items = try loadState(
+                directory + "/large/" + chain.exports[0].expectedStateFile!,
+                keyNames: chain.keyNames
+            ).values
             let large = items.map(ItemSize.bytes(of:)).filter { $0 > 300_000 }
             #expect(large.count == 2)
             #expect(large.allSatisfy { $0 <= ItemSize.maxItemBytes && $0 > ItemSize.maxItemBytes - 2048 })
@@ -220,7 +265,10 @@ struct ChainGeneratorTests {
             spec.largeItemEvery = nil
             spec.itemBytes = 800
             let padded = try ChainGenerator(spec: spec).generate(into: directory + "/padded")
-            let sizes = try loadState(directory + "/padded/" + padded.exports[0].expectedStateFile!, keyNames: padded.keyNames).values.map(ItemSize.bytes(of:))
+            let sizes = try loadState(
+                directory + "/padded/" + padded.exports[0].expectedStateFile!,
+                keyNames: padded.keyNames
+            ).values.map(ItemSize.bytes(of:))
             #expect(sizes.allSatisfy { (700...900).contains($0) }, "\(sizes)")
         }
     }

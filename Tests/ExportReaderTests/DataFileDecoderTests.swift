@@ -27,7 +27,10 @@ struct DataFileDecoderTests {
         return records
     }
 
-    @Test("chunk boundaries anywhere give the same records, including lines longer than the buffer", arguments: [1, 7, 4096, 1 << 20])
+    @Test(
+        "chunk boundaries anywhere give the same records, including lines longer than the buffer",
+        arguments: [1, 7, 4096, 1 << 20]
+    )
     func chunking(_ chunk: Int) async throws {
         let long = String(repeating: "x", count: 300_000)
         let lines = (0..<50).map { #"{"Item":{"id":{"S":"\#($0)"},"v":{"S":"\#($0 == 25 ? long : "short")"}}}"# }
@@ -40,7 +43,10 @@ struct DataFileDecoderTests {
 
     @Test("an empty partition file (a valid 20-byte gzip stream) has no records")
     func emptyPartition() throws {
-        let empty: [UInt8] = [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]
+        let empty: [UInt8] = [
+            0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x00, 0x00,
+        ]
         #expect(try decode(empty, chunk: 20).isEmpty)
     }
 
@@ -52,12 +58,19 @@ struct DataFileDecoderTests {
 
     @Test("a zero-byte file is not a gzip file")
     func zeroBytes() {
-        #expect(throws: ExportReaderError.gzip(key: "f.json.gz", reason: "empty file (not even a gzip header)")) { try decode([], chunk: 1) }
+        #expect(throws: ExportReaderError.gzip(key: "f.json.gz", reason: "empty file (not even a gzip header)")) {
+            try decode([], chunk: 1)
+        }
     }
 
     @Test("garbage after the gzip stream is refused")
     func trailingGarbage() async throws {
         let bytes = try await gzipped([#"{"Item":{"id":{"S":"a"}}}"#]) + [0x00, 0x01]
-        #expect(throws: ExportReaderError.gzip(key: "f.json.gz", reason: "unexpected bytes after the end of the gzip stream")) { try decode(bytes, chunk: 1000) }
+        #expect(
+            throws: ExportReaderError.gzip(
+                key: "f.json.gz",
+                reason: "unexpected bytes after the end of the gzip stream"
+            )
+        ) { try decode(bytes, chunk: 1000) }
     }
 }

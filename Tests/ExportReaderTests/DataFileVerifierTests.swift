@@ -1,9 +1,10 @@
 import DynamoModel
 import ExportGenerator
-@testable import ExportReader
 import FerryTestSupport
 import Foundation
 import Testing
+
+@testable import ExportReader
 
 /// The whole-file check apply runs before it writes anything of a file (issue 13, items 1 and 8).
 @Suite("DataFileVerifier: MD5, gzip integrity and record count, without decoding")
@@ -14,7 +15,12 @@ struct DataFileVerifierTests {
 
     /// Feeds `bytes` in chunks of `chunk`; returns the verifier's count or throws its error.
     static func verify(_ bytes: [UInt8], md5: String? = nil, items: Int64, chunk: Int = 997) throws -> Int64 {
-        let verifier = DataFileVerifier(fileKey: "data/f.json.gz", expectedMD5: md5 ?? Self.md5(bytes), expectedItemCount: items, outputSize: 512)
+        let verifier = DataFileVerifier(
+            fileKey: "data/f.json.gz",
+            expectedMD5: md5 ?? Self.md5(bytes),
+            expectedItemCount: items,
+            outputSize: 512
+        )
         var offset = 0
         while offset < bytes.count {
             let end = min(offset + chunk, bytes.count)
@@ -36,16 +42,18 @@ struct DataFileVerifierTests {
 
     static let record = #"{"Item":{"id":{"S":"a"}}}"#
 
-    @Test("counts records exactly as the decoder does: blank lines, CR LF, a lone CR, no final newline, whitespace",
-          arguments: [
-              "\(record)\n\(record)\n",
-              "\(record)\n\n\n\(record)",
-              "\(record)\r\n\(record)\r\n\r\n",
-              "\r\n \t \r\n\(record)\n \r\n",
-              "\(record)\n   \n\t\n\(record)\n\(record)",
-              "",
-              "\n\n",
-          ])
+    @Test(
+        "counts records exactly as the decoder does: blank lines, CR LF, a lone CR, no final newline, whitespace",
+        arguments: [
+            "\(record)\n\(record)\n",
+            "\(record)\n\n\n\(record)",
+            "\(record)\r\n\(record)\r\n\r\n",
+            "\r\n \t \r\n\(record)\n \r\n",
+            "\(record)\n   \n\t\n\(record)\n\(record)",
+            "",
+            "\n\n",
+        ]
+    )
     func countAgreesWithDecoder(_ text: String) throws {
         let bytes = try Self.gzip(Array(text.utf8))
         let expected = try Self.decoderCount(bytes)
@@ -56,22 +64,31 @@ struct DataFileVerifierTests {
 
     @Test("a large file through a small output buffer: every byte is counted (zlib's pending output is drained)")
     func largeThroughSmallBuffer() throws {
-        let lines = (0..<20_000).map { #"{"Item":{"id":{"S":"\#($0)"},"v":{"S":"\#(String(repeating: "v", count: $0 % 300))"}}}"# }
+        let lines = (0..<20_000).map {
+            #"{"Item":{"id":{"S":"\#($0)"},"v":{"S":"\#(String(repeating: "v", count: $0 % 300))"}}}"#
+        }
         let bytes = try Self.gzip(Array(lines.joined(separator: "\n").utf8))
         #expect(try Self.verify(bytes, items: 20_000, chunk: 65_536) == 20_000)
     }
 
     @Test("concatenated gzip members are one file")
     func multiMember() throws {
-        let bytes = try Self.gzip(Array("\(Self.record)\n".utf8)) + Self.gzip(Array("\(Self.record)\n\(Self.record)\n".utf8))
+        let bytes =
+            try Self.gzip(Array("\(Self.record)\n".utf8)) + Self.gzip(Array("\(Self.record)\n\(Self.record)\n".utf8))
         #expect(try Self.verify(bytes, items: 3) == 3)
     }
 
     @Test("a changed file is a checksum mismatch naming the file, checked before its symptoms")
     func checksumMismatch() throws {
         let bytes = try Self.gzip(Array("\(Self.record)\n".utf8))
-        #expect(throws: ExportReaderError.checksumMismatch(key: "data/f.json.gz", expected: Self.md5([1, 2, 3]), actual: Self.md5(bytes),
-                                                            checkedAgainst: "manifest-files.json")) {
+        #expect(
+            throws: ExportReaderError.checksumMismatch(
+                key: "data/f.json.gz",
+                expected: Self.md5([1, 2, 3]),
+                actual: Self.md5(bytes),
+                checkedAgainst: "manifest-files.json"
+            )
+        ) {
             // Also the wrong count: the MD5 is reported, not the count.
             try Self.verify(bytes, md5: Self.md5([1, 2, 3]), items: 5)
         }
@@ -86,7 +103,10 @@ struct DataFileVerifierTests {
             _ = try Self.verify(bytes, items: 50)
             Issue.record("a wrong CRC-32 was accepted")
         } catch {
-            guard case .gzip(let key, _)? = error as? ExportReaderError else { Issue.record("unexpected \(error)"); return }
+            guard case .gzip(let key, _)? = error as? ExportReaderError else {
+                Issue.record("unexpected \(error)")
+                return
+            }
             #expect(key == "data/f.json.gz")
         }
     }
@@ -111,18 +131,27 @@ struct DataFileVerifierTests {
         }
     }
 
-    @Test("a line longer than any exportable record is refused with file:line as soon as it passes the bound, by the verifier and the decoder")
+    @Test(
+        "a line longer than any exportable record is refused with file:line as soon as it passes the bound, by the verifier and the decoder"
+    )
     func lineTooLong() throws {
         let limit = DynamoLimits.maxExportLineBytes
         var text = Array("\(Self.record)\n\(Self.record)\n".utf8)
         text += [UInt8](repeating: UInt8(ascii: "x"), count: limit + 10)
         text += Array("\n\(Self.record)\n".utf8)
         let bytes = try Self.gzip(text)
-        let expected = ExportReaderError.invalidRecord(key: "data/f.json.gz", line: 3, column: limit + 1, reason: DataFileVerifier.lineTooLongReason)
+        let expected = ExportReaderError.invalidRecord(
+            key: "data/f.json.gz",
+            line: 3,
+            column: limit + 1,
+            reason: DataFileVerifier.lineTooLongReason
+        )
         #expect(throws: expected) { try Self.verify(bytes, items: 4, chunk: 1 << 16) }
         #expect(throws: expected) { try Self.decoderCount(bytes) }
         // Without a newline after it (the file's last line), too.
-        let last = try Self.gzip(Array("\(Self.record)\n\(Self.record)\n".utf8) + [UInt8](repeating: UInt8(ascii: "x"), count: limit + 1))
+        let last = try Self.gzip(
+            Array("\(Self.record)\n\(Self.record)\n".utf8) + [UInt8](repeating: UInt8(ascii: "x"), count: limit + 1)
+        )
         #expect(throws: expected) { try Self.verify(last, items: 3, chunk: 1 << 16) }
         #expect(throws: expected) { try Self.decoderCount(last) }
         // A line of exactly the bound is only as long as the largest record may be: the verifier counts it.

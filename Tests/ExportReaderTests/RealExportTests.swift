@@ -22,7 +22,10 @@ struct RealExportTests {
         #expect(export.summary.format == .dynamoDBJSON)
         #expect(export.basePrefix == "dynamodb-export/")
         #expect(export.files.count == 1)
-        #expect(export.files[0].dataFileS3Key == "dynamodb-export/AWSDynamoDB/01715685260608-c488b4e1/data/uimbi7eofu2b5kzkxe63gsvb6i.json.gz")
+        #expect(
+            export.files[0].dataFileS3Key
+                == "dynamodb-export/AWSDynamoDB/01715685260608-c488b4e1/data/uimbi7eofu2b5kzkxe63gsvb6i.json.gz"
+        )
 
         let records = try await allRecords(reader, export)
         #expect(records.map(\.location.line) == [1, 2, 3])
@@ -41,6 +44,9 @@ struct RealExportTests {
         #expect(all["f"] == .m(Item(["g": .n(9), "h": .null, "i": .bool(true)])))
         #expect(all["j"] == .b(Array("hello".utf8)))
         #expect(all["k"] == .bs([Array("is fast".utf8), Array("scylladb".utf8)]))
-        #expect(DynamoJSONEncoder.string(all) == #"{"id":{"S":"K3TXQk84Si"},"a":{"BOOL":false},"b":{"NULL":true},"c":{"SS":["8gfX8dh0xa","fRjHZJ2Ce9"]},"d":{"NS":["3","2"]},"e":{"L":[{"N":"1"},{"S":"Dsb87qc6Es"}]},"f":{"M":{"h":{"NULL":true},"i":{"BOOL":true},"g":{"N":"9"}}},"j":{"B":"aGVsbG8="},"k":{"BS":["aXMgZmFzdA==","c2N5bGxhZGI="]}}"#)
+        #expect(
+            DynamoJSONEncoder.string(all)
+                == #"{"id":{"S":"K3TXQk84Si"},"a":{"BOOL":false},"b":{"NULL":true},"c":{"SS":["8gfX8dh0xa","fRjHZJ2Ce9"]},"d":{"NS":["3","2"]},"e":{"L":[{"N":"1"},{"S":"Dsb87qc6Es"}]},"f":{"M":{"h":{"NULL":true},"i":{"BOOL":true},"g":{"N":"9"}}},"j":{"B":"aGVsbG8="},"k":{"BS":["aXMgZmFzdA==","c2N5bGxhZGI="]}}"#
+        )
     }
 }

@@ -1,7 +1,8 @@
 import DynamoModel
-@testable import ExportReader
 import Foundation
 import Testing
+
+@testable import ExportReader
 
 /// A differential check of the whole value path: random DynamoDB items, hard cases included (canonically equivalent
 /// spellings, combining marks, astral characters as `\ud83d\ude00` escapes, `\u0000`, BOM, U+2028, numbers
@@ -13,7 +14,8 @@ import Testing
 /// `Tests/Corpus/value-corpus.jsonl`.
 @Suite("The value path agrees with itself and with independent writers")
 struct ValuePathPropertyTests {
-    static let seeds: [UInt64] = ProcessInfo.processInfo.environment["FERRY_PROPERTY_SEED"].flatMap(UInt64.init).map { [$0] } ?? [1, 2, 3, 4]
+    static let seeds: [UInt64] =
+        ProcessInfo.processInfo.environment["FERRY_PROPERTY_SEED"].flatMap(UInt64.init).map { [$0] } ?? [1, 2, 3, 4]
     static let itemsPerSeed = 750
 
     @Test("random items: scanner, parser, encoder, Ion transcoder and equality agree", arguments: seeds)
@@ -27,7 +29,9 @@ struct ValuePathPropertyTests {
 
     @Test("the committed corpus of cases that once failed")
     func corpus() throws {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Corpus/value-corpus.jsonl").standardizedFileURL.path
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../Corpus/value-corpus.jsonl"
+        ).standardizedFileURL.path
         let text = try String(contentsOfFile: path, encoding: .utf8)
         var random = Random(seed: 99)
         var count = 0
@@ -60,7 +64,8 @@ struct ValuePathPropertyTests {
         let independent = IndependentJSON.write(item, random: { random.next() })
         let parsed: Item
         do { parsed = try DynamoJSONParser.item(from: independent) } catch {
-            Issue.record("\(context): parser refused \(independent.prefix(300)): \(error)"); return
+            Issue.record("\(context): parser refused \(independent.prefix(300)): \(error)")
+            return
         }
         #expect(parsed == item, "\(context): independent JSON → parser: \(independent.prefix(300))")
         #expect(parsed.hashValue == item.hashValue, "\(context): equal values hash alike")
@@ -74,13 +79,17 @@ struct ValuePathPropertyTests {
                 try Result { () throws(IonTranscoder.Failure) in try transcoder.transcode(buffer, kind: .full) }.get()
             }
         } catch {
-            Issue.record("\(context): Ion refused: \(error) in \(ion.prefix(300))"); return
+            Issue.record("\(context): Ion refused: \(error) in \(ion.prefix(300))")
+            return
         }
         let record = Array(transcoder.out.bytes(from: 0))
         let prefix = Array(#"{"Item":"#.utf8)
         try #require(Array(record.prefix(prefix.count)) == prefix)
         let itemJSON = Array(record[prefix.count..<(record.count - 1)])
-        #expect(try DynamoJSONParser.item(from: String(decoding: itemJSON, as: UTF8.self)) == item, "\(context): Ion → parser")
+        #expect(
+            try DynamoJSONParser.item(from: String(decoding: itemJSON, as: UTF8.self)) == item,
+            "\(context): Ion → parser"
+        )
         #expect(try scan(itemJSON) == size, "\(context): Ion → scanner size")
     }
 
@@ -112,9 +121,11 @@ struct Random {
     mutating func chance(_ percent: Int) -> Bool { int(100) < percent }
 
     /// Pieces strings are made of: each equivalent pair in both spellings, marks, controls, astral characters.
-    static let pieces = ["a", "Z", " ", "0", "caf\u{E9}", "cafe\u{301}", "\u{212B}", "\u{C5}", "A\u{30A}", "\u{212A}", "K",
-                         "\u{AC00}", "\u{1100}\u{1161}", "\u{301}", "\u{323}\u{307}", "\u{307}\u{323}", "😀", "\u{10FFFF}",
-                         "\u{0}", "\u{FEFF}", "\u{2028}", "\u{2029}", "\"", "\\", "/", "\t", "\n", "\u{1F}", "\u{7F}", "日本", "ß"]
+    static let pieces = [
+        "a", "Z", " ", "0", "caf\u{E9}", "cafe\u{301}", "\u{212B}", "\u{C5}", "A\u{30A}", "\u{212A}", "K",
+        "\u{AC00}", "\u{1100}\u{1161}", "\u{301}", "\u{323}\u{307}", "\u{307}\u{323}", "😀", "\u{10FFFF}",
+        "\u{0}", "\u{FEFF}", "\u{2028}", "\u{2029}", "\"", "\\", "/", "\t", "\n", "\u{1F}", "\u{7F}", "日本", "ß",
+    ]
 
     mutating func string(max: Int = 5) -> String {
         (0..<int(max + 1)).map { _ in Self.pieces[int(Self.pieces.count)] }.joined()
@@ -155,7 +166,7 @@ struct Random {
         case 2: return .b(bytes())
         case 3: return .bool(chance(50))
         case 4: return .null
-        case 5: return .ss(distinct { BytewiseString($0.string(max: 3)) }.map(\.string)) // members distinct by bytes
+        case 5: return .ss(distinct { BytewiseString($0.string(max: 3)) }.map(\.string))  // members distinct by bytes
         case 6: return .ns(distinct { $0.number() })
         case 7: return .bs(distinct { $0.bytes() })
         case 8: return .l((0..<int(level > 3 ? 2 : 4)).map { _ in value(level: level + 1) })
@@ -188,7 +199,6 @@ struct Random {
     }
 }
 
-
 /// A DynamoDB JSON writer independent of `DynamoJSONEncoder`: every character may be escaped (`\uXXXX`, surrogate
 /// pairs for astral characters, the short escapes), whitespace goes between tokens, attribute order is shuffled and
 /// numbers are re-spelled with the same value.
@@ -199,7 +209,9 @@ enum IndependentJSON {
         return out
     }
 
-    static func space(_ out: inout String, _ random: () -> UInt64) { if random() % 8 == 0 { out += [" ", "\n", "\t", "\r"][Int(random() % 4)] } }
+    static func space(_ out: inout String, _ random: () -> UInt64) {
+        if random() % 8 == 0 { out += [" ", "\n", "\t", "\r"][Int(random() % 4)] }
+    }
 
     static func object(_ item: Item, _ out: inout String, _ random: () -> UInt64) {
         var attributes = item.attributes
@@ -319,9 +331,19 @@ enum IndependentIon {
         case .b(let b): out += "{{" + Data(b).base64EncodedString() + "}}"
         case .bool(let b): out += b ? "true" : "false"
         case .null: out += "null"
-        case .ss(let set): out += "$dynamodb_SS::[" + set.map { s in var o = ""; string(s, quote: "\"", &o, random); return o }.joined(separator: ",") + "]"
+        case .ss(let set):
+            out +=
+                "$dynamodb_SS::["
+                + set.map { s in
+                    var o = ""
+                    string(s, quote: "\"", &o, random)
+                    return o
+                }.joined(separator: ",") + "]"
         case .ns(let set): out += "$dynamodb_NS::[" + set.map(decimal).joined(separator: ",") + "]"
-        case .bs(let set): out += "$dynamodb_BS::[" + set.map { "{{" + Data($0).base64EncodedString() + "}}" }.joined(separator: ",") + "]"
+        case .bs(let set):
+            out +=
+                "$dynamodb_BS::[" + set.map { "{{" + Data($0).base64EncodedString() + "}}" }.joined(separator: ",")
+                + "]"
         case .l(let values):
             out += "["
             for (index, element) in values.enumerated() {
@@ -349,9 +371,13 @@ enum IndependentIon {
                 out.unicodeScalars.append(scalar)
             } else if v < 0x20 || v == 0x7F || random() % 4 == 0 {
                 let digits = String(v, radix: 16)
-                if v < 0x100 { out += "\\x" + String(repeating: "0", count: 2 - digits.count) + digits }
-                else if v < 0x10000 { out += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits }
-                else { out += "\\U" + String(repeating: "0", count: 8 - digits.count) + digits }
+                if v < 0x100 {
+                    out += "\\x" + String(repeating: "0", count: 2 - digits.count) + digits
+                } else if v < 0x10000 {
+                    out += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+                } else {
+                    out += "\\U" + String(repeating: "0", count: 8 - digits.count) + digits
+                }
             } else {
                 out.unicodeScalars.append(scalar)
             }

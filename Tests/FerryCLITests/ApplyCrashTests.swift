@@ -52,7 +52,8 @@ struct ApplyCrashTests {
                     let line = pending[pending.startIndex..<newline]
                     pending = Data(pending[(newline + 1)...])
                     if let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                       object["event"] as? String == event, object["window"] as? Int == window {
+                        object["event"] as? String == event, object["window"] as? Int == window
+                    {
                         return true
                     }
                 }
@@ -77,21 +78,35 @@ struct ApplyCrashTests {
     static func scenario(signal: Int32, at stop: StopPoint) async throws {
         try await withTemporaryDirectory { directory in
             let generator = Process()
-            generator.executableURL = CommandLineContractTests.ferry.deletingLastPathComponent().appendingPathComponent("ferry-exportgen")
-            generator.arguments = ["generate", "--out", directory, "--items", "3000", "--windows", "4", "--changes", "300", "--item-bytes", "600"]
+            generator.executableURL = CommandLineContractTests.ferry.deletingLastPathComponent().appendingPathComponent(
+                "ferry-exportgen"
+            )
+            generator.arguments = [
+                "generate", "--out", directory, "--items", "3000", "--windows", "4", "--changes", "300", "--item-bytes",
+                "600",
+            ]
             generator.standardOutput = FileHandle.nullDevice
             try generator.run()
             generator.waitUntilExit()
 
             try await MotoFixture.with { fixture, transport in
                 let dynamo = DynamoDBClient(executor: try fixture.executor(.dynamodb, transport))
-                try await dynamo.createTable(json: #"{"TableName":"orders","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"ProvisionedThroughput":{"ReadCapacityUnits":5000,"WriteCapacityUnits":5000}}"#, table: "orders")
+                try await dynamo.createTable(
+                    json:
+                        #"{"TableName":"orders","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"ProvisionedThroughput":{"ReadCapacityUnits":5000,"WriteCapacityUnits":5000}}"#,
+                    table: "orders"
+                )
                 let environment = [
-                    "AWS_ACCESS_KEY_ID": fixture.info.admin.accessKeyId, "AWS_SECRET_ACCESS_KEY": fixture.info.admin.secretAccessKey,
-                    "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_DYNAMODB": fixture.info.endpoint, "AWS_EC2_METADATA_DISABLED": "true",
+                    "AWS_ACCESS_KEY_ID": fixture.info.admin.accessKeyId,
+                    "AWS_SECRET_ACCESS_KEY": fixture.info.admin.secretAccessKey,
+                    "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_DYNAMODB": fixture.info.endpoint,
+                    "AWS_EC2_METADATA_DISABLED": "true",
                 ]
                 let plan = directory + "/plan.json"
-                let planning = try Self.ferry(["plan", "--source", directory + "/exports", "--target-table", "orders", "--out", plan], environment: environment)
+                let planning = try Self.ferry(
+                    ["plan", "--source", directory + "/exports", "--target-table", "orders", "--out", plan],
+                    environment: environment
+                )
                 planning.waitUntilExit()
                 #expect(planning.terminationStatus == 0)
 
@@ -111,13 +126,18 @@ struct ApplyCrashTests {
                 first.waitUntilExit()
                 _ = await drain.value
                 if signal == SIGTERM {
-                    #expect(first.terminationStatus == 5 || first.terminationStatus == 0, "a SIGTERM drains and exits 5 (0 if it had finished)")
+                    #expect(
+                        first.terminationStatus == 5 || first.terminationStatus == 0,
+                        "a SIGTERM drains and exits 5 (0 if it had finished)"
+                    )
                 } else {
                     #expect(first.terminationReason == .uncaughtSignal)
                 }
                 // The checkpoint survives the stop intact (atomic writes) and belongs to this plan.
                 let planId = try PlanFile.read(plan).planId
-                let saved = try #require(try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: planId))
+                let saved = try #require(
+                    try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: planId)
+                )
                 #expect(saved.windowsDone <= 5 && saved.itemsApplied >= 0)
                 if saved.windowsDone < 5 {
                     // Part-way: the diff sees differences (exit 1 with --exit-code), and reports at the checkpoint too.
@@ -147,7 +167,9 @@ struct ApplyCrashTests {
                     for item in page.items { target[item.projected(onto: ["pk", "sk"])!] = item }
                     start = page.lastEvaluatedKey
                 } while start != nil
-                let states = try FileManager.default.contentsOfDirectory(atPath: directory + "/expected").filter { $0.hasSuffix(".jsonl") }.sorted()
+                let states = try FileManager.default.contentsOfDirectory(atPath: directory + "/expected").filter {
+                    $0.hasSuffix(".jsonl")
+                }.sorted()
                 let expected = try loadState(directory + "/expected/" + states.last!, keyNames: ["pk", "sk"])
                 #expect(target.count == expected.count)
                 #expect(target == expected)
@@ -163,16 +185,19 @@ struct ApplyCrashTests {
         }
     }
 
-    @Test("SIGKILL, then resume: the exact expected state, and diff agrees", arguments: [
-        // Mid-file: the FULL export's files are being written (8 at a time; none finished yet).
-        StopPoint.on(event: "windowStarted", window: 1, delay: .milliseconds(300)),
-        // Between files: as the first data file of the FULL export is checkpointed.
-        StopPoint.on(event: "fileDone", window: 1, delay: .zero),
-        // Between windows: as window 2 (the first incremental) is checkpointed as done.
-        StopPoint.on(event: "windowDone", window: 2, delay: .zero),
-        // Mid-file in an incremental window.
-        StopPoint.on(event: "windowStarted", window: 4, delay: .milliseconds(20)),
-    ])
+    @Test(
+        "SIGKILL, then resume: the exact expected state, and diff agrees",
+        arguments: [
+            // Mid-file: the FULL export's files are being written (8 at a time; none finished yet).
+            StopPoint.on(event: "windowStarted", window: 1, delay: .milliseconds(300)),
+            // Between files: as the first data file of the FULL export is checkpointed.
+            StopPoint.on(event: "fileDone", window: 1, delay: .zero),
+            // Between windows: as window 2 (the first incremental) is checkpointed as done.
+            StopPoint.on(event: "windowDone", window: 2, delay: .zero),
+            // Mid-file in an incremental window.
+            StopPoint.on(event: "windowStarted", window: 4, delay: .milliseconds(20)),
+        ]
+    )
     func sigkill(at stop: StopPoint) async throws {
         try await Self.scenario(signal: SIGKILL, at: stop)
     }

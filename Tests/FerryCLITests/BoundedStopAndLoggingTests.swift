@@ -16,21 +16,29 @@ struct BoundedStopAndLoggingTests {
     static let token = "FerrySessionToken0123456789abcdefSECRET"
 
     static func environment(_ server: StallingEndpoint) -> [String: String] {
-        ["AWS_ACCESS_KEY_ID": "AKIAFERRYLOGTEST0001", "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": token,
-         "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_DYNAMODB": server.endpoint, "AWS_EC2_METADATA_DISABLED": "true",
-         "FERRY_LOG_LEVEL": ""]
+        [
+            "AWS_ACCESS_KEY_ID": "AKIAFERRYLOGTEST0001", "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": token,
+            "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_DYNAMODB": server.endpoint,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "FERRY_LOG_LEVEL": "",
+        ]
     }
 
     /// A generated chain under `directory` and a plan for it at `directory/plan.json`.
     static func planned(_ directory: String, environment: [String: String]) throws -> String {
         let generator = Process()
-        generator.executableURL = CommandLineContractTests.ferry.deletingLastPathComponent().appendingPathComponent("ferry-exportgen")
+        generator.executableURL = CommandLineContractTests.ferry.deletingLastPathComponent().appendingPathComponent(
+            "ferry-exportgen"
+        )
         generator.arguments = ["generate", "--out", directory, "--items", "400", "--windows", "1", "--changes", "20"]
         generator.standardOutput = FileHandle.nullDevice
         try generator.run()
         generator.waitUntilExit()
         let plan = directory + "/plan.json"
-        let planning = try ApplyCrashTests.ferry(["plan", "--source", directory + "/exports", "--target-table", "orders", "--out", plan], environment: environment)
+        let planning = try ApplyCrashTests.ferry(
+            ["plan", "--source", directory + "/exports", "--target-table", "orders", "--out", plan],
+            environment: environment
+        )
         planning.waitUntilExit()
         #expect(planning.terminationStatus == 0)
         return plan
@@ -52,19 +60,30 @@ struct BoundedStopAndLoggingTests {
     }
 
     /// `apply` of a plan whose writes the endpoint never answers: signalled once `window 1` started.
-    static func stopWhileWritesHang(grace: String, signals: [Int32]) async throws -> (status: Int32, elapsed: Duration, stderr: String, checkpoint: Checkpoint?) {
+    static func stopWhileWritesHang(
+        grace: String,
+        signals: [Int32]
+    ) async throws -> (status: Int32, elapsed: Duration, stderr: String, checkpoint: Checkpoint?) {
         try await withTemporaryDirectory { directory in
             try await StallingEndpoint.with { server in
                 let environment = Self.environment(server)
                 let plan = try planned(directory, environment: environment)
                 let events = Pipe()
-                let apply = try ApplyCrashTests.ferry(["apply", plan, "--stop-grace", grace], environment: environment, stderr: events)
+                let apply = try ApplyCrashTests.ferry(
+                    ["apply", plan, "--stop-grace", grace],
+                    environment: environment,
+                    stderr: events
+                )
                 #expect(await ApplyCrashTests.waitFor(event: "windowStarted", window: 1, in: events))
-                let rest = Task.detached { String(decoding: events.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
+                let rest = Task.detached {
+                    String(decoding: events.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                }
                 for signal in signals { kill(apply.processIdentifier, signal) }
                 let elapsed = try await waitForExit(apply, within: .seconds(20))
                 let stderr = await rest.value
-                let checkpoint = try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: try PlanFile.read(plan).planId)
+                let checkpoint = try CheckpointStore(path: directory + "/plan.checkpoint.json").load(
+                    for: try PlanFile.read(plan).planId
+                )
                 return (apply.terminationStatus, elapsed, stderr, checkpoint)
             }
         }
@@ -100,35 +119,47 @@ struct BoundedStopAndLoggingTests {
         var description: String { flags.joined(separator: " ") + (level.map { " FERRY_LOG_LEVEL=\($0)" } ?? "") }
     }
 
-    @Test("plan --json with --log-level/--debug/FERRY_LOG_LEVEL: request lines (and headers at trace) on stderr, never a secret, stdout one JSON document", arguments: [
-        LogCase(flags: ["--log-level", "trace"], requests: true, headers: true),
-        LogCase(flags: ["--debug"], requests: true, headers: false),
-        LogCase(flags: [], level: "debug", requests: true, headers: false),
-        LogCase(flags: [], level: "TRACE", requests: true, headers: true),
-        LogCase(flags: ["--log-level", "info"], level: "trace", requests: false, headers: false),
-        LogCase(flags: [], requests: false, headers: false),
-    ])
+    @Test(
+        "plan --json with --log-level/--debug/FERRY_LOG_LEVEL: request lines (and headers at trace) on stderr, never a secret, stdout one JSON document",
+        arguments: [
+            LogCase(flags: ["--log-level", "trace"], requests: true, headers: true),
+            LogCase(flags: ["--debug"], requests: true, headers: false),
+            LogCase(flags: [], level: "debug", requests: true, headers: false),
+            LogCase(flags: [], level: "TRACE", requests: true, headers: true),
+            LogCase(flags: ["--log-level", "info"], level: "trace", requests: false, headers: false),
+            LogCase(flags: [], requests: false, headers: false),
+        ]
+    )
     func requestLogs(_ logCase: LogCase) async throws {
         try await withTemporaryDirectory { directory in
             try await StallingEndpoint.with { server in
                 var environment = Self.environment(server)
                 _ = try Self.planned(directory, environment: environment)
                 environment["FERRY_LOG_LEVEL"] = logCase.level ?? ""
-                let out = Pipe(), err = Pipe()
+                let out = Pipe()
+                let err = Pipe()
                 let process = Process()
                 process.executableURL = CommandLineContractTests.ferry
-                process.arguments = ["plan", "--source", directory + "/exports", "--target-table", "orders", "--out", directory + "/p.json", "--json"] + logCase.flags
+                process.arguments =
+                    [
+                        "plan", "--source", directory + "/exports", "--target-table", "orders", "--out",
+                        directory + "/p.json", "--json",
+                    ] + logCase.flags
                 process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
                 process.standardOutput = out
                 process.standardError = err
                 try process.run()
-                let drained = Task.detached { String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
+                let drained = Task.detached {
+                    String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                }
                 let stdout = out.fileHandleForReading.readDataToEndOfFile()
                 process.waitUntilExit()
                 let stderr = await drained.value
                 #expect(process.terminationStatus == 0, "\(stderr)")
                 #expect((try? JSONSerialization.jsonObject(with: stdout)) is [String: Any], "stdout is the plan alone")
-                let requestLine = stderr.split(separator: "\n").first { $0.contains("DescribeTable") && $0.contains("HTTP 200") }
+                let requestLine = stderr.split(separator: "\n").first {
+                    $0.contains("DescribeTable") && $0.contains("HTTP 200")
+                }
                 if logCase.requests {
                     let line = try #require(requestLine, "a response line at debug: \(stderr)")
                     #expect(line.contains("attempt 1") && line.contains(" ms") && line.contains("127.0.0.1"), "\(line)")
@@ -138,7 +169,11 @@ struct BoundedStopAndLoggingTests {
                 }
                 #expect(stderr.contains("headers") == logCase.headers, "\(stderr)")
                 if logCase.headers {
-                    #expect(stderr.contains("Authorization") && stderr.contains("X-Amz-Security-Token") && stderr.contains("[REDACTED]"), "\(stderr)")
+                    #expect(
+                        stderr.contains("Authorization") && stderr.contains("X-Amz-Security-Token")
+                            && stderr.contains("[REDACTED]"),
+                        "\(stderr)"
+                    )
                 }
                 for secret in [Self.secret, Self.token, "Signature="] {
                     #expect(!stderr.contains(secret), "\(secret) in the log")
@@ -148,17 +183,27 @@ struct BoundedStopAndLoggingTests {
         }
     }
 
-    @Test("every subcommand's --help documents --log-level and --debug", arguments: ["plan", "apply", "diff", "status"])
+    @Test(
+        "every subcommand's --help documents --log-level and --debug",
+        arguments: ["plan", "apply", "diff", "status"]
+    )
     func helpDocumentsLogging(_ subcommand: String) throws {
         let result = try CommandLineContractTests.run([subcommand, "--help"])
         #expect(result.status == 0)
-        #expect(result.stdout.contains("--log-level <level>") && result.stdout.contains("--debug") && result.stdout.contains("FERRY_LOG_LEVEL"), "\(result.stdout)")
+        #expect(
+            result.stdout.contains("--log-level <level>") && result.stdout.contains("--debug")
+                && result.stdout.contains("FERRY_LOG_LEVEL"),
+            "\(result.stdout)"
+        )
         #expect(!result.stdout.contains("--stop-grace"), "the test-only option stays hidden")
     }
 
-    @Test("an unknown log level is a usage error (exit 2) naming the flag or the variable", arguments: [
-        (["--log-level", "loud"], "", "--log-level"), ([], "loud", "FERRY_LOG_LEVEL"),
-    ])
+    @Test(
+        "an unknown log level is a usage error (exit 2) naming the flag or the variable",
+        arguments: [
+            (["--log-level", "loud"], "", "--log-level"), ([], "loud", "FERRY_LOG_LEVEL"),
+        ]
+    )
     func badLevel(_ flags: [String], _ variable: String, _ named: String) throws {
         let process = Process()
         process.executableURL = CommandLineContractTests.ferry

@@ -4,10 +4,11 @@ import AWSCredentials
 import DynamoModel
 import ExportGenerator
 import ExportReader
-@testable import FerryCore
 import FerryTestSupport
 import Foundation
 import Testing
+
+@testable import FerryCore
 
 @Suite("apply against a scripted DynamoDB: nothing lost, rejects isolated, fatal errors stop")
 struct ApplyFaultTests {
@@ -16,22 +17,38 @@ struct ApplyFaultTests {
         return (chain, try await TestChains.plan(for: chain))
     }
 
-    static func engine(_ plan: Plan, _ chain: GeneratedChain, _ fake: FakeDynamoDB, _ directory: String,
-                       source: (any ExportSource)? = nil) throws -> ApplyEngine {
-        return ApplyEngine(plan: plan, source: source ?? LocalDirectorySource(root: chain.exportsDirectory), dynamo: try DiffBudgetTests.dynamo(fake),
-                           store: CheckpointStore(path: directory + "/plan.checkpoint.json"), rejectsPath: directory + "/rejects.jsonl", writePercent: 100)
+    static func engine(
+        _ plan: Plan,
+        _ chain: GeneratedChain,
+        _ fake: FakeDynamoDB,
+        _ directory: String,
+        source: (any ExportSource)? = nil
+    ) throws -> ApplyEngine {
+        return ApplyEngine(
+            plan: plan,
+            source: source ?? LocalDirectorySource(root: chain.exportsDirectory),
+            dynamo: try DiffBudgetTests.dynamo(fake),
+            store: CheckpointStore(path: directory + "/plan.checkpoint.json"),
+            rejectsPath: directory + "/rejects.jsonl",
+            writePercent: 100
+        )
     }
 
     @Test("throttling, a 500, a connection reset and UnprocessedItems: every write lands, the state is exact")
     func faultsRecovered() async throws {
         try await withTemporaryDirectory { directory in
             let (chain, plan) = try await Self.setUp(directory)
-            let fake = FakeDynamoDB(faults: [.throttle, .serverError, .reset, .unprocessedHalf, .none, .unprocessedHalf, .throttle])
+            let fake = FakeDynamoDB(faults: [
+                .throttle, .serverError, .reset, .unprocessedHalf, .none, .unprocessedHalf, .throttle,
+            ])
             let report = try await Self.engine(plan, chain, fake, directory).run()
             #expect(report.throttles == 2)
             #expect(report.unprocessedRetries >= 2)
             #expect(report.rejects == 0)
-            let expected = try loadState(directory + "/" + chain.exports.last!.expectedStateFile!, keyNames: chain.keyNames)
+            let expected = try loadState(
+                directory + "/" + chain.exports.last!.expectedStateFile!,
+                keyNames: chain.keyNames
+            )
             #expect(fake.state.withLock { $0.items } == expected)
         }
     }
@@ -49,7 +66,10 @@ struct ApplyFaultTests {
             #expect((first["reason"] as? String) == "Item size has exceeded the maximum allowed size")
             #expect((first["file"] as? String)?.hasSuffix(".json.gz") == true && (first["line"] as? Int ?? 0) >= 1)
             #expect(first["record"] != nil)
-            var expected = try loadState(directory + "/" + chain.exports.last!.expectedStateFile!, keyNames: chain.keyNames)
+            var expected = try loadState(
+                directory + "/" + chain.exports.last!.expectedStateFile!,
+                keyNames: chain.keyNames
+            )
             expected = expected.filter { $0.key["pk"] != .s("user#7") }
             let written = fake.state.withLock { $0.items }.filter { $0.key["pk"] != .s("user#7") }
             #expect(written == expected, "everything but the rejected key is exact")
@@ -60,11 +80,16 @@ struct ApplyFaultTests {
             let again = try await Self.engine(plan, chain, fake, directory).run()
             #expect(again.windowsApplied == 0)
             #expect(again.rejects == report.rejects, "rejects are never forgotten")
-            #expect(try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)?.rejects == report.rejects)
+            #expect(
+                try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)?.rejects
+                    == report.rejects
+            )
         }
     }
 
-    @Test("a resume that re-applies a file whose rejects a checkpoint already counted neither repeats nor re-counts them; a partial last line is cut")
+    @Test(
+        "a resume that re-applies a file whose rejects a checkpoint already counted neither repeats nor re-counts them; a partial last line is cut"
+    )
     func rejectsOfReappliedFileCountedOnce() async throws {
         try await withTemporaryDirectory { directory in
             let (chain, plan) = try await Self.setUp(directory)
@@ -94,17 +119,24 @@ struct ApplyFaultTests {
             #expect(again.rejects == report.rejects, "re-applied rejects are not counted twice")
             let after = try String(contentsOfFile: rejectsPath, encoding: .utf8)
             #expect(after.hasSuffix("}\n"), "the partial line was cut")
-            #expect(after.split(separator: "\n").map(String.init) == lines.map(String.init), "each reject once, as before")
+            #expect(
+                after.split(separator: "\n").map(String.init) == lines.map(String.init),
+                "each reject once, as before"
+            )
             #expect(try store.load(for: plan.planId)?.rejects == report.rejects)
         }
     }
 
-    @Test("rejects already in the file are counted even if no checkpoint counted them; other files' rejects and other spellings are distinct")
+    @Test(
+        "rejects already in the file are counted even if no checkpoint counted them; other files' rejects and other spellings are distinct"
+    )
     func rejectsCountedFromTheFile() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/r.jsonl"
-            let nfc = "AWSDynamoDB/e/data/caf\u{E9}.json.gz", nfd = "AWSDynamoDB/e/data/cafe\u{301}.json.gz"
-            let text = #"{"file":"\#(nfc)","line":3,"reason":"r","record":{}}"# + "\n"
+            let nfc = "AWSDynamoDB/e/data/caf\u{E9}.json.gz"
+            let nfd = "AWSDynamoDB/e/data/cafe\u{301}.json.gz"
+            let text =
+                #"{"file":"\#(nfc)","line":3,"reason":"r","record":{}}"# + "\n"
                 + #"{"file":"AWSDynamoDB/old/data/z.json.gz","line":1,"reason":"r","record":{}}"# + "\n"
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
             // A crash came after the reject was on disk and before a checkpoint counted it: it is counted.
@@ -127,7 +159,10 @@ struct ApplyFaultTests {
                 _ = try await Self.engine(plan, chain, fake, directory).run()
                 Issue.record("access denied did not stop the run")
             } catch {
-                #expect("\(error)".contains("AccessDeniedException") && "\(error)".contains("dynamodb:BatchWriteItem"), "\(error)")
+                #expect(
+                    "\(error)".contains("AccessDeniedException") && "\(error)".contains("dynamodb:BatchWriteItem"),
+                    "\(error)"
+                )
             }
             #expect(fake.state.withLock { $0.writesReceived } == 0)
         }
@@ -143,13 +178,24 @@ struct ApplyFaultTests {
             hashOnly.initialItems = 10
             hashOnly.windows = 0
             let other = try ChainGenerator(spec: hashOnly).generate(into: directory + "/hash-only")
-            let found = try await ExportDiscovery.discover(LocalDirectorySource(root: other.exportsDirectory), location: "x")
-            let otherPlan = try PlanFile.decode(try PlanFile.encode(try ChainPlanner.plan(found, options: PlannerTests.options)), path: "p")
+            let found = try await ExportDiscovery.discover(
+                LocalDirectorySource(root: other.exportsDirectory),
+                location: "x"
+            )
+            let otherPlan = try PlanFile.decode(
+                try PlanFile.encode(try ChainPlanner.plan(found, options: PlannerTests.options)),
+                path: "p"
+            )
             do {
                 _ = try await Self.engine(otherPlan, other, fake, directory).run()
                 Issue.record("a mismatched key schema was accepted")
             } catch {
-                #expect("\(error)".hasPrefix("target table orders-copy has the key (pk S, sk N) but the export's records have ("), "\(error)")
+                #expect(
+                    "\(error)".hasPrefix(
+                        "target table orders-copy has the key (pk S, sk N) but the export's records have ("
+                    ),
+                    "\(error)"
+                )
             }
             #expect(fake.state.withLock { $0.writesReceived } == 0)
         }

@@ -4,17 +4,21 @@ import AWSCredentials
 import DynamoModel
 import ExportGenerator
 import ExportReader
-@testable import FerryCore
 import FerryTestSupport
 import Foundation
 import Synchronization
 import Testing
 
+@testable import FerryCore
+
 /// `apply --follow`: new incremental exports appear in the source while it runs.
 @Suite("apply --follow picks up new exports, checks them like the planner, stops at --until-lag")
 struct ApplyFollowTests {
     /// A chain of a FULL export and 4 windows, with the last `hidden` exports moved out of the source.
-    static func setUp(_ directory: String, hidden: Int) async throws -> (GeneratedChain, Plan, [(from: String, to: String)], end: Int64) {
+    static func setUp(
+        _ directory: String,
+        hidden: Int
+    ) async throws -> (GeneratedChain, Plan, [(from: String, to: String)], end: Int64) {
         let chain = try TestChains.generate(directory + "/chain", items: 100, windows: 4, changes: 25)
         let whole = try await TestChains.plan(for: chain)
         var moves: [(String, String)] = []
@@ -30,8 +34,14 @@ struct ApplyFollowTests {
     }
 
     /// An engine on `clock` (the test moves its time), ticking every 50 ms of it.
-    static func engine(_ plan: Plan, _ chain: GeneratedChain, _ fake: FakeDynamoDB, _ directory: String,
-                       source: (any ExportSource)? = nil, clock: ManualClock = ManualClock()) throws -> ApplyEngine {
+    static func engine(
+        _ plan: Plan,
+        _ chain: GeneratedChain,
+        _ fake: FakeDynamoDB,
+        _ directory: String,
+        source: (any ExportSource)? = nil,
+        clock: ManualClock = ManualClock()
+    ) throws -> ApplyEngine {
         var engine = try ApplyFaultTests.engine(plan, chain, fake, directory, source: source)
         engine.tickInterval = .milliseconds(50)
         engine.clock = clock
@@ -54,9 +64,12 @@ struct ApplyFollowTests {
     }
 
     /// Runs on `clock` (waits of up to a second move on at once) until the checkpoint says `windows` are done.
-    static func runUntilCheckpoint(_ clock: ManualClock, _ directory: String, planId: String, windows: Int) async throws {
-        let reached = try await clock.run(until: { windowsDone(directory + "/plan.checkpoint.json", planId: planId) >= windows },
-                                          advancingWithin: .seconds(1))
+    static func runUntilCheckpoint(_ clock: ManualClock, _ directory: String, planId: String, windows: Int) async throws
+    {
+        let reached = try await clock.run(
+            until: { windowsDone(directory + "/plan.checkpoint.json", planId: planId) >= windows },
+            advancingWithin: .seconds(1)
+        )
         #expect(reached, "the checkpoint never reached \(windows) windows")
     }
 
@@ -72,8 +85,14 @@ struct ApplyFollowTests {
 
     /// Starts following `plan` on `clock` with "now" 30 s after the whole chain's end and `--until-lag 60`,
     /// polling every 100 ms of the clock; returns the run, whether it ended, and the events it reports.
-    static func following(_ plan: Plan, _ chain: GeneratedChain, _ fake: FakeDynamoDB, _ directory: String, lastEnd: Int64,
-                          clock: ManualClock) throws -> (Task<ApplyEngine.Report, any Error>, ended: @Sendable () -> Bool, EventLog) {
+    static func following(
+        _ plan: Plan,
+        _ chain: GeneratedChain,
+        _ fake: FakeDynamoDB,
+        _ directory: String,
+        lastEnd: Int64,
+        clock: ManualClock
+    ) throws -> (Task<ApplyEngine.Report, any Error>, ended: @Sendable () -> Bool, EventLog) {
         var engine = try Self.engine(plan, chain, fake, directory, clock: clock)
         let events = EventLog()
         engine.progress = { event in events.list.withLock { $0.append(event) } }
@@ -82,27 +101,50 @@ struct ApplyFollowTests {
         return (running, ended, events)
     }
 
-    @Test("two exports arrive after the plan's end: both applied in order, recorded in the checkpoint, the state exact; it stops once the lag is small")
+    @Test(
+        "two exports arrive after the plan's end: both applied in order, recorded in the checkpoint, the state exact; it stops once the lag is small"
+    )
     func followsNewExports() async throws {
         try await withTemporaryDirectory { directory in
             let (chain, plan, moves, lastEnd) = try await Self.setUp(directory, hidden: 2)
             let fake = FakeDynamoDB()
             // "Now" is 30 s after the last export's window ends: before they arrive the lag is larger than 60 s.
             let clock = ManualClock()
-            let (running, ended, events) = try Self.following(plan, chain, fake, directory, lastEnd: lastEnd, clock: clock)
+            let (running, ended, events) = try Self.following(
+                plan,
+                chain,
+                fake,
+                directory,
+                lastEnd: lastEnd,
+                clock: clock
+            )
             // Three polls of the clock that find nothing new.
-            let polled = try await clock.run(until: { events.withLock { $0.count { $0.event == .caughtUp } } >= 3 }, advancingWithin: .seconds(1))
-            #expect(polled && events.withLock { $0.allSatisfy { $0.event != .caughtUp || ($0.lagSeconds ?? 0) > 60 } }, "caught up with the plan, lag still large")
+            let polled = try await clock.run(
+                until: { events.withLock { $0.count { $0.event == .caughtUp } } >= 3 },
+                advancingWithin: .seconds(1)
+            )
+            #expect(
+                polled && events.withLock { $0.allSatisfy { $0.event != .caughtUp || ($0.lagSeconds ?? 0) > 60 } },
+                "caught up with the plan, lag still large"
+            )
             #expect(Self.windowsDone(directory + "/plan.checkpoint.json", planId: plan.planId) == 3)
             for (folder, away) in moves { try FileManager.default.moveItem(atPath: away, toPath: folder) }
             try await Self.runToEnd(clock, ended)
             let report = try await running.value
 
             #expect(report.windowsApplied == 5)
-            let expected = try loadState(directory + "/chain/" + chain.exports.last!.expectedStateFile!, keyNames: chain.keyNames)
+            let expected = try loadState(
+                directory + "/chain/" + chain.exports.last!.expectedStateFile!,
+                keyNames: chain.keyNames
+            )
             #expect(fake.state.withLock { $0.items } == expected)
-            let saved = try #require(try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId))
-            #expect(saved.windowsDone == 5 && saved.followWindows?.map(\.exportId) == chain.exports.suffix(2).map(\.exportId))
+            let saved = try #require(
+                try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)
+            )
+            #expect(
+                saved.windowsDone == 5
+                    && saved.followWindows?.map(\.exportId) == chain.exports.suffix(2).map(\.exportId)
+            )
             #expect(saved.followWindows?.map(\.index) == [3, 4])
             #expect(saved.appliedThrough == report.appliedThrough)
             let status = PlanStatus.make(plan, checkpoint: saved, path: "c", now: lastEnd + 30_000)
@@ -135,30 +177,46 @@ struct ApplyFollowTests {
             } catch let PlanError.gap(after, _, before, _) {
                 #expect(after == plan.windows.last!.exportId && before == chain.exports.last!.exportId)
             }
-            let saved = try #require(try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId))
+            let saved = try #require(
+                try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)
+            )
             #expect(saved.windowsDone == 3 && saved.followWindows == nil)
         }
     }
 
-    @Test("an export still in progress whose successor completed first is waited for with a notice, then applied in order (#13.7)")
+    @Test(
+        "an export still in progress whose successor completed first is waited for with a notice, then applied in order (#13.7)"
+    )
     func waitsForExportInProgress() async throws {
         try await withTemporaryDirectory { directory in
             let (chain, plan, moves, lastEnd) = try await Self.setUp(directory, hidden: 2)
             let fake = FakeDynamoDB()
             let clock = ManualClock()
-            let (running, ended, events) = try Self.following(plan, chain, fake, directory, lastEnd: lastEnd, clock: clock)
+            let (running, ended, events) = try Self.following(
+                plan,
+                chain,
+                fake,
+                directory,
+                lastEnd: lastEnd,
+                clock: clock
+            )
             try await Self.runUntilCheckpoint(clock, directory, planId: plan.planId, windows: 3)
             // The first missing export has begun (_started only); the second is already complete.
             let (startedFolder, startedAway) = moves[0]
             try FileManager.default.createDirectory(atPath: startedFolder, withIntermediateDirectories: true)
             #expect(FileManager.default.createFile(atPath: startedFolder + "/_started", contents: Data()))
             try FileManager.default.moveItem(atPath: moves[1].to, toPath: moves[1].from)
-            _ = try await clock.run(until: { events.withLock { $0.contains { $0.event == .waiting } } }, advancingWithin: .seconds(1))
+            _ = try await clock.run(
+                until: { events.withLock { $0.contains { $0.event == .waiting } } },
+                advancingWithin: .seconds(1)
+            )
             let waiting = try #require(events.withLock { $0.first { $0.event == .waiting } })
             #expect(waiting.waitingFor == [chain.exports[3].exportId])
             #expect(waiting.pendingGap?.contains(chain.exports[4].exportId) == true, "\(waiting.pendingGap ?? "")")
             #expect(waiting.line.contains("still in progress"), "\(waiting.line)")
-            #expect(try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)?.windowsDone == 3)
+            #expect(
+                try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)?.windowsDone == 3
+            )
             // It completes: the rest of its files arrive (the summary last, as S3 shows a finished export).
             let names = try FileManager.default.contentsOfDirectory(atPath: startedAway).filter { $0 != "_started" }
             for name in names.sorted(by: { a, _ in a != "manifest-summary.json" }) {
@@ -167,15 +225,22 @@ struct ApplyFollowTests {
             try await Self.runToEnd(clock, ended)
             let report = try await running.value
             #expect(report.windowsApplied == 5)
-            let expected = try loadState(directory + "/chain/" + chain.exports.last!.expectedStateFile!, keyNames: chain.keyNames)
+            let expected = try loadState(
+                directory + "/chain/" + chain.exports.last!.expectedStateFile!,
+                keyNames: chain.keyNames
+            )
             #expect(fake.state.withLock { $0.items } == expected)
-            let saved = try #require(try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId))
+            let saved = try #require(
+                try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)
+            )
             #expect(saved.followWindows?.map(\.exportId) == chain.exports.suffix(2).map(\.exportId))
         }
     }
 
-    @Test("following until interrupted: a stop during a 30 s wait ends it at the next stop check, as interrupted with the checkpoint saved",
-          .timeLimit(.minutes(3)))
+    @Test(
+        "following until interrupted: a stop during a 30 s wait ends it at the next stop check, as interrupted with the checkpoint saved",
+        .timeLimit(.minutes(3))
+    )
     func interruptedWhileWaiting() async throws {
         try await withTemporaryDirectory { directory in
             let (chain, plan, _, _) = try await Self.setUp(directory, hidden: 0)
@@ -188,16 +253,28 @@ struct ApplyFollowTests {
             let running = Task { [engine] in try await engine.run() }
             // Write the plan, poll once, and start waiting for the next poll (waits up to 100 ms move on; the
             // wait's 200 ms stop checks do not).
-            let waiting = try await clock.run(until: {
-                events.withLock { $0.contains { $0.event == .caughtUp } } && clock.pendingSleeps.contains(ApplyEngine.stopCheckInterval)
-            }, advancingWithin: .milliseconds(100))
+            let waiting = try await clock.run(
+                until: {
+                    events.withLock { $0.contains { $0.event == .caughtUp } }
+                        && clock.pendingSleeps.contains(ApplyEngine.stopCheckInterval)
+                },
+                advancingWithin: .milliseconds(100)
+            )
             #expect(waiting, "the run never waited for its next poll")
             let stopped = clock.now
             engine.stop.set()
             clock.advance(by: ApplyEngine.stopCheckInterval)
-            await #expect(throws: ApplyError.interrupted(checkpoint: directory + "/plan.checkpoint.json")) { try await running.value }
-            #expect(stopped.duration(to: clock.now) == ApplyEngine.stopCheckInterval, "ended one stop check after the stop")
-            #expect(events.withLock { $0.count { $0.event == .caughtUp } } == 1, "the 30 s wait was not waited out: no second poll")
+            await #expect(throws: ApplyError.interrupted(checkpoint: directory + "/plan.checkpoint.json")) {
+                try await running.value
+            }
+            #expect(
+                stopped.duration(to: clock.now) == ApplyEngine.stopCheckInterval,
+                "ended one stop check after the stop"
+            )
+            #expect(
+                events.withLock { $0.count { $0.event == .caughtUp } } == 1,
+                "the 30 s wait was not waited out: no second poll"
+            )
             #expect(Self.windowsDone(directory + "/plan.checkpoint.json", planId: plan.planId) == 5)
         }
     }
@@ -215,7 +292,10 @@ struct ApplyFollowTests {
             engine.progress = { event in if event.event == .tick { budgets.withLock { $0.append(event.writeBudget) } } }
             let (running, ended) = Self.start(engine)
             // At 40 WCU/s the 400 items take about 10 s of the clock; scale the table up at the first tick.
-            _ = try await clock.run(until: { !budgets.withLock { $0 }.isEmpty || ended() }, advancingWithin: .seconds(1))
+            _ = try await clock.run(
+                until: { !budgets.withLock { $0 }.isEmpty || ended() },
+                advancingWithin: .seconds(1)
+            )
             fake.currentWriteCapacity.withLock { $0 = 4000 }
             try await Self.runToEnd(clock, ended)
             let report = try await running.value
@@ -247,9 +327,12 @@ struct ApplyFollowTests {
         }
     }
 
-    @Test("durations on the command line", arguments: [
-        ("90", 90.0), ("90s", 90), ("15m", 900), ("2h", 7200), ("1h30m", 5400), ("1d", 86400), ("0.5s", 0.5),
-    ])
+    @Test(
+        "durations on the command line",
+        arguments: [
+            ("90", 90.0), ("90s", 90), ("15m", 900), ("2h", 7200), ("1h30m", 5400), ("1d", 86400), ("0.5s", 0.5),
+        ]
+    )
     func durations(_ text: String, _ seconds: Double) {
         #expect(DurationArgument(text)?.seconds == seconds)
     }

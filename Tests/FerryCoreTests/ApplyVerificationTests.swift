@@ -1,10 +1,11 @@
 import DynamoModel
 import ExportGenerator
 import ExportReader
-@testable import FerryCore
 import FerryTestSupport
 import Foundation
 import Testing
+
+@testable import FerryCore
 
 /// Issue 13, items 1 and 6: nothing of a data file is written before the whole file is verified; a resume reads only
 /// the windows it has left.
@@ -12,13 +13,18 @@ import Testing
 struct ApplyVerificationTests {
     /// The same records with one string value changed: the file is still valid gzip with the manifest's item count.
     static func changeOneValue(_ path: String) throws {
-        var text = String(decoding: try runGzip(["-dc"], try Data(contentsOf: URL(fileURLWithPath: path))), as: UTF8.self)
+        var text = String(
+            decoding: try runGzip(["-dc"], try Data(contentsOf: URL(fileURLWithPath: path))),
+            as: UTF8.self
+        )
         text.insert("X", at: try #require(text.range(of: #""S":""#)).upperBound)
         try runGzip(["-c"], Data(text.utf8)).write(to: URL(fileURLWithPath: path))
     }
 
-    @Test("a FULL data file changed after planning (valid gzip, same keys, other values) writes nothing and names the file — also when the plan accepts manifest mismatches (#13.10: data files are never relaxed)",
-          arguments: [false, true])
+    @Test(
+        "a FULL data file changed after planning (valid gzip, same keys, other values) writes nothing and names the file — also when the plan accepts manifest mismatches (#13.10: data files are never relaxed)",
+        arguments: [false, true]
+    )
     func tamperedFileWritesNothing(acceptManifestMismatch: Bool) async throws {
         try await withTemporaryDirectory { directory in
             let chain = try await ApplyFaultTests.setUp(directory).0
@@ -68,7 +74,10 @@ struct ApplyVerificationTests {
             }
             let report = try await ApplyFaultTests.engine(plan, chain, fake, directory).run()
             #expect(report.windowsApplied == 2)
-            let expected = try loadState(directory + "/" + chain.exports.last!.expectedStateFile!, keyNames: chain.keyNames)
+            let expected = try loadState(
+                directory + "/" + chain.exports.last!.expectedStateFile!,
+                keyNames: chain.keyNames
+            )
             #expect(fake.state.withLock { $0.items } == expected)
         }
     }
@@ -99,7 +108,9 @@ struct ApplyVerificationTests {
 /// Issue 13, item 9: item-level errors are rejects, not run stoppers; a transaction conflict is retried.
 @Suite("apply: item collections at 10 GB are rejects, transaction conflicts are retried")
 struct ApplyItemErrorTests {
-    @Test("ItemCollectionSizeLimitExceededException rejects that item with its reason; the rest is written and a resume does not stop there")
+    @Test(
+        "ItemCollectionSizeLimitExceededException rejects that item with its reason; the rest is written and a resume does not stop there"
+    )
     func fullItemCollectionIsAReject() async throws {
         try await withTemporaryDirectory { directory in
             let (chain, plan) = try await ApplyFaultTests.setUp(directory)
@@ -109,10 +120,17 @@ struct ApplyItemErrorTests {
             let lines = try String(contentsOfFile: directory + "/rejects.jsonl", encoding: .utf8).split(separator: "\n")
             #expect(Int64(lines.count) == report.rejects)
             let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
-            #expect((first["reason"] as? String)?.hasPrefix("ItemCollectionSizeLimitExceededException: Item collection size limit exceeded") == true,
-                    "\(first["reason"] ?? "")")
-            let expected = try loadState(directory + "/" + chain.exports.last!.expectedStateFile!, keyNames: chain.keyNames)
-                .filter { $0.key["pk"] != .s("user#7") }
+            #expect(
+                (first["reason"] as? String)?.hasPrefix(
+                    "ItemCollectionSizeLimitExceededException: Item collection size limit exceeded"
+                ) == true,
+                "\(first["reason"] ?? "")"
+            )
+            let expected = try loadState(
+                directory + "/" + chain.exports.last!.expectedStateFile!,
+                keyNames: chain.keyNames
+            )
+            .filter { $0.key["pk"] != .s("user#7") }
             #expect(fake.state.withLock { $0.items }.filter { $0.key["pk"] != .s("user#7") } == expected)
         }
     }
@@ -125,7 +143,10 @@ struct ApplyItemErrorTests {
             let report = try await ApplyFaultTests.engine(plan, chain, fake, directory).run()
             #expect(report.rejects == 0)
             #expect(report.unprocessedRetries >= 3)
-            let expected = try loadState(directory + "/" + chain.exports.last!.expectedStateFile!, keyNames: chain.keyNames)
+            let expected = try loadState(
+                directory + "/" + chain.exports.last!.expectedStateFile!,
+                keyNames: chain.keyNames
+            )
             #expect(fake.state.withLock { $0.items } == expected)
         }
     }
@@ -161,16 +182,23 @@ struct TargetPinTests {
                 #expect("\(error)".contains("us-west-2") && "\(error)".contains("ferry plan"), "\(error)")
             }
             #expect(fake.state.withLock { $0.writesReceived } == 0)
-            let diff = DiffEngine(plan: pinned, source: LocalDirectorySource(root: chain.exportsDirectory), dynamo: try DiffBudgetTests.dynamo(fake),
-                                  readPercent: 50, workDirectory: directory + "/work")
+            let diff = DiffEngine(
+                plan: pinned,
+                source: LocalDirectorySource(root: chain.exportsDirectory),
+                dynamo: try DiffBudgetTests.dynamo(fake),
+                readPercent: 50,
+                workDirectory: directory + "/work"
+            )
             await #expect(throws: TargetPinError.self) { _ = try await diff.run() }
             #expect(fake.state.withLock { $0.scans.count } == 0)
             // The pinned table itself is fine.
             let right = FakeDynamoDB(tableArn: "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-copy")
             let report = try await ApplyFaultTests.engine(pinned, chain, right, directory).run()
             #expect(report.windowsApplied == pinned.windows.count)
-            #expect(try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: pinned.planId)?.targetArn
-                == "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-copy")
+            #expect(
+                try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: pinned.planId)?.targetArn
+                    == "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-copy"
+            )
         }
     }
 
@@ -212,7 +240,9 @@ struct ManifestChecksumTests {
         return key
     }
 
-    @Test("refused naming both files by default; accepted and recorded with the flag; apply and diff accept only what the plan recorded")
+    @Test(
+        "refused naming both files by default; accepted and recorded with the flag; apply and diff accept only what the plan recorded"
+    )
     func acceptedKnowingly() async throws {
         try await withTemporaryDirectory { directory in
             let (chain, strict) = try await ApplyFaultTests.setUp(directory)
@@ -227,7 +257,9 @@ struct ManifestChecksumTests {
             }
             // The strict plan made before the change now refuses it too, before any write.
             let fake = FakeDynamoDB()
-            await #expect(throws: PlanError.self) { _ = try await ApplyFaultTests.engine(strict, chain, fake, directory).run() }
+            await #expect(throws: PlanError.self) {
+                _ = try await ApplyFaultTests.engine(strict, chain, fake, directory).run()
+            }
             #expect(fake.state.withLock { $0.writesReceived } == 0)
 
             let plan = try await TestChains.plan(for: chain, acceptManifestMismatch: true)
@@ -236,8 +268,12 @@ struct ManifestChecksumTests {
             let json = String(decoding: try PlanFile.encode(plan), as: UTF8.self)
             #expect(json.contains("\"acceptManifestChecksumMismatch\" : true") && json.contains(key))
             #expect(PlanSummary.text(plan, path: nil, targetNote: nil).contains("manifest .md5 mismatches accepted"))
-            #expect(!String(decoding: try PlanFile.encode(strict), as: UTF8.self).contains("acceptManifestChecksumMismatch"),
-                    "a strict plan does not carry the field (its id is unchanged)")
+            #expect(
+                !String(decoding: try PlanFile.encode(strict), as: UTF8.self).contains(
+                    "acceptManifestChecksumMismatch"
+                ),
+                "a strict plan does not carry the field (its id is unchanged)"
+            )
             try await ExportDiscovery.verify(plan, against: LocalDirectorySource(root: chain.exportsDirectory))
 
             // Another manifest that stops matching after planning is not covered by the plan's choice.
@@ -246,7 +282,10 @@ struct ManifestChecksumTests {
                 try await ExportDiscovery.verify(plan, against: LocalDirectorySource(root: chain.exportsDirectory))
                 Issue.record("a mismatch the plan did not record was accepted")
             } catch {
-                #expect("\(error)".hasPrefix("window 3 (export \(plan.windows[3].exportId)) changed in the source"), "\(error)")
+                #expect(
+                    "\(error)".hasPrefix("window 3 (export \(plan.windows[3].exportId)) changed in the source"),
+                    "\(error)"
+                )
                 #expect("\(error)".contains(other), "\(error)")
             }
         }

@@ -1,12 +1,19 @@
-@testable import FerryCore
 import Testing
+
+@testable import FerryCore
 
 @Suite("CapacityController: the budget holds in every window and is nearly all used")
 struct CapacityControllerTests {
     /// Sends batches of `batch` units as fast as the controller allows for `seconds`, with DynamoDB reporting
     /// `consumed(resource)` units per batch. Returns what each resource consumed, by send time.
-    static func run(_ controller: inout CapacityController, batch: Double, seconds: Double, start: Double = 0,
-                    consumed: (String) -> Double, throttleAt: Set<Int> = []) -> [String: [(time: Double, units: Double)]] {
+    static func run(
+        _ controller: inout CapacityController,
+        batch: Double,
+        seconds: Double,
+        start: Double = 0,
+        consumed: (String) -> Double,
+        throttleAt: Set<Int> = []
+    ) -> [String: [(time: Double, units: Double)]] {
         var t = start
         var sent = 0
         var log: [String: [(Double, Double)]] = [:]
@@ -29,12 +36,20 @@ struct CapacityControllerTests {
 
     /// The most units spent in any window of `length` seconds.
     static func worstWindow(_ log: [(time: Double, units: Double)], length: Double) -> Double {
-        log.map { start in log.filter { $0.time >= start.time && $0.time < start.time + length }.reduce(0) { $0 + $1.units } }.max() ?? 0
+        log.map { start in
+            log.filter { $0.time >= start.time && $0.time < start.time + length }.reduce(0) { $0 + $1.units }
+        }.max() ?? 0
     }
 
-    @Test("provisioned 1,000 WCU at 50 %: no 1 s or 5 s window over 500/s, and ≥ 95 % of the budget used", arguments: [50.0, 90.0])
+    @Test(
+        "provisioned 1,000 WCU at 50 %: no 1 s or 5 s window over 500/s, and ≥ 95 % of the budget used",
+        arguments: [50.0, 90.0]
+    )
     func holdsAndUses(_ percent: Double) {
-        var controller = CapacityController(percent: percent, limits: [.init(resource: "table", capacity: 1000), .init(resource: "gsi", capacity: 1000)])
+        var controller = CapacityController(
+            percent: percent,
+            limits: [.init(resource: "table", capacity: 1000), .init(resource: "gsi", capacity: 1000)]
+        )
         let log = Self.run(&controller, batch: 25, seconds: 30, consumed: { _ in 25 })["table"]!
         let budget = 1000 * percent / 100
         #expect(Self.worstWindow(log, length: 1) <= budget + 1e-9)
@@ -45,7 +60,10 @@ struct CapacityControllerTests {
 
     @Test("a GSI with less capacity than the table is the limit")
     func tightestGSI() {
-        var controller = CapacityController(percent: 50, limits: [.init(resource: "table", capacity: 1000), .init(resource: "gsi", capacity: 200)])
+        var controller = CapacityController(
+            percent: 50,
+            limits: [.init(resource: "table", capacity: 1000), .init(resource: "gsi", capacity: 200)]
+        )
         let log = Self.run(&controller, batch: 10, seconds: 20, consumed: { _ in 10 })
         #expect(Self.worstWindow(log["gsi"]!, length: 1) <= 100 + 1e-9)
         #expect(Self.worstWindow(log["table"]!, length: 1) <= 100 + 1e-9, "the table is held to the GSI's pace")
@@ -55,7 +73,10 @@ struct CapacityControllerTests {
 
     @Test("a GSI that only half the items reach: the controller learns it and lets the table use its own budget")
     func learnedRatio() {
-        var controller = CapacityController(percent: 50, limits: [.init(resource: "table", capacity: 1000), .init(resource: "gsi", capacity: 300)])
+        var controller = CapacityController(
+            percent: 50,
+            limits: [.init(resource: "table", capacity: 1000), .init(resource: "gsi", capacity: 300)]
+        )
         let log = Self.run(&controller, batch: 10, seconds: 30, consumed: { $0 == "gsi" ? 5 : 10 })
         #expect(Self.worstWindow(log["gsi"]!, length: 1) <= 150 + 1e-9)
         let tableSteady = log["table"]!.filter { $0.time >= 10 && $0.time < 20 }.reduce(0) { $0 + $1.units } / 10
@@ -79,7 +100,11 @@ struct CapacityControllerTests {
 
     @Test("on-demand: starts from the warm throughput and ramps 10 % per minute of traffic taken, up to the ceiling")
     func onDemandRamp() {
-        var controller = CapacityController(percent: 50, limits: [.init(resource: "table", capacity: 40_000)], mode: .onDemand(warm: 4000))
+        var controller = CapacityController(
+            percent: 50,
+            limits: [.init(resource: "table", capacity: 40_000)],
+            mode: .onDemand(warm: 4000)
+        )
         #expect(controller.budget("table") == 2000)
         let log = Self.run(&controller, batch: 25, seconds: 60, consumed: { _ in 25 })["table"]!
         // A minute at the budget; the ramp's first step lands during the last second (its 10 %: 200 units more).
@@ -92,7 +117,11 @@ struct CapacityControllerTests {
 
     @Test("on-demand: an idle wait (apply --follow between exports) does not raise the ramp")
     func onDemandRampIgnoresIdleTime() {
-        var controller = CapacityController(percent: 50, limits: [.init(resource: "table", capacity: 40_000)], mode: .onDemand(warm: 4000))
+        var controller = CapacityController(
+            percent: 50,
+            limits: [.init(resource: "table", capacity: 40_000)],
+            mode: .onDemand(warm: 4000)
+        )
         _ = Self.run(&controller, batch: 25, seconds: 30, consumed: { _ in 25 })
         _ = controller.earliestSend(units: 25, now: 3600)
         #expect(controller.budget("table") == 2000, "an hour idle after 30 s of traffic: still the warm rate")
@@ -108,8 +137,10 @@ struct CapacityControllerTests {
         }.max() ?? 0
     }
 
-    @Test("an item bigger than a second's budget carries its debt: 100-unit items at 10 units/s go one per 10 s",
-          arguments: [1.0, 5.0, 10.0, 30.0, 60.0])
+    @Test(
+        "an item bigger than a second's budget carries its debt: 100-unit items at 10 units/s go one per 10 s",
+        arguments: [1.0, 5.0, 10.0, 30.0, 60.0]
+    )
     func oversizedItemRepaysItsDebt(_ window: Double) {
         var controller = CapacityController(percent: 100, limits: [.init(resource: "table", capacity: 10)])
         let log = Self.run(&controller, batch: 100, seconds: 120, consumed: { _ in 100 })["table"]!
@@ -140,7 +171,10 @@ struct CapacityControllerTests {
 
     @Test("corrections with several batches in flight: each response corrects its own batch exactly")
     func correctionsInFlight() {
-        var controller = CapacityController(percent: 100, limits: [.init(resource: "table", capacity: 1000), .init(resource: "gsi", capacity: 1000)])
+        var controller = CapacityController(
+            percent: 100,
+            limits: [.init(resource: "table", capacity: 1000), .init(resource: "gsi", capacity: 1000)]
+        )
         // Four batches of 10 table units are in flight before any response; the GSI gets 2 units of each.
         let spends = (0..<4).map { controller.spend(units: 10, now: 0.1 * Double($0)) }
         for spend in spends.reversed() { controller.consumed(["table": 10, "gsi": 2], for: spend, now: 0.5) }

@@ -19,8 +19,13 @@ struct CheckpointTests {
             checkpoint.appliedThrough = "2026-01-14T10:48:50.622Z"
             try store.save(checkpoint)
             #expect(try store.load(for: "sha256:a") == checkpoint)
-            #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["plan.checkpoint.json"], "no temporary file left behind")
-            #expect(throws: CheckpointError.otherPlan(path: store.path, checkpointPlan: "sha256:a", plan: "sha256:b")) { try store.load(for: "sha256:b") }
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: directory) == ["plan.checkpoint.json"],
+                "no temporary file left behind"
+            )
+            #expect(throws: CheckpointError.otherPlan(path: store.path, checkpointPlan: "sha256:a", plan: "sha256:b")) {
+                try store.load(for: "sha256:b")
+            }
             try Data("{not json".utf8).write(to: URL(fileURLWithPath: store.path))
             #expect(throws: CheckpointError.self) { try store.load(for: "sha256:a") }
         }
@@ -46,8 +51,14 @@ struct CheckpointTests {
             spec.windows = 3
             spec.changesPerWindow = 5
             let chain = try ChainGenerator(spec: spec).generate(into: directory)
-            let found = try await ExportDiscovery.discover(LocalDirectorySource(root: chain.exportsDirectory), location: "x")
-            let plan = try PlanFile.decode(try PlanFile.encode(try ChainPlanner.plan(found, options: PlannerTests.options)), path: "p")
+            let found = try await ExportDiscovery.discover(
+                LocalDirectorySource(root: chain.exportsDirectory),
+                location: "x"
+            )
+            let plan = try PlanFile.decode(
+                try PlanFile.encode(try ChainPlanner.plan(found, options: PlannerTests.options)),
+                path: "p"
+            )
             var checkpoint = Checkpoint(planId: plan.planId)
             checkpoint.windowsDone = 2
             checkpoint.itemsApplied = 25
@@ -59,7 +70,10 @@ struct CheckpointTests {
             let status = PlanStatus.make(plan, checkpoint: checkpoint, path: "c.json", now: now)
             #expect(status.windowsDone == 2 && status.windows == 4 && status.itemsApplied == 25 && status.rejects == 1)
             #expect(status.lagSeconds == 90)
-            #expect(status.currentWindow?.index == 2 && status.currentWindow?.filesDone == 1 && status.currentWindow?.files == 4)
+            #expect(
+                status.currentWindow?.index == 2 && status.currentWindow?.filesDone == 1
+                    && status.currentWindow?.files == 4
+            )
             #expect(status.text.contains("2 of 4 windows applied, 25 items, 1 rejects"))
             #expect(status.text.contains("lag 1 min 30 s"))
             let fresh = PlanStatus.make(plan, checkpoint: nil, path: "c.json", now: now)
@@ -67,4 +81,3 @@ struct CheckpointTests {
         }
     }
 }
-

@@ -4,10 +4,11 @@ import AWSCredentials
 import DynamoModel
 import ExportGenerator
 import ExportReader
-@testable import FerryCore
 import FerryTestSupport
 import Foundation
 import Testing
+
+@testable import FerryCore
 
 /// What a diff of `final` (the plan's end state) against `target` must report, computed independently of Ferry's
 /// diff: by the generator's expected states and DynamoDB equality on parsed items.
@@ -16,7 +17,11 @@ struct ExpectedDiff: Equatable {
 
     init(final: [Item: Item], target: [Item: Item], plannedKeys: Set<Item>) {
         for (key, item) in final {
-            if let present = target[key] { if present == item { unchanged += 1 } else { wouldOverwrite += 1 } } else { wouldPut += 1 }
+            if let present = target[key] {
+                if present == item { unchanged += 1 } else { wouldOverwrite += 1 }
+            } else {
+                wouldPut += 1
+            }
         }
         for key in target.keys where final[key] == nil {
             if plannedKeys.contains(key) { wouldDelete += 1 } else { extra += 1 }
@@ -33,7 +38,8 @@ struct ExpectedDiff: Equatable {
 }
 
 enum DiffFixtures {
-    static let createTable = #"{"TableName":"%@","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"},{"AttributeName":"name","AttributeType":"S"}],"ProvisionedThroughput":{"ReadCapacityUnits":1000,"WriteCapacityUnits":1000},"GlobalSecondaryIndexes":[{"IndexName":"by-name","KeySchema":[{"AttributeName":"name","KeyType":"HASH"}],"Projection":{"ProjectionType":"ALL"},"ProvisionedThroughput":{"ReadCapacityUnits":500,"WriteCapacityUnits":500}}]}"#
+    static let createTable =
+        #"{"TableName":"%@","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"},{"AttributeName":"name","AttributeType":"S"}],"ProvisionedThroughput":{"ReadCapacityUnits":1000,"WriteCapacityUnits":1000},"GlobalSecondaryIndexes":[{"IndexName":"by-name","KeySchema":[{"AttributeName":"name","KeyType":"HASH"}],"Projection":{"ProjectionType":"ALL"},"ProvisionedThroughput":{"ReadCapacityUnits":500,"WriteCapacityUnits":500}}]}"#
 
     /// Every key the plan's records mention.
     static func plannedKeys(_ chain: GeneratedChain) async throws -> Set<Item> {
@@ -74,15 +80,30 @@ struct DiffMotoTests {
     func diffStates() async throws {
         try await withTemporaryDirectory { directory in
             let chain = try TestChains.generate(directory + "/chain", items: 150, windows: 5, changes: 40)
-            let final = try loadState(directory + "/chain/" + chain.exports.last!.expectedStateFile!, keyNames: chain.keyNames)
-            let afterTwo = try loadState(directory + "/chain/" + chain.exports[2].expectedStateFile!, keyNames: chain.keyNames)
+            let final = try loadState(
+                directory + "/chain/" + chain.exports.last!.expectedStateFile!,
+                keyNames: chain.keyNames
+            )
+            let afterTwo = try loadState(
+                directory + "/chain/" + chain.exports[2].expectedStateFile!,
+                keyNames: chain.keyNames
+            )
             let planned = try await DiffFixtures.plannedKeys(chain)
             let source = LocalDirectorySource(root: chain.exportsDirectory)
             try await MotoFixture.with { fixture, transport in
                 let dynamo = DynamoDBClient(executor: try fixture.executor(.dynamodb, transport))
-                func diff(_ table: String, _ configure: (inout DiffEngine) -> Void = { _ in }) async throws -> DiffReport {
+                func diff(
+                    _ table: String,
+                    _ configure: (inout DiffEngine) -> Void = { _ in }
+                ) async throws -> DiffReport {
                     let plan = try await TestChains.plan(for: chain, table: table)
-                    var engine = DiffEngine(plan: plan, source: source, dynamo: dynamo, readPercent: 50, workDirectory: directory + "/work-\(table)")
+                    var engine = DiffEngine(
+                        plan: plan,
+                        source: source,
+                        dynamo: dynamo,
+                        readPercent: 50,
+                        workDirectory: directory + "/work-\(table)"
+                    )
                     engine.buckets = 5
                     engine.segments = 3
                     configure(&engine)
@@ -94,18 +115,31 @@ struct DiffMotoTests {
                 try await dynamo.createTable(json: String(format: DiffFixtures.createTable, "empty"), table: "empty")
                 let empty = try await diff("empty")
                 #expect(ExpectedDiff(empty.counts) == ExpectedDiff(final: final, target: [:], plannedKeys: planned))
-                #expect(empty.counts.wouldPut == Int64(final.count) && empty.counts.deletedAndAbsent == Int64(planned.count - final.count))
+                #expect(
+                    empty.counts.wouldPut == Int64(final.count)
+                        && empty.counts.deletedAndAbsent == Int64(planned.count - final.count)
+                )
                 #expect(empty.differs)
 
                 // Partly applied (the state after the FULL export and two windows): puts, overwrites and deletes.
-                try await dynamo.createTable(json: String(format: DiffFixtures.createTable, "partial"), table: "partial")
+                try await dynamo.createTable(
+                    json: String(format: DiffFixtures.createTable, "partial"),
+                    table: "partial"
+                )
                 try await DiffFixtures.load(afterTwo.values, into: dynamo, table: "partial")
                 let partial = try await diff("partial")
                 let expectedPartial = ExpectedDiff(final: final, target: afterTwo, plannedKeys: planned)
                 #expect(ExpectedDiff(partial.counts) == expectedPartial)
-                #expect(expectedPartial.wouldPut > 0 && expectedPartial.wouldOverwrite > 0 && expectedPartial.wouldDelete > 0 && expectedPartial.extra == 0,
-                        "the chain exercises every class")
-                #expect(partial.examples.filter { $0.change == .wouldOverwrite }.allSatisfy { !($0.attributes ?? []).isEmpty && $0.source != nil })
+                #expect(
+                    expectedPartial.wouldPut > 0 && expectedPartial.wouldOverwrite > 0
+                        && expectedPartial.wouldDelete > 0 && expectedPartial.extra == 0,
+                    "the chain exercises every class"
+                )
+                #expect(
+                    partial.examples.filter { $0.change == .wouldOverwrite }.allSatisfy {
+                        !($0.attributes ?? []).isEmpty && $0.source != nil
+                    }
+                )
                 // At the checkpoint's position (three windows done) the same target matches.
                 let partialPlan = try await TestChains.plan(for: chain, table: "partial")
                 var checkpoint = Checkpoint(planId: partialPlan.planId)
@@ -117,14 +151,23 @@ struct DiffMotoTests {
                 // Fully applied by `ferry apply`: the diff is empty.
                 try await dynamo.createTable(json: String(format: DiffFixtures.createTable, "full"), table: "full")
                 let plan = try await TestChains.plan(for: chain, table: "full")
-                _ = try await ApplyEngine(plan: plan, source: source, dynamo: dynamo, store: CheckpointStore(path: directory + "/full.checkpoint.json"),
-                                          rejectsPath: directory + "/full.rejects.jsonl", writePercent: 100).run()
+                _ = try await ApplyEngine(
+                    plan: plan,
+                    source: source,
+                    dynamo: dynamo,
+                    store: CheckpointStore(path: directory + "/full.checkpoint.json"),
+                    rejectsPath: directory + "/full.rejects.jsonl",
+                    writePercent: 100
+                ).run()
                 let applied = try await diff("full")
                 #expect(applied.counts.differences == 0 && applied.counts.unchanged == Int64(final.count))
                 #expect(!applied.differs && applied.examples.isEmpty)
 
                 // Tampered: one item changed, one missing, one extra, a number stored as "N.0", a set reordered.
-                let ordered = final.values.sorted { DynamoJSONEncoder.string($0.projected(onto: chain.keyNames)!) < DynamoJSONEncoder.string($1.projected(onto: chain.keyNames)!) }
+                let ordered = final.values.sorted {
+                    DynamoJSONEncoder.string($0.projected(onto: chain.keyNames)!)
+                        < DynamoJSONEncoder.string($1.projected(onto: chain.keyNames)!)
+                }
                 var changed = ordered[0]
                 changed["name"] = .s("tampered")
                 let missing = ordered[1]
@@ -133,16 +176,24 @@ struct DiffMotoTests {
                     return false
                 }!
                 let reordered = ordered.dropFirst(2).first { item in
-                    guard item.projected(onto: chain.keyNames) != numbered.projected(onto: chain.keyNames) else { return false }
+                    guard item.projected(onto: chain.keyNames) != numbered.projected(onto: chain.keyNames) else {
+                        return false
+                    }
                     if case .ss(let tags)? = item["tags"], tags.count >= 2 { return true }
                     return false
                 }!
-                #expect(Set([changed, missing, numbered, reordered].map { $0.projected(onto: chain.keyNames)! }).count == 4)
+                #expect(
+                    Set([changed, missing, numbered, reordered].map { $0.projected(onto: chain.keyNames)! }).count == 4
+                )
                 try await DiffFixtures.load([changed], into: dynamo, table: "full")
                 var delete = BatchWriteRequestBuilder(tableName: "full")
                 delete.delete(keyJSON: Array(DynamoJSONEncoder.string(missing.projected(onto: chain.keyNames)!).utf8))
                 _ = try await dynamo.batchWriteItem(delete, table: "full")
-                try await DiffFixtures.putRaw(#"{"pk":{"S":"extra#1"},"sk":{"N":"1"},"name":{"S":"not in any export"}}"#, into: dynamo, table: "full")
+                try await DiffFixtures.putRaw(
+                    #"{"pk":{"S":"extra#1"},"sk":{"N":"1"},"name":{"S":"not in any export"}}"#,
+                    into: dynamo,
+                    table: "full"
+                )
                 let count = try #require({ if case .n(let n)? = numbered["count"] { n } else { nil } }())
                 var withDecimal = numbered
                 withDecimal["count"] = .n(try DynamoNumber(count.text + ".0"))
@@ -153,18 +204,35 @@ struct DiffMotoTests {
                 try await DiffFixtures.putRaw(DynamoJSONEncoder.string(withOrder), into: dynamo, table: "full")
                 // The target really holds the other spellings (moto keeps them as sent), so equality is what is tested.
                 let stored = try await dynamo.scan(table: "full").items
-                let storedNumber = stored.first { $0.projected(onto: chain.keyNames) == numbered.projected(onto: chain.keyNames) }?["count"]
-                #expect({ if case .n(let n)? = storedNumber { n.text == count.text + ".0" } else { false } }(), "stored as \(String(describing: storedNumber))")
-                let storedTags = stored.first { $0.projected(onto: chain.keyNames) == reordered.projected(onto: chain.keyNames) }?["tags"]
-                #expect({ if case .ss(let s)? = storedTags { s == tags.reversed() } else { false } }(), "stored as \(String(describing: storedTags))")
+                let storedNumber = stored.first {
+                    $0.projected(onto: chain.keyNames) == numbered.projected(onto: chain.keyNames)
+                }?["count"]
+                #expect(
+                    { if case .n(let n)? = storedNumber { n.text == count.text + ".0" } else { false } }(),
+                    "stored as \(String(describing: storedNumber))"
+                )
+                let storedTags = stored.first {
+                    $0.projected(onto: chain.keyNames) == reordered.projected(onto: chain.keyNames)
+                }?["tags"]
+                #expect(
+                    { if case .ss(let s)? = storedTags { s == tags.reversed() } else { false } }(),
+                    "stored as \(String(describing: storedTags))"
+                )
 
-                let tampered = try await diff("full") { $0.listAll = true; $0.exampleLimit = 10 }
-                #expect(tampered.counts.wouldOverwrite == 1 && tampered.counts.wouldPut == 1 && tampered.counts.extra == 1)
+                let tampered = try await diff("full") {
+                    $0.listAll = true
+                    $0.exampleLimit = 10
+                }
+                #expect(
+                    tampered.counts.wouldOverwrite == 1 && tampered.counts.wouldPut == 1 && tampered.counts.extra == 1
+                )
                 #expect(tampered.counts.wouldDelete == 0 && tampered.counts.unchanged == Int64(final.count - 2))
                 let overwrite = tampered.examples.first { $0.change == .wouldOverwrite }
                 #expect(overwrite?.attributes == ["name"])
                 #expect(overwrite?.key == DynamoJSONEncoder.string(changed.projected(onto: chain.keyNames)!))
-                #expect(tampered.examples.first { $0.change == .extra }?.key == #"{"pk":{"S":"extra#1"},"sk":{"N":"1"}}"#)
+                #expect(
+                    tampered.examples.first { $0.change == .extra }?.key == #"{"pk":{"S":"extra#1"},"sk":{"N":"1"}}"#
+                )
                 #expect(tampered.examples.first { $0.change == .wouldPut }?.source?.contains(".json.gz:") == true)
                 #expect(tampered.text(exampleLimit: 10).contains("would overwrite"))
             }
@@ -174,9 +242,21 @@ struct DiffMotoTests {
 
 @Suite("diff against a fake endpoint: the scan's read budget, throttling, many buckets and segments")
 struct DiffBudgetTests {
-    static func chainInFake(_ directory: String, items: Int) async throws -> (GeneratedChain, Plan, FakeDynamoDB, [Item: Item]) {
-        let chain = try TestChains.generate(directory + "/chain", items: items, windows: 2, changes: 20, itemBytes: 2000)
-        let final = try loadState(directory + "/chain/" + chain.exports.last!.expectedStateFile!, keyNames: chain.keyNames)
+    static func chainInFake(
+        _ directory: String,
+        items: Int
+    ) async throws -> (GeneratedChain, Plan, FakeDynamoDB, [Item: Item]) {
+        let chain = try TestChains.generate(
+            directory + "/chain",
+            items: items,
+            windows: 2,
+            changes: 20,
+            itemBytes: 2000
+        )
+        let final = try loadState(
+            directory + "/chain/" + chain.exports.last!.expectedStateFile!,
+            keyNames: chain.keyNames
+        )
         let plan = try await TestChains.plan(for: chain, table: "orders-copy")
         let fake = FakeDynamoDB(readCapacity: 100)
         fake.state.withLock { $0.items = final }
@@ -185,16 +265,28 @@ struct DiffBudgetTests {
 
     static func dynamo(_ transport: any HTTPTransport) throws -> DynamoDBClient {
         let endpoint = try EndpointResolver(environment: [:]).resolve(.dynamodb, region: "us-east-1")
-        let credentials = StaticCredentialProvider(Credentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret"), label: "test")
-        return DynamoDBClient(executor: AWSRequestExecutor(transport: transport, credentials: credentials, endpoint: endpoint))
+        let credentials = StaticCredentialProvider(
+            Credentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret"),
+            label: "test"
+        )
+        return DynamoDBClient(
+            executor: AWSRequestExecutor(transport: transport, credentials: credentials, endpoint: endpoint)
+        )
     }
 
-    @Test("at 40 % of 100 read units, every trailing second of the scan's consumed capacity stays within 40 units, and most of the budget is used")
+    @Test(
+        "at 40 % of 100 read units, every trailing second of the scan's consumed capacity stays within 40 units, and most of the budget is used"
+    )
     func readBudgetHolds() async throws {
         try await withTemporaryDirectory { directory in
             let (chain, plan, fake, final) = try await Self.chainInFake(directory, items: 800)
-            var engine = DiffEngine(plan: plan, source: LocalDirectorySource(root: chain.exportsDirectory), dynamo: try Self.dynamo(fake),
-                                    readPercent: 40, workDirectory: directory + "/work")
+            var engine = DiffEngine(
+                plan: plan,
+                source: LocalDirectorySource(root: chain.exportsDirectory),
+                dynamo: try Self.dynamo(fake),
+                readPercent: 40,
+                workDirectory: directory + "/work"
+            )
             engine.segments = 4
             engine.buckets = 3
             let report = try await engine.run()
@@ -207,7 +299,9 @@ struct DiffBudgetTests {
             // controller's send and the request's arrival (signing, scheduling while the other tests run).
             var worst = 0.0
             for scan in scans {
-                let window = scans.filter { $0.time > scan.time - 1 + 0.1 && $0.time <= scan.time }.reduce(0) { $0 + $1.units }
+                let window = scans.filter { $0.time > scan.time - 1 + 0.1 && $0.time <= scan.time }.reduce(0) {
+                    $0 + $1.units
+                }
                 worst = max(worst, window)
             }
             #expect(worst <= 40, "worst trailing second: \(worst) units against a budget of 40")
@@ -228,8 +322,13 @@ struct DiffBudgetTests {
             var changed = final.values.first!
             changed["name"] = .s("changed in the target")
             fake.state.withLock { $0.items[changed.projected(onto: chain.keyNames)!] = changed }
-            var engine = DiffEngine(plan: plan, source: LocalDirectorySource(root: chain.exportsDirectory), dynamo: try Self.dynamo(fake),
-                                    readPercent: 100, workDirectory: directory + "/work")
+            var engine = DiffEngine(
+                plan: plan,
+                source: LocalDirectorySource(root: chain.exportsDirectory),
+                dynamo: try Self.dynamo(fake),
+                readPercent: 100,
+                workDirectory: directory + "/work"
+            )
             engine.segments = 2
             let report = try await engine.run()
             #expect(report.scan.throttles == 3, "\(report)")
@@ -242,14 +341,33 @@ struct DiffBudgetTests {
     func onDemandCeiling() async throws {
         try await withTemporaryDirectory { directory in
             let (chain, plan, fake, _) = try await Self.chainInFake(directory, items: 10)
-            var engine = DiffEngine(plan: plan, source: LocalDirectorySource(root: chain.exportsDirectory), dynamo: try Self.dynamo(fake),
-                                    readPercent: 50, workDirectory: directory + "/work")
-            let onDemand = try JSONDecoder().decode(TableDescription.self, from: Data(#"{"TableName":"orders-copy","KeySchema":[],"BillingModeSummary":{"BillingMode":"PAY_PER_REQUEST"}}"#.utf8))
-            #expect(throws: DiffError.onDemandNeedsReadCeiling(table: "orders-copy")) { try engine.readController(for: onDemand) }
+            var engine = DiffEngine(
+                plan: plan,
+                source: LocalDirectorySource(root: chain.exportsDirectory),
+                dynamo: try Self.dynamo(fake),
+                readPercent: 50,
+                workDirectory: directory + "/work"
+            )
+            let onDemand = try JSONDecoder().decode(
+                TableDescription.self,
+                from: Data(
+                    #"{"TableName":"orders-copy","KeySchema":[],"BillingModeSummary":{"BillingMode":"PAY_PER_REQUEST"}}"#
+                        .utf8
+                )
+            )
+            #expect(throws: DiffError.onDemandNeedsReadCeiling(table: "orders-copy")) {
+                try engine.readController(for: onDemand)
+            }
             #expect("\(DiffError.onDemandNeedsReadCeiling(table: "orders-copy"))".contains("--max-read-units"))
             engine.maxReadUnits = 800
             #expect(try engine.readController(for: onDemand).tightestBudget == 400)
-            let capped = try JSONDecoder().decode(TableDescription.self, from: Data(#"{"TableName":"orders-copy","KeySchema":[],"BillingModeSummary":{"BillingMode":"PAY_PER_REQUEST"},"OnDemandThroughput":{"MaxReadRequestUnits":300}}"#.utf8))
+            let capped = try JSONDecoder().decode(
+                TableDescription.self,
+                from: Data(
+                    #"{"TableName":"orders-copy","KeySchema":[],"BillingModeSummary":{"BillingMode":"PAY_PER_REQUEST"},"OnDemandThroughput":{"MaxReadRequestUnits":300}}"#
+                        .utf8
+                )
+            )
             #expect(try engine.readController(for: capped).tightestBudget == 150)
         }
     }
@@ -271,17 +389,31 @@ struct DiffUnitTests {
 
     @Test("differing attributes: by value, sets unordered, binary by bytes, missing on either side")
     func differingAttributes() throws {
-        let plan = #"{"pk":{"S":"a"},"n":{"N":"1.50"},"ss":{"SS":["x","y"]},"b":{"B":"AAE="},"gone":{"S":"g"},"m":{"M":{"k":{"N":"1"}}}}"#
-        let same = #"{"m":{"M":{"k":{"N":"1.0"}}},"b":{"B":"AAE="},"ss":{"SS":["y","x"]},"n":{"N":"1.5"},"pk":{"S":"a"},"gone":{"S":"g"}}"#
-        let other = #"{"pk":{"S":"a"},"n":{"N":"1.51"},"ss":{"SS":["x"]},"b":{"B":"AAI="},"new":{"NULL":true},"m":{"M":{"k":{"N":"1"}}}}"#
-        func entry(_ json: String) -> SpillEntry { SpillEntry(kind: .put, key: [], item: Array(json.utf8), location: "f:1") }
+        let plan =
+            #"{"pk":{"S":"a"},"n":{"N":"1.50"},"ss":{"SS":["x","y"]},"b":{"B":"AAE="},"gone":{"S":"g"},"m":{"M":{"k":{"N":"1"}}}}"#
+        let same =
+            #"{"m":{"M":{"k":{"N":"1.0"}}},"b":{"B":"AAE="},"ss":{"SS":["y","x"]},"n":{"N":"1.5"},"pk":{"S":"a"},"gone":{"S":"g"}}"#
+        let other =
+            #"{"pk":{"S":"a"},"n":{"N":"1.51"},"ss":{"SS":["x"]},"b":{"B":"AAI="},"new":{"NULL":true},"m":{"M":{"k":{"N":"1"}}}}"#
+        func entry(_ json: String) -> SpillEntry {
+            SpillEntry(kind: .put, key: [], item: Array(json.utf8), location: "f:1")
+        }
         #expect(try Comparison.differingAttributes(planned: entry(plan), target: entry(same)).isEmpty)
-        #expect(try Comparison.differingAttributes(planned: entry(plan), target: entry(other)) == ["b", "gone", "n", "new", "ss"])
+        #expect(
+            try Comparison.differingAttributes(planned: entry(plan), target: entry(other)) == [
+                "b", "gone", "n", "new", "ss",
+            ]
+        )
         // Names by bytes: the two spellings of café are two attributes, each missing on one side.
-        let pre = "{\"pk\":{\"S\":\"a\"},\"caf\u{E9}\":{\"N\":\"1\"}}", dec = "{\"pk\":{\"S\":\"a\"},\"cafe\u{301}\":{\"N\":\"1\"}}"
-        #expect(try Comparison.differingAttributes(planned: entry(pre), target: entry(dec)) == ["cafe\u{301}", "caf\u{E9}"])
+        let pre = "{\"pk\":{\"S\":\"a\"},\"caf\u{E9}\":{\"N\":\"1\"}}"
+        let dec = "{\"pk\":{\"S\":\"a\"},\"cafe\u{301}\":{\"N\":\"1\"}}"
+        #expect(
+            try Comparison.differingAttributes(planned: entry(pre), target: entry(dec)) == ["cafe\u{301}", "caf\u{E9}"]
+        )
         // A planned item over DynamoDB's nesting limit is compared, not an error.
-        let deep = #"{"pk":{"S":"a"},"d":"# + String(repeating: #"{"L":["#, count: 33) + #"{"S":"x"}"# + String(repeating: "]}", count: 33) + "}"
+        let deep =
+            #"{"pk":{"S":"a"},"d":"# + String(repeating: #"{"L":["#, count: 33) + #"{"S":"x"}"#
+            + String(repeating: "]}", count: 33) + "}"
         #expect(try Comparison.differingAttributes(planned: entry(deep), target: entry(#"{"pk":{"S":"a"}}"#)) == ["d"])
     }
 
@@ -293,12 +425,20 @@ struct DiffUnitTests {
             for index in 0..<3000 {
                 let key = Array(#"{"pk":{"S":"k\#(index % 1000)"}}"#.utf8)
                 written.append(key)
-                try writer.append(SpillEntry(kind: index % 3 == 0 ? .delete : .put, key: key, item: Array(repeating: UInt8(ascii: "x"), count: index % 700), location: "file.json.gz:\(index)"))
+                try writer.append(
+                    SpillEntry(
+                        kind: index % 3 == 0 ? .delete : .put,
+                        key: key,
+                        item: Array(repeating: UInt8(ascii: "x"), count: index % 700),
+                        location: "file.json.gz:\(index)"
+                    )
+                )
             }
             try writer.finish()
             var read: [(Int, SpillEntry)] = []
             for bucket in 0..<4 {
-                try SpillReader.forEach(path: SpillWriter.path(directory: directory, prefix: "t", index: bucket)) { entry in
+                try SpillReader.forEach(path: SpillWriter.path(directory: directory, prefix: "t", index: bucket)) {
+                    entry in
                     #expect(SpillWriter.bucket(of: entry.key, count: 4) == bucket)
                     read.append((bucket, entry))
                 }
@@ -311,7 +451,10 @@ struct DiffUnitTests {
                 #expect(lines == lines.sorted())
                 for (_, entry) in read.filter({ $0.0 == bucket }) {
                     let line = Int(entry.location.split(separator: ":").last!)!
-                    #expect(entry.item.count == line % 700 && entry.kind == (line % 3 == 0 ? .delete : .put) && entry.key == written[line])
+                    #expect(
+                        entry.item.count == line % 700 && entry.kind == (line % 3 == 0 ? .delete : .put)
+                            && entry.key == written[line]
+                    )
                 }
             }
         }

@@ -1,9 +1,10 @@
 import AWSClient
 import ExportReader
-@testable import FerryCore
 import FerryTestSupport
 import Foundation
 import Testing
+
+@testable import FerryCore
 
 @Suite("Local secondary indexes: their writes are charged to the table's budget")
 struct LocalIndexCostsTests {
@@ -40,7 +41,10 @@ struct LocalIndexCostsTests {
         (#""lsk":{"S":"x"}"#, "", 1, 1, 1, "the index key removed: 1 delete"),
         (#""lsk":{"S":"x"}"#, nil, 1, 1, 1, "the item deleted: 1 delete"),
         ("", #""lsk":{"S":"x"}"#, 1, 1, 1, "the index key added: 1 put"),
-        (#""lsk":{"S":"x"}"#, #""lsk":{"S":"y"},"# + pad, 3, 1 + 3, 2, "the key changes, the item grows to 2.5 KB: old size + new size"),
+        (
+            #""lsk":{"S":"x"}"#, #""lsk":{"S":"y"},"# + pad, 3, 1 + 3, 2,
+            "the key changes, the item grows to 2.5 KB: old size + new size"
+        ),
         (#""lsk":{"S":"x"},"# + pad, #""lsk":{"S":"x"},"# + pad, 3, 3, 1, "an update of a 2.5 KB item: its size"),
     ]
 
@@ -51,34 +55,57 @@ struct LocalIndexCostsTests {
         let write = try PendingWrite(record: record, keyNames: ["pk", "sk"])
         #expect(write.units == c.table, "\(c.label): the table's own cost")
         let all = LocalIndexCosts(indexes: [.init(sortKey: "lsk", keysOnly: false)])
-        #expect(PendingWrite(record: record, canonicalKey: write.key, localIndexes: all).units == c.table + c.all, "\(c.label)")
+        #expect(
+            PendingWrite(record: record, canonicalKey: write.key, localIndexes: all).units == c.table + c.all,
+            "\(c.label)"
+        )
         // Each LSI is charged; a KEYS_ONLY entry is small whatever the item's size.
-        let two = LocalIndexCosts(indexes: [.init(sortKey: "lsk", keysOnly: false), .init(sortKey: "lsk", keysOnly: true)])
-        #expect(PendingWrite(record: record, canonicalKey: write.key, localIndexes: two).units == c.table + c.all + c.keysOnly, "\(c.label)")
+        let two = LocalIndexCosts(indexes: [
+            .init(sortKey: "lsk", keysOnly: false), .init(sortKey: "lsk", keysOnly: true),
+        ])
+        #expect(
+            PendingWrite(record: record, canonicalKey: write.key, localIndexes: two).units == c.table + c.all
+                + c.keysOnly,
+            "\(c.label)"
+        )
         let other = LocalIndexCosts(indexes: [.init(sortKey: "missing", keysOnly: false)])
-        #expect(PendingWrite(record: record, canonicalKey: write.key, localIndexes: other).units == c.table, "an index the item is not in")
+        #expect(
+            PendingWrite(record: record, canonicalKey: write.key, localIndexes: other).units == c.table,
+            "an index the item is not in"
+        )
     }
 
     @Test("the LSIs come from DescribeTable: each index's sort key and projection")
     func fromDescribeTable() throws {
         let json = #"""
-        {"TableName":"t","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],
-         "LocalSecondaryIndexes":[
-           {"IndexName":"by-date","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"date","KeyType":"RANGE"}],"Projection":{"ProjectionType":"ALL"}},
-           {"IndexName":"by-rank","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"rank","KeyType":"RANGE"}],"Projection":{"ProjectionType":"KEYS_ONLY"}}]}
-        """#
+            {"TableName":"t","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],
+             "LocalSecondaryIndexes":[
+               {"IndexName":"by-date","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"date","KeyType":"RANGE"}],"Projection":{"ProjectionType":"ALL"}},
+               {"IndexName":"by-rank","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"rank","KeyType":"RANGE"}],"Projection":{"ProjectionType":"KEYS_ONLY"}}]}
+            """#
         let table = try JSONDecoder().decode(TableDescription.self, from: Data(json.utf8))
         let costs = LocalIndexCosts(table: table)
         #expect(costs.indexes.map(\.sortKey) == ["date", "rank"])
         #expect(costs.indexes.map(\.keysOnly) == [false, true])
-        #expect(LocalIndexCosts(table: try JSONDecoder().decode(TableDescription.self, from: Data(#"{"TableName":"t","KeySchema":[]}"#.utf8))).indexes.isEmpty)
+        #expect(
+            LocalIndexCosts(
+                table: try JSONDecoder().decode(
+                    TableDescription.self,
+                    from: Data(#"{"TableName":"t","KeySchema":[]}"#.utf8)
+                )
+            ).indexes.isEmpty
+        )
     }
 
     @Test("DynamoDB's LSI units (reported apart from the table's with INDEXES) count against the table")
     func reportedUnits() {
-        let report = ConsumedCapacity(TableName: "t", CapacityUnits: 18, Table: .init(CapacityUnits: 10),
-                                      GlobalSecondaryIndexes: ["by-name": .init(CapacityUnits: 3)],
-                                      LocalSecondaryIndexes: ["by-date": .init(CapacityUnits: 4), "by-rank": .init(CapacityUnits: 1)])
+        let report = ConsumedCapacity(
+            TableName: "t",
+            CapacityUnits: 18,
+            Table: .init(CapacityUnits: 10),
+            GlobalSecondaryIndexes: ["by-name": .init(CapacityUnits: 3)],
+            LocalSecondaryIndexes: ["by-date": .init(CapacityUnits: 4), "by-rank": .init(CapacityUnits: 1)]
+        )
         #expect([report].unitsByResource == ["table": 15, "by-name": 3])
     }
 }

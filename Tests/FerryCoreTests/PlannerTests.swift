@@ -8,10 +8,18 @@ import Testing
 @Suite("Planning: discovery, chain rules, refusals, plan files")
 struct PlannerTests {
     static let options = PlanOptions(
-        source: Plan.Source(location: "exports"), target: Plan.Target(table: "orders-copy", region: "eu-west-1"),
-        throttle: Plan.Throttle(writePercent: 50, readPercent: 25))
+        source: Plan.Source(location: "exports"),
+        target: Plan.Target(table: "orders-copy", region: "eu-west-1"),
+        throttle: Plan.Throttle(writePercent: 50, readPercent: 25)
+    )
 
-    static func generate(_ directory: String, windows: Int = 4, prefix: String? = "exports", table: String = "ferry-demo", seed: UInt64 = 1) throws -> GeneratedChain {
+    static func generate(
+        _ directory: String,
+        windows: Int = 4,
+        prefix: String? = "exports",
+        table: String = "ferry-demo",
+        seed: UInt64 = 1
+    ) throws -> GeneratedChain {
         var spec = ChainSpec()
         spec.seed = seed
         spec.initialItems = 40
@@ -45,7 +53,10 @@ struct PlannerTests {
         }
     }
 
-    @Test("a generated chain, with or without prefix, plans as FULL + every window in order", arguments: ["exports", nil] as [String?])
+    @Test(
+        "a generated chain, with or without prefix, plans as FULL + every window in order",
+        arguments: ["exports", nil] as [String?]
+    )
     func chainInOrder(_ prefix: String?) async throws {
         try await withTemporaryDirectory { directory in
             let chain = try Self.generate(directory, prefix: prefix)
@@ -65,13 +76,17 @@ struct PlannerTests {
         try await withTemporaryDirectory { directory in
             let chain = try Self.generate(directory)
             var options = Self.options
-            options.until = ExportTime("2026-01-14T11:03:50.622Z") // the end of window 3
+            options.until = ExportTime("2026-01-14T11:03:50.622Z")  // the end of window 3
             let plan = try await Self.plan(chain.exportsDirectory, options)
             #expect(plan.windows.count == 4)
             #expect(plan.totals.end == "2026-01-14T11:03:50.622Z")
             #expect(plan.until == "2026-01-14T11:03:50.622Z")
             options.until = ExportTime("2026-01-14T10:00:00Z")
-            #expect(await Self.refusal(chain.exportsDirectory, options).hasPrefix("--until 2026-01-14T10:00:00Z is before the FULL export's point in time 2026-01-14T10:18:50.622Z"))
+            #expect(
+                await Self.refusal(chain.exportsDirectory, options).hasPrefix(
+                    "--until 2026-01-14T10:00:00Z is before the FULL export's point in time 2026-01-14T10:18:50.622Z"
+                )
+            )
         }
     }
 
@@ -93,7 +108,10 @@ struct PlannerTests {
         try await withTemporaryDirectory { directory in
             let chain = try Self.generate(directory)
             let data = try PlanFile.encode(try await Self.plan(chain.exportsDirectory))
-            let edited = String(decoding: data, as: UTF8.self).replacingOccurrences(of: #""writePercent" : 50"#, with: #""writePercent" : 100"#)
+            let edited = String(decoding: data, as: UTF8.self).replacingOccurrences(
+                of: #""writePercent" : 50"#,
+                with: #""writePercent" : 100"#
+            )
             #expect(edited != String(decoding: data, as: UTF8.self))
             #expect(throws: PlanError.self) { try PlanFile.decode(Data(edited.utf8), path: "plan.json") }
             do { _ = try PlanFile.decode(Data(edited.utf8), path: "plan.json") } catch {
@@ -115,13 +133,21 @@ struct PlannerTests {
             let otherId = other.exports[2].exportId
             let mine = "\(chain.exportsDirectory)/exports/AWSDynamoDB/\(id)/manifest-files.json"
             try FileManager.default.removeItem(atPath: mine)
-            try FileManager.default.copyItem(atPath: "\(other.exportsDirectory)/exports/AWSDynamoDB/\(otherId)/manifest-files.json", toPath: mine)
-            try FileManager.default.removeItem(atPath: "\(chain.exportsDirectory)/exports/AWSDynamoDB/\(id)/manifest-files.md5")
+            try FileManager.default.copyItem(
+                atPath: "\(other.exportsDirectory)/exports/AWSDynamoDB/\(otherId)/manifest-files.json",
+                toPath: mine
+            )
+            try FileManager.default.removeItem(
+                atPath: "\(chain.exportsDirectory)/exports/AWSDynamoDB/\(id)/manifest-files.md5"
+            )
             do {
                 try await ExportDiscovery.verify(plan, against: source)
                 Issue.record("a changed source was accepted")
             } catch {
-                #expect("\(error)".hasPrefix("window 2 (export \(id)) changed in the source since the plan was made"), "\(error)")
+                #expect(
+                    "\(error)".hasPrefix("window 2 (export \(id)) changed in the source since the plan was made"),
+                    "\(error)"
+                )
             }
         }
     }
@@ -133,11 +159,16 @@ struct PlannerTests {
             let removed = chain.exports[2].exportId
             try FileManager.default.removeItem(atPath: "\(chain.exportsDirectory)/exports/AWSDynamoDB/\(removed)")
             let message = await Self.refusal(chain.exportsDirectory)
-            #expect(message == "gap in the export chain: nothing covers 2026-01-14T10:33:50.622Z … 2026-01-14T10:48:50.622Z between export \(chain.exports[1].exportId) (ends 2026-01-14T10:33:50.622Z) and export \(chain.exports[3].exportId) (starts 2026-01-14T10:48:50.622Z); changes in that interval would be lost. Export the missing window (INCREMENTAL, from 2026-01-14T10:33:50.622Z to 2026-01-14T10:48:50.622Z) or start from a newer FULL export")
+            #expect(
+                message
+                    == "gap in the export chain: nothing covers 2026-01-14T10:33:50.622Z … 2026-01-14T10:48:50.622Z between export \(chain.exports[1].exportId) (ends 2026-01-14T10:33:50.622Z) and export \(chain.exports[3].exportId) (starts 2026-01-14T10:48:50.622Z); changes in that interval would be lost. Export the missing window (INCREMENTAL, from 2026-01-14T10:33:50.622Z to 2026-01-14T10:48:50.622Z) or start from a newer FULL export"
+            )
         }
     }
 
-    @Test("contiguity is decided over the whole set: a window covered by a wider one is not a gap; a real gap names the window that starts first (#13.7)")
+    @Test(
+        "contiguity is decided over the whole set: a window covered by a wider one is not a gap; a real gap names the window that starts first (#13.7)"
+    )
     func nonGreedyContiguity() async throws {
         try await withTemporaryDirectory { directory in
             let chain = try Self.generate(directory)
@@ -148,7 +179,9 @@ struct PlannerTests {
                 let edited = text.replacing(#/"exportFromTime":"[^"]*"/#, with: #""exportFromTime":"\#(from)""#)
                 #expect(edited != text)
                 try edited.write(toFile: path, atomically: true, encoding: .utf8)
-                try? FileManager.default.removeItem(atPath: "\(folder)/\(chain.exports[index].exportId)/manifest-summary.md5")
+                try? FileManager.default.removeItem(
+                    atPath: "\(folder)/\(chain.exports[index].exportId)/manifest-summary.md5"
+                )
             }
             // A = window 1 ends 10:33:50; B = window 2 now starts at 10:35:50 (after A's end); C = window 3 now
             // starts at 10:30:50, before A's end, and ends after B: A → C is contiguous and B is inside C.
@@ -159,28 +192,50 @@ struct PlannerTests {
 
             // Without C, B really is cut off from A: the gap names A and B, and B's start.
             try FileManager.default.removeItem(atPath: "\(folder)/\(chain.exports[3].exportId)")
-            guard case let .gap(after, afterEnd, before, beforeStart)? = await Self.planError(chain.exportsDirectory) else {
-                Issue.record("a gap must be refused"); return
+            guard case let .gap(after, afterEnd, before, beforeStart)? = await Self.planError(chain.exportsDirectory)
+            else {
+                Issue.record("a gap must be refused")
+                return
             }
             #expect(after == chain.exports[1].exportId && afterEnd == "2026-01-14T10:33:50.622Z")
             #expect(before == chain.exports[2].exportId && beforeStart == "2026-01-14T10:35:50.622Z")
         }
     }
 
-    @Test("several tables under one source: refused listing each table with its exports, unless --source-table chooses (#13.11)")
+    @Test(
+        "several tables under one source: refused listing each table with its exports, unless --source-table chooses (#13.11)"
+    )
     func foreignTable() async throws {
         try await withTemporaryDirectory { directory in
             let chain = try Self.generate(directory + "/a")
             let foreign = try Self.generate(directory + "/b", windows: 1, table: "other-table", seed: 5)
             for export in foreign.exports {
                 let id = export.exportId
-                try FileManager.default.copyItem(atPath: "\(foreign.exportsDirectory)/exports/AWSDynamoDB/\(id)", toPath: "\(chain.exportsDirectory)/exports/AWSDynamoDB/\(id)")
+                try FileManager.default.copyItem(
+                    atPath: "\(foreign.exportsDirectory)/exports/AWSDynamoDB/\(id)",
+                    toPath: "\(chain.exportsDirectory)/exports/AWSDynamoDB/\(id)"
+                )
             }
             let message = await Self.refusal(chain.exportsDirectory)
-            #expect(message.hasPrefix("exports of 2 tables under \(chain.exportsDirectory): arn:aws:dynamodb:us-east-1:123456789012:table/ferry-demo (table id "), "\(message)")
-            #expect(message.contains(": 5 exports (\(chain.exports[0].exportId), \(chain.exports[1].exportId), …, \(chain.exports[4].exportId)), newest ending "), "\(message)")
+            #expect(
+                message.hasPrefix(
+                    "exports of 2 tables under \(chain.exportsDirectory): arn:aws:dynamodb:us-east-1:123456789012:table/ferry-demo (table id "
+                ),
+                "\(message)"
+            )
+            #expect(
+                message.contains(
+                    ": 5 exports (\(chain.exports[0].exportId), \(chain.exports[1].exportId), …, \(chain.exports[4].exportId)), newest ending "
+                ),
+                "\(message)"
+            )
             #expect(message.contains("table/other-table (table id "))
-            #expect(message.contains(": 2 exports (\(foreign.exports[0].exportId), \(foreign.exports[1].exportId)), newest ending "), "\(message)")
+            #expect(
+                message.contains(
+                    ": 2 exports (\(foreign.exports[0].exportId), \(foreign.exports[1].exportId)), newest ending "
+                ),
+                "\(message)"
+            )
             #expect(message.hasSuffix("choose one with --source-table NAME|ARN"))
 
             // By name or by ARN, each table plans alone.
@@ -201,16 +256,30 @@ struct PlannerTests {
     func inProgress() async throws {
         try await withTemporaryDirectory { directory in
             let chain = try Self.generate(directory)
-            try FileManager.default.createDirectory(atPath: "\(chain.exportsDirectory)/exports/AWSDynamoDB/01768399999000-deadbeef", withIntermediateDirectories: true)
-            #expect(FileManager.default.createFile(atPath: "\(chain.exportsDirectory)/exports/AWSDynamoDB/01768399999000-deadbeef/_started", contents: Data()))
-            let found = try await ExportDiscovery.discover(LocalDirectorySource(root: chain.exportsDirectory), location: "here")
+            try FileManager.default.createDirectory(
+                atPath: "\(chain.exportsDirectory)/exports/AWSDynamoDB/01768399999000-deadbeef",
+                withIntermediateDirectories: true
+            )
+            #expect(
+                FileManager.default.createFile(
+                    atPath: "\(chain.exportsDirectory)/exports/AWSDynamoDB/01768399999000-deadbeef/_started",
+                    contents: Data()
+                )
+            )
+            let found = try await ExportDiscovery.discover(
+                LocalDirectorySource(root: chain.exportsDirectory),
+                location: "here"
+            )
             #expect(found.inProgress == ["01768399999000-deadbeef"])
             #expect(try ChainPlanner.plan(found, options: Self.options).windows.count == 5)
 
             let empty = directory + "/only-started/AWSDynamoDB/01768399999000-deadbeef"
             try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
             #expect(FileManager.default.createFile(atPath: empty + "/_started", contents: Data()))
-            #expect(await Self.refusal(directory + "/only-started") == "the only exports under \(directory)/only-started are still in progress (01768399999000-deadbeef have _started but no manifest-summary.json); wait for them to finish")
+            #expect(
+                await Self.refusal(directory + "/only-started")
+                    == "the only exports under \(directory)/only-started are still in progress (01768399999000-deadbeef have _started but no manifest-summary.json); wait for them to finish"
+            )
         }
     }
 
@@ -224,7 +293,10 @@ struct PlannerTests {
             try FileManager.default.copyItem(atPath: "\(folder)/\(original)", toPath: "\(folder)/\(copy)")
             // Rename the copy's ARN so it is a distinct export of the same window (manifest .md5 removed: it changed).
             let summaryPath = "\(folder)/\(copy)/manifest-summary.json"
-            let summary = try String(contentsOfFile: summaryPath, encoding: .utf8).replacingOccurrences(of: "export/\(original)", with: "export/\(copy)")
+            let summary = try String(contentsOfFile: summaryPath, encoding: .utf8).replacingOccurrences(
+                of: "export/\(original)",
+                with: "export/\(copy)"
+            )
             try summary.write(toFile: summaryPath, atomically: true, encoding: .utf8)
             try FileManager.default.removeItem(atPath: "\(folder)/\(copy)/manifest-summary.md5")
             let plan = try await Self.plan(chain.exportsDirectory)
@@ -234,12 +306,18 @@ struct PlannerTests {
             // Widen window 3 to start where window 2 starts: it overlaps window 2, which is fine.
             let third = "\(folder)/\(chain.exports[3].exportId)/manifest-summary.json"
             let widened = try String(contentsOfFile: third, encoding: .utf8)
-                .replacingOccurrences(of: #""exportFromTime":"2026-01-14T10:48:50.622Z""#, with: #""exportFromTime":"2026-01-14T10:33:50.622Z""#)
+                .replacingOccurrences(
+                    of: #""exportFromTime":"2026-01-14T10:48:50.622Z""#,
+                    with: #""exportFromTime":"2026-01-14T10:33:50.622Z""#
+                )
             try widened.write(toFile: third, atomically: true, encoding: .utf8)
             try FileManager.default.removeItem(atPath: "\(folder)/\(chain.exports[3].exportId)/manifest-summary.md5")
             let overlapping = try await Self.plan(chain.exportsDirectory)
             #expect(overlapping.windows.count == 5)
-            #expect(overlapping.windows[3].from == "2026-01-14T10:33:50.622Z" && overlapping.windows[2].to == "2026-01-14T10:48:50.622Z")
+            #expect(
+                overlapping.windows[3].from == "2026-01-14T10:33:50.622Z"
+                    && overlapping.windows[2].to == "2026-01-14T10:48:50.622Z"
+            )
         }
     }
 
@@ -249,10 +327,18 @@ struct PlannerTests {
             let chain = try Self.generate(directory)
             let id = chain.exports[1].exportId
             let summaryPath = "\(chain.exportsDirectory)/exports/AWSDynamoDB/\(id)/manifest-summary.json"
-            let summary = try String(contentsOfFile: summaryPath, encoding: .utf8).replacingOccurrences(of: #""outputFormat":"DYNAMODB_JSON""#, with: #""outputFormat":"PARQUET""#)
+            let summary = try String(contentsOfFile: summaryPath, encoding: .utf8).replacingOccurrences(
+                of: #""outputFormat":"DYNAMODB_JSON""#,
+                with: #""outputFormat":"PARQUET""#
+            )
             try summary.write(toFile: summaryPath, atomically: true, encoding: .utf8)
-            try FileManager.default.removeItem(atPath: "\(chain.exportsDirectory)/exports/AWSDynamoDB/\(id)/manifest-summary.md5")
-            #expect(await Self.refusal(chain.exportsDirectory) == "exports/AWSDynamoDB/\(id)/manifest-summary.json: unknown outputFormat \"PARQUET\" (expected DYNAMODB_JSON or ION)")
+            try FileManager.default.removeItem(
+                atPath: "\(chain.exportsDirectory)/exports/AWSDynamoDB/\(id)/manifest-summary.md5"
+            )
+            #expect(
+                await Self.refusal(chain.exportsDirectory)
+                    == "exports/AWSDynamoDB/\(id)/manifest-summary.json: unknown outputFormat \"PARQUET\" (expected DYNAMODB_JSON or ION)"
+            )
         }
     }
 
@@ -266,18 +352,23 @@ struct PlannerTests {
         }
     }
 
-    @Test("the newest FULL export starts the chain; --full-export picks another; an unknown id is refused with the choices")
+    @Test(
+        "the newest FULL export starts the chain; --full-export picks another; an unknown id is refused with the choices"
+    )
     func choosingTheFullExport() async throws {
         try await withTemporaryDirectory { directory in
             let chain = try Self.generate(directory)
             let folder = "\(chain.exportsDirectory)/exports/AWSDynamoDB"
             let old = chain.exports[0].exportId
-            let newer = "01768387130622-0000beef" // a FULL export 20 minutes later, at 10:38:50.622Z
+            let newer = "01768387130622-0000beef"  // a FULL export 20 minutes later, at 10:38:50.622Z
             try FileManager.default.copyItem(atPath: "\(folder)/\(old)", toPath: "\(folder)/\(newer)")
             let summaryPath = "\(folder)/\(newer)/manifest-summary.json"
             let summary = try String(contentsOfFile: summaryPath, encoding: .utf8)
                 .replacingOccurrences(of: "export/\(old)", with: "export/\(newer)")
-                .replacingOccurrences(of: #""exportTime":"2026-01-14T10:18:50.622Z""#, with: #""exportTime":"2026-01-14T10:38:50.622Z""#)
+                .replacingOccurrences(
+                    of: #""exportTime":"2026-01-14T10:18:50.622Z""#,
+                    with: #""exportTime":"2026-01-14T10:38:50.622Z""#
+                )
             try summary.write(toFile: summaryPath, atomically: true, encoding: .utf8)
             try FileManager.default.removeItem(atPath: "\(folder)/\(newer)/manifest-summary.md5")
 
@@ -288,9 +379,15 @@ struct PlannerTests {
 
             var options = Self.options
             options.fullExportId = old
-            #expect(try await Self.plan(chain.exportsDirectory, options).windows.map(\.exportId) == chain.exports.map(\.exportId))
+            #expect(
+                try await Self.plan(chain.exportsDirectory, options).windows.map(\.exportId)
+                    == chain.exports.map(\.exportId)
+            )
             options.fullExportId = "01700000000000-00000000"
-            #expect(await Self.refusal(chain.exportsDirectory, options) == "--full-export 01700000000000-00000000 is not a FULL export here; FULL exports found: \(old), \(newer)")
+            #expect(
+                await Self.refusal(chain.exportsDirectory, options)
+                    == "--full-export 01700000000000-00000000 is not a FULL export here; FULL exports found: \(old), \(newer)"
+            )
         }
     }
 }

@@ -22,14 +22,26 @@ struct S3DiscoveryTests {
                 _ = try await executor.send(operation: "CreateBucket", method: "PUT", path: "/ferry-exports")
                 let local = LocalDirectorySource(root: chain.exportsDirectory)
                 for object in try await local.listObjects(under: "") {
-                    _ = try await executor.send(operation: "PutObject", method: "PUT", path: "/ferry-exports/" + S3Key.percentEncode(object.key), body: try await local.read(object.key))
+                    _ = try await executor.send(
+                        operation: "PutObject",
+                        method: "PUT",
+                        path: "/ferry-exports/" + S3Key.percentEncode(object.key),
+                        body: try await local.read(object.key)
+                    )
                 }
                 let s3 = S3ExportSource(s3: S3Client(executor: executor), bucket: "ferry-exports")
                 // "exports", not "exports/": moto mis-verifies signatures of a '/' in a query value.
-                let remote = try await ExportDiscovery.discover(s3, prefix: "exports", location: "s3://ferry-exports/exports")
+                let remote = try await ExportDiscovery.discover(
+                    s3,
+                    prefix: "exports",
+                    location: "s3://ferry-exports/exports"
+                )
                 let options = PlannerTests.options
                 let fromS3 = try ChainPlanner.plan(remote, options: options)
-                let fromDisk = try ChainPlanner.plan(try await ExportDiscovery.discover(local, location: "s3://ferry-exports/exports"), options: options)
+                let fromDisk = try ChainPlanner.plan(
+                    try await ExportDiscovery.discover(local, location: "s3://ferry-exports/exports"),
+                    options: options
+                )
                 #expect(fromS3 == fromDisk)
                 #expect(fromS3.windows.count == 4)
 

@@ -40,9 +40,16 @@ public final class FakeDynamoDB: HTTPTransport {
     public let tableArn: String
     public let state: Mutex<State>
 
-    public init(keyNames: [String] = ["pk", "sk"], writeCapacity: Int = 1000, readCapacity: Int = 1000, faults: [Fault] = [],
-                rejectedKeys: Set<String> = [], accessDenied: Bool = false, fullCollections: Set<String> = [],
-                tableArn: String = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-copy") {
+    public init(
+        keyNames: [String] = ["pk", "sk"],
+        writeCapacity: Int = 1000,
+        readCapacity: Int = 1000,
+        faults: [Fault] = [],
+        rejectedKeys: Set<String> = [],
+        accessDenied: Bool = false,
+        fullCollections: Set<String> = [],
+        tableArn: String = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-copy"
+    ) {
         self.tableArn = tableArn
         self.fullCollections = fullCollections
         self.keyNames = keyNames
@@ -57,8 +64,12 @@ public final class FakeDynamoDB: HTTPTransport {
         let target = request.headers.first { $0.name.lowercased() == "x-amz-target" }?.value ?? ""
         switch target.split(separator: ".").last.map(String.init) ?? "" {
         case "DescribeTable":
-            let (count, bytes) = state.withLock { state in (state.items.count, state.items.values.reduce(0) { $0 + ItemSize.bytes(of: $1) }) }
-            return Self.ok(#"{"Table":{"TableName":"orders-copy","TableArn":"\#(tableArn)","TableStatus":"ACTIVE","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"ProvisionedThroughput":{"ReadCapacityUnits":\#(readCapacity),"WriteCapacityUnits":\#(currentWriteCapacity.withLock { $0 })},"ItemCount":\#(count),"TableSizeBytes":\#(bytes)}}"#)
+            let (count, bytes) = state.withLock { state in
+                (state.items.count, state.items.values.reduce(0) { $0 + ItemSize.bytes(of: $1) })
+            }
+            return Self.ok(
+                #"{"Table":{"TableName":"orders-copy","TableArn":"\#(tableArn)","TableStatus":"ACTIVE","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}],"ProvisionedThroughput":{"ReadCapacityUnits":\#(readCapacity),"WriteCapacityUnits":\#(currentWriteCapacity.withLock { $0 })},"ItemCount":\#(count),"TableSizeBytes":\#(bytes)}}"#
+            )
         case "Scan":
             return try scan(request.body)
         case "BatchWriteItem":
@@ -68,14 +79,22 @@ public final class FakeDynamoDB: HTTPTransport {
         }
     }
 
-    public func stream(_ request: HTTPRequestData, timeout: Duration, onHead: (HTTPResponseData) throws -> Void,
-                       onChunk: ([UInt8]) async throws -> Void) async throws -> HTTPResponseData {
+    public func stream(
+        _ request: HTTPRequestData,
+        timeout: Duration,
+        onHead: (HTTPResponseData) throws -> Void,
+        onChunk: ([UInt8]) async throws -> Void
+    ) async throws -> HTTPResponseData {
         Self.error(400, "UnknownOperationException", "streaming is not faked")
     }
 
     private func batchWrite(_ body: [UInt8]) throws -> HTTPResponseData {
         if accessDenied {
-            return Self.error(400, "com.amazon.coral.service#AccessDeniedException", "User: arn:aws:iam::1:user/ferry is not authorized to perform: dynamodb:BatchWriteItem on resource: table/orders-copy")
+            return Self.error(
+                400,
+                "com.amazon.coral.service#AccessDeniedException",
+                "User: arn:aws:iam::1:user/ferry is not authorized to perform: dynamodb:BatchWriteItem on resource: table/orders-copy"
+            )
         }
         let writes = try Self.parseRequest(body)
         let fault: Fault = state.withLock { state in
@@ -83,20 +102,38 @@ public final class FakeDynamoDB: HTTPTransport {
             return state.faults.isEmpty ? .none : state.faults.removeFirst()
         }
         switch fault {
-        case .throttle: return Self.error(400, "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException", "The level of configured provisioned throughput for the table was exceeded")
-        case .serverError: return Self.error(500, "com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error")
+        case .throttle:
+            return Self.error(
+                400,
+                "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                "The level of configured provisioned throughput for the table was exceeded"
+            )
+        case .serverError:
+            return Self.error(500, "com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error")
         case .reset: throw TransportError(kind: .connectionReset, detail: "fake reset")
         case .transactionConflict:
-            return Self.error(400, "com.amazonaws.dynamodb.v20120810#TransactionConflictException", "Transaction is ongoing for the item")
+            return Self.error(
+                400,
+                "com.amazonaws.dynamodb.v20120810#TransactionConflictException",
+                "Transaction is ongoing for the item"
+            )
         case .unprocessedHalf, .none: break
         }
         for write in writes {
             let key = write.item[keyNames[0]].flatMap { if case .s(let s) = $0 { s } else { nil } } ?? ""
             if rejectedKeys.contains(key) {
-                return Self.error(400, "com.amazonaws.dynamodb.v20120810#ValidationException", "Item size has exceeded the maximum allowed size")
+                return Self.error(
+                    400,
+                    "com.amazonaws.dynamodb.v20120810#ValidationException",
+                    "Item size has exceeded the maximum allowed size"
+                )
             }
             if fullCollections.contains(key) {
-                return Self.error(400, "com.amazonaws.dynamodb.v20120810#ItemCollectionSizeLimitExceededException", "Item collection size limit exceeded")
+                return Self.error(
+                    400,
+                    "com.amazonaws.dynamodb.v20120810#ItemCollectionSizeLimitExceededException",
+                    "Item collection size limit exceeded"
+                )
             }
         }
         let processed = fault == .unprocessedHalf ? Array(writes.prefix(writes.count / 2)) : writes
@@ -105,7 +142,12 @@ public final class FakeDynamoDB: HTTPTransport {
         state.withLock { state in
             for write in processed {
                 let key = write.item.projected(onto: keyNames)!
-                units += CapacityUnits.write(bytes: max(write.isDelete ? 0 : ItemSize.bytes(of: write.item), state.items[key].map { ItemSize.bytes(of: $0) } ?? 0))
+                units += CapacityUnits.write(
+                    bytes: max(
+                        write.isDelete ? 0 : ItemSize.bytes(of: write.item),
+                        state.items[key].map { ItemSize.bytes(of: $0) } ?? 0
+                    )
+                )
                 state.items[key] = write.isDelete ? nil : write.item
                 state.writesReceived += 1
             }
@@ -121,7 +163,9 @@ public final class FakeDynamoDB: HTTPTransport {
             }
             json += "]".utf8
         }
-        json += #"},"ConsumedCapacity":[{"TableName":"orders-copy","CapacityUnits":\#(units),"Table":{"CapacityUnits":\#(units)}}]}"#.utf8
+        json +=
+            #"},"ConsumedCapacity":[{"TableName":"orders-copy","CapacityUnits":\#(units),"Table":{"CapacityUnits":\#(units)}}]}"#
+            .utf8
         return Self.ok(String(decoding: json, as: UTF8.self))
     }
 
@@ -144,7 +188,11 @@ public final class FakeDynamoDB: HTTPTransport {
             return true
         }
         if throttled {
-            return Self.error(400, "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException", "The level of configured provisioned throughput for the table was exceeded")
+            return Self.error(
+                400,
+                "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                "The level of configured provisioned throughput for the table was exceeded"
+            )
         }
         let page: [(String, Item)] = state.withLock { state in
             let keyed = state.items.map { (DynamoJSONEncoder.string($0.key.projected(onto: keyNames)!), $0.value) }
@@ -165,7 +213,9 @@ public final class FakeDynamoDB: HTTPTransport {
             json += #","LastEvaluatedKey":"#.utf8
             DynamoJSONEncoder.append(last.1.projected(onto: keyNames)!, to: &json)
         }
-        json += #","ConsumedCapacity":{"TableName":"orders-copy","CapacityUnits":\#(units),"Table":{"CapacityUnits":\#(units)}}}"#.utf8
+        json +=
+            #","ConsumedCapacity":{"TableName":"orders-copy","CapacityUnits":\#(units),"Table":{"CapacityUnits":\#(units)}}}"#
+            .utf8
         return Self.ok(String(decoding: json, as: UTF8.self))
     }
 
@@ -175,7 +225,10 @@ public final class FakeDynamoDB: HTTPTransport {
         return hash
     }
 
-    struct Write { var item: Item; var isDelete: Bool }
+    struct Write {
+        var item: Item
+        var isDelete: Bool
+    }
 
     static func parseRequest(_ body: [UInt8]) throws -> [Write] {
         var writes: [Write] = []
@@ -185,7 +238,10 @@ public final class FakeDynamoDB: HTTPTransport {
             repeat {
                 let field = try parser.parseString()
                 try parser.expect(UInt8(ascii: ":"), ":")
-                guard field == "RequestItems" else { try parser.skipJSONValue(); continue }
+                guard field == "RequestItems" else {
+                    try parser.skipJSONValue()
+                    continue
+                }
                 try parser.expect(UInt8(ascii: "{"), "{")
                 _ = try parser.parseString()
                 try parser.expect(UInt8(ascii: ":"), ":")
@@ -209,10 +265,18 @@ public final class FakeDynamoDB: HTTPTransport {
 
     static func ok(_ body: String) -> HTTPResponseData {
         let bytes = Array(body.utf8)
-        return HTTPResponseData(status: 200, headers: [("x-amz-crc32", String(CRC32.checksum(bytes))), ("x-amzn-RequestId", "FAKE")], body: bytes)
+        return HTTPResponseData(
+            status: 200,
+            headers: [("x-amz-crc32", String(CRC32.checksum(bytes))), ("x-amzn-RequestId", "FAKE")],
+            body: bytes
+        )
     }
 
     static func error(_ status: Int, _ type: String, _ message: String) -> HTTPResponseData {
-        HTTPResponseData(status: status, headers: [], body: Array(#"{"__type":"\#(type)","message":"\#(message)"}"#.utf8))
+        HTTPResponseData(
+            status: status,
+            headers: [],
+            body: Array(#"{"__type":"\#(type)","message":"\#(message)"}"#.utf8)
+        )
     }
 }

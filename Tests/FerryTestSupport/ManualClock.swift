@@ -47,7 +47,9 @@ public final class ManualClock: Clock, Sendable {
                     state.sleeps.append(requested)
                     if Task.isCancelled { return .failure(CancellationError()) }
                     guard deadline > state.now else { return .success(()) }
-                    state.sleepers.append(Sleeper(id: id, deadline: deadline, requested: requested, continuation: continuation))
+                    state.sleepers.append(
+                        Sleeper(id: id, deadline: deadline, requested: requested, continuation: continuation)
+                    )
                     return nil
                 }
                 if let result { continuation.resume(with: result) }
@@ -90,8 +92,11 @@ extension ManualClock {
     /// Lets the code under test run until `done()` holds, moving time to each deadline it waits for that is at most
     /// `limit` ahead (so a longer wait — the one a test means to observe — is left alone). Returns false if `done()`
     /// still fails after `timeout` of real time: a bound on the work the code does, not on its timing.
-    public func run(until done: () -> Bool, advancingWithin limit: Duration,
-                    timeout: Duration = .seconds(120)) async throws -> Bool {
+    public func run(
+        until done: () -> Bool,
+        advancingWithin limit: Duration,
+        timeout: Duration = .seconds(120)
+    ) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while !done() {
             guard ContinuousClock.now < deadline else { return false }

@@ -6,7 +6,10 @@ import Foundation
 /// A moto server on 127.0.0.1 with SigV4 and IAM enforced, started by `scripts/moto-fixture.py` for one test and
 /// stopped after it (closing its stdin stops it; it also stops itself after a timeout).
 public struct MotoFixture {
-    public struct Keys: Decodable, Sendable { public var accessKeyId: String; public var secretAccessKey: String }
+    public struct Keys: Decodable, Sendable {
+        public var accessKeyId: String
+        public var secretAccessKey: String
+    }
     public struct Info: Decodable, Sendable {
         public var endpoint: String
         public var region: String
@@ -21,14 +24,18 @@ public struct MotoFixture {
     private let stdin: Pipe
 
     static var script: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/moto-fixture.py").standardizedFileURL.path
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../scripts/moto-fixture.py"
+        ).standardizedFileURL.path
     }
 
     public static func start() throws -> MotoFixture {
         let (process, stdin, line) = try ScriptFixture.launch(script, arguments: ["--timeout", "120"])
         guard let info = try? JSONDecoder().decode(Info.self, from: line) else {
             process.terminate()
-            throw FixtureError(reason: "moto-fixture.py did not start (is moto[server] installed? `pip install \"moto[server]\"`)")
+            throw FixtureError(
+                reason: "moto-fixture.py did not start (is moto[server] installed? `pip install \"moto[server]\"`)"
+            )
         }
         return MotoFixture(info: info, process: process, stdin: stdin)
     }
@@ -46,12 +53,25 @@ public struct MotoFixture {
     }
 
     public func endpoint(_ service: AWSService) throws -> ResolvedEndpoint {
-        try EndpointResolver(environment: [:]).resolve(service, region: info.region, flag: EndpointFlag(name: "--target-endpoint-url", value: info.endpoint))
+        try EndpointResolver(environment: [:]).resolve(
+            service,
+            region: info.region,
+            flag: EndpointFlag(name: "--target-endpoint-url", value: info.endpoint)
+        )
     }
 
-    public func executor(_ service: AWSService, _ transport: any HTTPTransport, keys: Keys? = nil, secret: String? = nil, label: String = "test profile admin") throws -> AWSRequestExecutor {
+    public func executor(
+        _ service: AWSService,
+        _ transport: any HTTPTransport,
+        keys: Keys? = nil,
+        secret: String? = nil,
+        label: String = "test profile admin"
+    ) throws -> AWSRequestExecutor {
         let keys = keys ?? info.admin
-        let provider = StaticCredentialProvider(Credentials(accessKeyId: keys.accessKeyId, secretAccessKey: secret ?? keys.secretAccessKey), label: label)
+        let provider = StaticCredentialProvider(
+            Credentials(accessKeyId: keys.accessKeyId, secretAccessKey: secret ?? keys.secretAccessKey),
+            label: label
+        )
         return AWSRequestExecutor(transport: transport, credentials: provider, endpoint: try endpoint(service))
     }
 }

@@ -9,12 +9,19 @@ public struct StallingEndpoint {
     private let stdin: Pipe
 
     static var script: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/stalling-endpoint.py").standardizedFileURL.path
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../scripts/stalling-endpoint.py"
+        ).standardizedFileURL.path
     }
 
     public static func start(stallAfter: Int = 1000, timeout: Int = 120) throws -> StallingEndpoint {
-        let (process, stdin, line) = try ScriptFixture.launch(script, arguments: ["--timeout", String(timeout), "--stall-after", String(stallAfter)])
-        guard let info = try? JSONSerialization.jsonObject(with: line) as? [String: String], let endpoint = info["endpoint"] else {
+        let (process, stdin, line) = try ScriptFixture.launch(
+            script,
+            arguments: ["--timeout", String(timeout), "--stall-after", String(stallAfter)]
+        )
+        guard let info = try? JSONSerialization.jsonObject(with: line) as? [String: String],
+            let endpoint = info["endpoint"]
+        else {
             process.terminate()
             throw FixtureError(reason: "stalling-endpoint.py did not start")
         }

@@ -25,12 +25,16 @@ public func runGzip(_ arguments: [String], _ input: Data) throws -> Data {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/bin/gzip")
     process.arguments = arguments
-    let stdin = Pipe(), stdout = Pipe()
+    let stdin = Pipe()
+    let stdout = Pipe()
     process.standardInput = stdin
     process.standardOutput = stdout
     try process.run()
     // Write on another thread: a large input would otherwise fill the pipe while gzip waits for its output to be read.
-    let writer = Thread { stdin.fileHandleForWriting.write(input); try? stdin.fileHandleForWriting.close() }
+    let writer = Thread {
+        stdin.fileHandleForWriting.write(input)
+        try? stdin.fileHandleForWriting.close()
+    }
     writer.start()
     let output = stdout.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
@@ -40,11 +44,13 @@ public func runGzip(_ arguments: [String], _ input: Data) throws -> Data {
 /// A Python fixture server from `scripts/`: started with its stdin piped (closing it stops the server) and its first
 /// stdout line read, which waits until it listens.
 enum ScriptFixture {
-    static func launch(_ script: String, arguments: [String]) throws -> (process: Process, stdin: Pipe, firstLine: Data) {
+    static func launch(_ script: String, arguments: [String]) throws -> (process: Process, stdin: Pipe, firstLine: Data)
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script] + arguments
-        let stdin = Pipe(), stdout = Pipe()
+        let stdin = Pipe()
+        let stdout = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice

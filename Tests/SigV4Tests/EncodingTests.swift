@@ -86,8 +86,12 @@ struct EncodingTests {
         let signer = SigV4Signer(region: "us-east-1", service: "iam")
         let key = signer.signingKey(
             secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            date: Date(timeIntervalSince1970: 1_329_264_000))  // 2012-02-15T00:00:00Z
+            date: Date(timeIntervalSince1970: 1_329_264_000)
+        )  // 2012-02-15T00:00:00Z
         #expect(SigV4Encoding.hex(key) == "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d")
-        #expect(signer.credentialScope(date: Date(timeIntervalSince1970: 1_329_264_000)) == "20120215/us-east-1/iam/aws4_request")
+        #expect(
+            signer.credentialScope(date: Date(timeIntervalSince1970: 1_329_264_000))
+                == "20120215/us-east-1/iam/aws4_request"
+        )
     }
 }

@@ -21,20 +21,33 @@ struct RedactionTests {
 
     @Test(arguments: [nil, token])
     func credentialsHideSecretAndToken(token: String?) {
-        let credentials = SigningCredentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: Self.secret, sessionToken: token)
+        let credentials = SigningCredentials(
+            accessKeyId: "AKIDEXAMPLE",
+            secretAccessKey: Self.secret,
+            sessionToken: token
+        )
         for text in renderings(credentials) + renderings([credentials]) + renderings(Optional(credentials)) {
             expectClean(text)
             #expect(text.contains("AKIDEXAMPLE"))
         }
-        #expect(credentials.description == (token == nil
-            ? "AKIDEXAMPLE (secret redacted)" : "AKIDEXAMPLE (secret and session token redacted)"))
+        #expect(
+            credentials.description
+                == (token == nil
+                    ? "AKIDEXAMPLE (secret redacted)" : "AKIDEXAMPLE (secret and session token redacted)")
+        )
     }
 
     @Test func signedRequestHidesToken() {
-        let credentials = SigningCredentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: Self.secret, sessionToken: Self.token)
+        let credentials = SigningCredentials(
+            accessKeyId: "AKIDEXAMPLE",
+            secretAccessKey: Self.secret,
+            sessionToken: Self.token
+        )
         let signed = Suite.signer.sign(
             SigningRequest(method: "GET", headers: [("Host", "example.amazonaws.com")]),
-            credentials: credentials, date: Suite.date)
+            credentials: credentials,
+            date: Suite.date
+        )
         #expect(signed["X-Amz-Security-Token"] == Self.token, "the token is still sent")
         for text in renderings(signed) { expectClean(text) }
         #expect(signed.description.contains("X-Amz-Security-Token: <redacted>"))
@@ -56,7 +69,11 @@ struct RedactionTests {
     }
 
     @Test func validCredentialsPass() throws {
-        let credentials = SigningCredentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: Self.secret, sessionToken: Self.token)
+        let credentials = SigningCredentials(
+            accessKeyId: "AKIDEXAMPLE",
+            secretAccessKey: Self.secret,
+            sessionToken: Self.token
+        )
         #expect(try credentials.validated() == credentials)
     }
 }

@@ -10,7 +10,9 @@ struct SignerBehaviourTests {
     func sign(_ headers: [(name: String, value: String)], token: String? = nil) -> SignedRequest {
         Suite.signer.sign(
             SigningRequest(method: "GET", headers: [Self.host] + headers),
-            credentials: Suite.credentials(token: token), date: Suite.date)
+            credentials: Suite.credentials(token: token),
+            date: Suite.date
+        )
     }
 
     @Test func staleHeadersOwnedBySignerAreReplaced() {
@@ -44,7 +46,9 @@ struct SignerBehaviourTests {
     @Test func methodIsUpperCasedAndEmptyPathIsSlash() {
         let signed = Suite.signer.sign(
             SigningRequest(method: "get", path: "", headers: [Self.host]),
-            credentials: Suite.credentials(), date: Suite.date)
+            credentials: Suite.credentials(),
+            date: Suite.date
+        )
         #expect(signed.signature == "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31")
     }
 

@@ -10,21 +10,21 @@ extension SuiteVector {
             method: "GET",
             path: "/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
             creq: """
-            GET
-            /-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
+                GET
+                /-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            6a968768eefaa713e2a6b16b589a8ea192661f098f37349f4e2c0082757446f9
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                6a968768eefaa713e2a6b16b589a8ea192661f098f37349f4e2c0082757446f9
+                """,
             signature: "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f"
         ),
         SuiteVector(
@@ -32,21 +32,21 @@ extension SuiteVector {
             method: "GET",
             path: "/\u{1234}",
             creq: """
-            GET
-            /%E1%88%B4
+                GET
+                /%E1%88%B4
 
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            2a0a97d02205e45ce2e994789806b19270cfbbb0921b278ccf58f5249ac42102
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                2a0a97d02205e45ce2e994789806b19270cfbbb0921b278ccf58f5249ac42102
+                """,
             signature: "8318018e0b0f223aa2bbf98705b62bb787dc9c0e678f255a891fd03141be5d85"
         ),
         SuiteVector(
@@ -54,21 +54,21 @@ extension SuiteVector {
             method: "GET",
             path: "/example space/",
             creq: """
-            GET
-            /example%20space/
+                GET
+                /example%20space/
 
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            63ee75631ed7234ae61b5f736dfc7754cdccfedbff4b5128a915706ee9390d86
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                63ee75631ed7234ae61b5f736dfc7754cdccfedbff4b5128a915706ee9390d86
+                """,
             signature: "652487583200325589f1fba4c7e578f72c47cb61beeca81406b39ddec1366741"
         ),
         SuiteVector(
@@ -77,46 +77,48 @@ extension SuiteVector {
             path: "/",
             headers: [("My-Header1", "value2"), ("My-Header1", "value2"), ("My-Header1", "value1")],
             creq: """
-            GET
-            /
+                GET
+                /
 
-            host:example.amazonaws.com
-            my-header1:value2,value2,value1
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                my-header1:value2,value2,value1
+                x-amz-date:20150830T123600Z
 
-            host;my-header1;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;my-header1;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            dc7f04a3abfde8d472b0ab1a418b741b7c67174dad1551b4117b15527fbe966c
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                dc7f04a3abfde8d472b0ab1a418b741b7c67174dad1551b4117b15527fbe966c
+                """,
             signature: "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea"
         ),
         SuiteVector(
             name: "get-header-value-order",
             method: "GET",
             path: "/",
-            headers: [("My-Header1", "value4"), ("My-Header1", "value1"), ("My-Header1", "value3"), ("My-Header1", "value2")],
+            headers: [
+                ("My-Header1", "value4"), ("My-Header1", "value1"), ("My-Header1", "value3"), ("My-Header1", "value2"),
+            ],
             creq: """
-            GET
-            /
+                GET
+                /
 
-            host:example.amazonaws.com
-            my-header1:value4,value1,value3,value2
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                my-header1:value4,value1,value3,value2
+                x-amz-date:20150830T123600Z
 
-            host;my-header1;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;my-header1;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            31ce73cd3f3d9f66977ad3dd957dc47af14df92fcd8509f59b349e9137c58b86
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                31ce73cd3f3d9f66977ad3dd957dc47af14df92fcd8509f59b349e9137c58b86
+                """,
             signature: "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01"
         ),
         SuiteVector(
@@ -125,23 +127,23 @@ extension SuiteVector {
             path: "/",
             headers: [("My-Header1", " value1"), ("My-Header2", " \"a   b   c\"")],
             creq: """
-            GET
-            /
+                GET
+                /
 
-            host:example.amazonaws.com
-            my-header1:value1
-            my-header2:"a b c"
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                my-header1:value1
+                my-header2:"a b c"
+                x-amz-date:20150830T123600Z
 
-            host;my-header1;my-header2;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;my-header1;my-header2;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            a726db9b0df21c14f559d0a978e563112acb1b9e05476f0a6a1c7d68f28605c7
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                a726db9b0df21c14f559d0a978e563112acb1b9e05476f0a6a1c7d68f28605c7
+                """,
             signature: "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"
         ),
         SuiteVector(
@@ -150,22 +152,22 @@ extension SuiteVector {
             path: "/",
             headers: [("My-Header1", "value1"), ("My-Header1", "value2"), ("My-Header1", "value3")],
             creq: """
-            GET
-            /
+                GET
+                /
 
-            host:example.amazonaws.com
-            my-header1:value1,value2,value3
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                my-header1:value1,value2,value3
+                x-amz-date:20150830T123600Z
 
-            host;my-header1;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;my-header1;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            b7b6cbfd8a0430b78891e986784da2630c8a135a8595cec25b26ea94f926ee55
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                b7b6cbfd8a0430b78891e986784da2630c8a135a8595cec25b26ea94f926ee55
+                """,
             signature: "ba17b383a53190154eb5fa66a1b836cc297cc0a3d70a5d00705980573d8ff790"
         ),
         SuiteVector(
@@ -173,21 +175,21 @@ extension SuiteVector {
             method: "GET",
             path: "//",
             creq: """
-            GET
-            /
+                GET
+                /
 
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63
+                """,
             signature: "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
         ),
         SuiteVector(
@@ -195,21 +197,21 @@ extension SuiteVector {
             method: "GET",
             path: "/./",
             creq: """
-            GET
-            /
+                GET
+                /
 
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63
+                """,
             signature: "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
         ),
         SuiteVector(
@@ -217,21 +219,21 @@ extension SuiteVector {
             method: "GET",
             path: "/./example",
             creq: """
-            GET
-            /example
+                GET
+                /example
 
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            214d50c111a8edc4819da6a636336472c916b5240f51e9a51b5c3305180cf702
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                214d50c111a8edc4819da6a636336472c916b5240f51e9a51b5c3305180cf702
+                """,
             signature: "ef75d96142cf21edca26f06005da7988e4f8dc83a165a80865db7089db637ec5"
         ),
         SuiteVector(
@@ -239,21 +241,21 @@ extension SuiteVector {
             method: "GET",
             path: "//example//",
             creq: """
-            GET
-            /example/
+                GET
+                /example/
 
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            cb96b4ac96d501f7c5c15bc6d67b3035061cfced4af6585ad927f7e6c985c015
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                cb96b4ac96d501f7c5c15bc6d67b3035061cfced4af6585ad927f7e6c985c015
+                """,
             signature: "9a624bd73a37c9a373b5312afbebe7a714a789de108f0bdfe846570885f57e84"
         ),
         SuiteVector(
@@ -261,21 +263,21 @@ extension SuiteVector {
             method: "GET",
             path: "/example/..",
             creq: """
-            GET
-            /
+                GET
+                /
 
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63
+                """,
             signature: "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
         ),
         SuiteVector(
@@ -283,21 +285,21 @@ extension SuiteVector {
             method: "GET",
             path: "/example1/example2/../..",
             creq: """
-            GET
-            /
+                GET
+                /
 
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63
+                """,
             signature: "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
         ),
     ]

@@ -10,21 +10,21 @@ extension SuiteVector {
             method: "POST",
             path: "/",
             creq: """
-            POST
-            /
+                POST
+                /
 
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            553f88c9e4d10fc9e109e2aeb65f030801b70c2f6468faca261d401ae622fc87
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                553f88c9e4d10fc9e109e2aeb65f030801b70c2f6468faca261d401ae622fc87
+                """,
             signature: "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"
         ),
         SuiteVector(
@@ -33,21 +33,21 @@ extension SuiteVector {
             path: "/",
             query: [("Param1", "value1")],
             creq: """
-            POST
-            /
-            Param1=value1
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                POST
+                /
+                Param1=value1
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            9d659678c1756bb3113e2ce898845a0a79dbbc57b740555917687f1b3340fbbd
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                9d659678c1756bb3113e2ce898845a0a79dbbc57b740555917687f1b3340fbbd
+                """,
             signature: "28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11"
         ),
         SuiteVector(
@@ -56,21 +56,21 @@ extension SuiteVector {
             path: "/",
             query: [("Param1", "value1")],
             creq: """
-            POST
-            /
-            Param1=value1
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                POST
+                /
+                Param1=value1
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            9d659678c1756bb3113e2ce898845a0a79dbbc57b740555917687f1b3340fbbd
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                9d659678c1756bb3113e2ce898845a0a79dbbc57b740555917687f1b3340fbbd
+                """,
             signature: "28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11"
         ),
         SuiteVector(
@@ -78,21 +78,21 @@ extension SuiteVector {
             method: "POST",
             path: "/",
             creq: """
-            POST
-            /
+                POST
+                /
 
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            553f88c9e4d10fc9e109e2aeb65f030801b70c2f6468faca261d401ae622fc87
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                553f88c9e4d10fc9e109e2aeb65f030801b70c2f6468faca261d401ae622fc87
+                """,
             signature: "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"
         ),
         SuiteVector(
@@ -101,22 +101,22 @@ extension SuiteVector {
             path: "/",
             headers: [("My-Header1", "value1")],
             creq: """
-            POST
-            /
+                POST
+                /
 
-            host:example.amazonaws.com
-            my-header1:value1
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                my-header1:value1
+                x-amz-date:20150830T123600Z
 
-            host;my-header1;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;my-header1;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            9368318c2967cf6de74404b30c65a91e8f6253e0a8659d6d5319f1a812f87d65
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                9368318c2967cf6de74404b30c65a91e8f6253e0a8659d6d5319f1a812f87d65
+                """,
             signature: "c5410059b04c1ee005303aed430f6e6645f61f4dc9e1461ec8f8916fdf18852c"
         ),
         SuiteVector(
@@ -125,22 +125,22 @@ extension SuiteVector {
             path: "/",
             headers: [("My-Header1", "VALUE1")],
             creq: """
-            POST
-            /
+                POST
+                /
 
-            host:example.amazonaws.com
-            my-header1:VALUE1
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                my-header1:VALUE1
+                x-amz-date:20150830T123600Z
 
-            host;my-header1;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;my-header1;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            d51ced243e649e3de6ef63afbbdcbca03131a21a7103a1583706a64618606a93
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                d51ced243e649e3de6ef63afbbdcbca03131a21a7103a1583706a64618606a93
+                """,
             signature: "cdbc9802e29d2942e5e10b5bccfdd67c5f22c7c4e8ae67b53629efa58b974b7d"
         ),
         SuiteVector(
@@ -150,22 +150,22 @@ extension SuiteVector {
             headers: [("Content-Type", "application/x-www-form-urlencoded")],
             body: "Param1=value1",
             creq: """
-            POST
-            /
+                POST
+                /
 
-            content-type:application/x-www-form-urlencoded
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                content-type:application/x-www-form-urlencoded
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            content-type;host;x-amz-date
-            9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e
-            """,
+                content-type;host;x-amz-date
+                9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            42a5e5bb34198acb3e84da4f085bb7927f2bc277ca766e6d19c73c2154021281
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                42a5e5bb34198acb3e84da4f085bb7927f2bc277ca766e6d19c73c2154021281
+                """,
             signature: "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a"
         ),
         SuiteVector(
@@ -175,22 +175,22 @@ extension SuiteVector {
             headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf8")],
             body: "Param1=value1",
             creq: """
-            POST
-            /
+                POST
+                /
 
-            content-type:application/x-www-form-urlencoded; charset=utf8
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                content-type:application/x-www-form-urlencoded; charset=utf8
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            content-type;host;x-amz-date
-            9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e
-            """,
+                content-type;host;x-amz-date
+                9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            2e1cf7ed91881a30569e46552437e4156c823447bf1781b921b5d486c568dd1c
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                2e1cf7ed91881a30569e46552437e4156c823447bf1781b921b5d486c568dd1c
+                """,
             signature: "1a72ec8f64bd914b0e42e42607c7fbce7fb2c7465f63e3092b3b0d39fa77a6fe"
         ),
         SuiteVector(
@@ -199,46 +199,47 @@ extension SuiteVector {
             path: "/",
             token: "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267",
             creq: """
-            GET
-            /
+                GET
+                /
 
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
-            x-amz-security-token:6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
+                x-amz-security-token:6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267
 
-            host;x-amz-date;x-amz-security-token
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date;x-amz-security-token
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            067b36aa60031588cea4a4cde1f21215227a047690c72247f1d70b32fbbfad2b
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                067b36aa60031588cea4a4cde1f21215227a047690c72247f1d70b32fbbfad2b
+                """,
             signature: "07ec1639c89043aa0e3e2de82b96708f198cceab042d4a97044c66dd9f74e7f8"
         ),
         SuiteVector(
             name: "post-sts-header-before",
             method: "POST",
             path: "/",
-            token: "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==",
+            token:
+                "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==",
             creq: """
-            POST
-            /
+                POST
+                /
 
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
-            x-amz-security-token:AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
+                x-amz-security-token:AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==
 
-            host;x-amz-date;x-amz-security-token
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date;x-amz-security-token
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            c237e1b440d4c63c32ca95b5b99481081cb7b13c7e40434868e71567c1a882f6
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                c237e1b440d4c63c32ca95b5b99481081cb7b13c7e40434868e71567c1a882f6
+                """,
             signature: "85d96828115b5dc0cfc3bd16ad9e210dd772bbebba041836c64533a82be05ead"
         ),
     ]

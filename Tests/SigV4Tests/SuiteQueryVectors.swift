@@ -10,21 +10,21 @@ extension SuiteVector {
             method: "GET",
             path: "/",
             creq: """
-            GET
-            /
+                GET
+                /
 
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63
+                """,
             signature: "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
         ),
         SuiteVector(
@@ -32,21 +32,21 @@ extension SuiteVector {
             method: "GET",
             path: "/",
             creq: """
-            GET
-            /
+                GET
+                /
 
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63
+                """,
             signature: "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
         ),
         SuiteVector(
@@ -55,21 +55,21 @@ extension SuiteVector {
             path: "/",
             query: [("Param1", "value1")],
             creq: """
-            GET
-            /
-            Param1=value1
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                GET
+                /
+                Param1=value1
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            1e24db194ed7d0eec2de28d7369675a243488e08526e8c1c73571282f7c517ab
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                1e24db194ed7d0eec2de28d7369675a243488e08526e8c1c73571282f7c517ab
+                """,
             signature: "a67d582fa61cc504c4bae71f336f98b97f1ea3c7a6bfe1b6e45aec72011b9aeb"
         ),
         SuiteVector(
@@ -78,21 +78,21 @@ extension SuiteVector {
             path: "/",
             query: [("Param2", "value2"), ("Param1", "value1")],
             creq: """
-            GET
-            /
-            Param1=value1&Param2=value2
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                GET
+                /
+                Param1=value1&Param2=value2
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            816cd5b414d056048ba4f7c5386d6e0533120fb1fcfa93762cf0fc39e2cf19e0
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                816cd5b414d056048ba4f7c5386d6e0533120fb1fcfa93762cf0fc39e2cf19e0
+                """,
             signature: "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"
         ),
         SuiteVector(
@@ -101,21 +101,21 @@ extension SuiteVector {
             path: "/",
             query: [("Param2", "value2"), ("Param1", "value1")],
             creq: """
-            GET
-            /
-            Param1=value1&Param2=value2
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                GET
+                /
+                Param1=value1&Param2=value2
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            816cd5b414d056048ba4f7c5386d6e0533120fb1fcfa93762cf0fc39e2cf19e0
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                816cd5b414d056048ba4f7c5386d6e0533120fb1fcfa93762cf0fc39e2cf19e0
+                """,
             signature: "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"
         ),
         SuiteVector(
@@ -124,44 +124,49 @@ extension SuiteVector {
             path: "/",
             query: [("Param1", "value2"), ("Param1", "value1")],
             creq: """
-            GET
-            /
-            Param1=value1&Param1=value2
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                GET
+                /
+                Param1=value1&Param1=value2
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            c968629d70850097a2d8781c9bf7edcb988b04cac14cca9be4acc3595f884606
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                c968629d70850097a2d8781c9bf7edcb988b04cac14cca9be4acc3595f884606
+                """,
             signature: "5772eed61e12b33fae39ee5e7012498b51d56abc0abb7c60486157bd471c4694"
         ),
         SuiteVector(
             name: "get-vanilla-query-unreserved",
             method: "GET",
             path: "/",
-            query: [("-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", "-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")],
+            query: [
+                (
+                    "-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+                    "-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                )
+            ],
             creq: """
-            GET
-            /
-            -._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz=-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                GET
+                /
+                -._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz=-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            c30d4703d9f799439be92736156d47ccfb2d879ddf56f5befa6d1d6aab979177
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                c30d4703d9f799439be92736156d47ccfb2d879ddf56f5befa6d1d6aab979177
+                """,
             signature: "9c3e54bfcdf0b19771a7f523ee5669cdf59bc7cc0884027167c21bb143a40197"
         ),
         SuiteVector(
@@ -170,21 +175,21 @@ extension SuiteVector {
             path: "/",
             query: [("\u{1234}", "bar")],
             creq: """
-            GET
-            /
-            %E1%88%B4=bar
-            host:example.amazonaws.com
-            x-amz-date:20150830T123600Z
+                GET
+                /
+                %E1%88%B4=bar
+                host:example.amazonaws.com
+                x-amz-date:20150830T123600Z
 
-            host;x-amz-date
-            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-            """,
+                host;x-amz-date
+                e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+                """,
             sts: """
-            AWS4-HMAC-SHA256
-            20150830T123600Z
-            20150830/us-east-1/service/aws4_request
-            eb30c5bed55734080471a834cc727ae56beb50e5f39d1bff6d0d38cb192a7073
-            """,
+                AWS4-HMAC-SHA256
+                20150830T123600Z
+                20150830/us-east-1/service/aws4_request
+                eb30c5bed55734080471a834cc727ae56beb50e5f39d1bff6d0d38cb192a7073
+                """,
             signature: "2cdec8eed098649ff3a119c94853b13c643bcf08f8b0a1d91e12c9027818dd04"
         ),
     ]

@@ -77,7 +77,10 @@ struct SuiteTests {
     func stages(_ vector: SuiteVector) {
         let signer = Suite.signer
         let canonical = signer.canonicalRequest(
-            Suite.request(vector), credentials: Suite.credentials(token: vector.token), date: Suite.date)
+            Suite.request(vector),
+            credentials: Suite.credentials(token: vector.token),
+            date: Suite.date
+        )
         #expect(canonical.text == vector.creq)
         #expect(canonical.signedHeaders[...] == signedHeaders(of: vector.creq))
         #expect(signer.stringToSign(canonicalRequest: vector.creq, date: Suite.date) == vector.sts)

@@ -12,7 +12,9 @@ extension ApplyEngine {
     /// Nothing of the file is written before the whole file is verified: it is first copied to the spool while its
     /// MD5, gzip integrity and item count are checked, and its records are then read from that copy.
     func applyFile(_ file: ManifestFileEntry, of export: Export, run: RunState) async throws -> Int64 {
-        let (keyRules, localIndexes, gate, rejects, counters) = (run.keyRules, run.localIndexes, run.gate, run.rejects, run.counters)
+        let (keyRules, localIndexes, gate, rejects, counters) = (
+            run.keyRules, run.localIndexes, run.gate, run.rejects, run.counters
+        )
         var pending: [PendingWrite] = []
         let reader = ExportReader(source: source)
         let verified = try await reader.spool(file, to: run.spool.path(for: file.dataFileS3Key))
@@ -29,7 +31,9 @@ extension ApplyEngine {
             }
             func send(_ batch: [PendingWrite]) async throws {
                 let keys = batch.map { KeyBytes($0.key) }
-                while !inFlight.isEmpty && (inFlight.count >= batchesInFlightPerFile || keys.contains(where: busy.contains)) {
+                while !inFlight.isEmpty
+                    && (inFlight.count >= batchesInFlightPerFile || keys.contains(where: busy.contains))
+                {
                     try await finishOne()
                 }
                 if stop.isSet { throw StopRequested() }
@@ -48,8 +52,10 @@ extension ApplyEngine {
                         continue
                     }
                     switch keyRules.check(keyJSON: try record.keyJSON(keyNames: keyRules.names)) {
-                    case .key(let key): pending.append(PendingWrite(record: record, canonicalKey: key, localIndexes: localIndexes))
-                    case .refused(let reason): try await rejects.reject(record, reason: reason + "; DynamoDB would refuse this write")
+                    case .key(let key):
+                        pending.append(PendingWrite(record: record, canonicalKey: key, localIndexes: localIndexes))
+                    case .refused(let reason):
+                        try await rejects.reject(record, reason: reason + "; DynamoDB would refuse this write")
                     }
                 }
                 guard pending.count >= 100 else { return }
@@ -75,7 +81,12 @@ extension ApplyEngine {
     /// - `TransactionConflictException` (an application's transaction holds one of the keys, e.g. during cut-over):
     ///   sent again with the same backoff, at most `transactionConflictRounds` times in a row.
     /// - Anything else fatal (access denied, table missing): thrown at once; the checkpoint keeps what was done.
-    func write(_ batch: [PendingWrite], gate: CapacityGate, rejects: RejectsWriter, counters: Counters) async throws -> Int64 {
+    func write(
+        _ batch: [PendingWrite],
+        gate: CapacityGate,
+        rejects: RejectsWriter,
+        counters: Counters
+    ) async throws -> Int64 {
         var toSend = batch
         var applied: Int64 = 0
         var unprocessedRounds = 0
@@ -85,7 +96,11 @@ extension ApplyEngine {
             let spend = try await gate.acquire(units: units)
             var request = BatchWriteRequestBuilder(tableName: plan.target.table)
             for write in toSend {
-                if write.record.isDelete { request.delete(keyJSON: write.key) } else { request.put(itemJSON: write.record.json(write.record.newImageRange!)) }
+                if write.record.isDelete {
+                    request.delete(keyJSON: write.key)
+                } else {
+                    request.put(itemJSON: write.record.json(write.record.newImageRange!))
+                }
             }
             let output: DynamoDBClient.BatchWriteItemOutput
             do {
@@ -103,13 +118,19 @@ extension ApplyEngine {
                 continue
             } catch let AWSClientError.service(error, _, _) where Self.itemRefusals.contains(error.code) {
                 if toSend.count == 1 {
-                    let reason = error.code == "ValidationException" ? error.message ?? error.code
-                        : "\(error.code): \(error.message ?? "")" + (error.code == "ItemCollectionSizeLimitExceededException"
-                            ? " (the item collection of this partition key in a local secondary index is at DynamoDB's 10 GB limit)" : "")
+                    let reason =
+                        error.code == "ValidationException"
+                        ? error.message ?? error.code
+                        : "\(error.code): \(error.message ?? "")"
+                            + (error.code == "ItemCollectionSizeLimitExceededException"
+                                ? " (the item collection of this partition key in a local secondary index is at DynamoDB's 10 GB limit)"
+                                : "")
                     try await rejects.reject(toSend[0].record, reason: reason)
                     return applied
                 }
-                for write in toSend { applied += try await self.write([write], gate: gate, rejects: rejects, counters: counters) }
+                for write in toSend {
+                    applied += try await self.write([write], gate: gate, rejects: rejects, counters: counters)
+                }
                 return applied
             }
             await gate.consumed(output.consumedCapacity.unitsByResource, for: spend)
@@ -118,14 +139,17 @@ extension ApplyEngine {
                 return applied + Int64(toSend.count)
             }
             // Match what DynamoDB left unprocessed back to our writes, by key.
-            let leftKeys = Set(output.unprocessed.map { request -> Item in
-                switch request {
-                case .put(let item): item.projected(onto: Self.keyNames(of: toSend)) ?? item
-                case .delete(let key): key
+            let leftKeys = Set(
+                output.unprocessed.map { request -> Item in
+                    switch request {
+                    case .put(let item): item.projected(onto: Self.keyNames(of: toSend)) ?? item
+                    case .delete(let key): key
+                    }
                 }
-            })
+            )
             let left = toSend.filter { write in
-                (try? DynamoJSONParser.item(from: String(decoding: write.key, as: UTF8.self))).map(leftKeys.contains) ?? true
+                (try? DynamoJSONParser.item(from: String(decoding: write.key, as: UTF8.self))).map(leftKeys.contains)
+                    ?? true
             }
             applied += Int64(toSend.count - left.count)
             await counters.written(Int64(toSend.count - left.count))
@@ -151,7 +175,9 @@ extension ApplyEngine {
     static func backoffCap(round: Int) -> Double { min(5.0, 0.05 * pow(2, Double(min(round, 10)))) }
 
     static func keyNames(of writes: [PendingWrite]) -> [String] {
-        guard let first = writes.first, let key = try? DynamoJSONParser.item(from: String(decoding: first.key, as: UTF8.self)) else { return [] }
+        guard let first = writes.first,
+            let key = try? DynamoJSONParser.item(from: String(decoding: first.key, as: UTF8.self))
+        else { return [] }
         return key.names
     }
 }
@@ -163,8 +189,11 @@ extension Sequence<ConsumedCapacity> {
         for report in self {
             // Local secondary indexes draw on the table's capacity: with INDEXES they are reported apart from `Table`.
             let local = (report.LocalSecondaryIndexes ?? [:]).values.reduce(0) { $0 + ($1.CapacityUnits ?? 0) }
-            units["table", default: 0] += report.Table.map { ($0.CapacityUnits ?? 0) + local } ?? report.CapacityUnits ?? 0
-            for (name, index) in report.GlobalSecondaryIndexes ?? [:] { units[name, default: 0] += index.CapacityUnits ?? 0 }
+            units["table", default: 0] +=
+                report.Table.map { ($0.CapacityUnits ?? 0) + local } ?? report.CapacityUnits ?? 0
+            for (name, index) in report.GlobalSecondaryIndexes ?? [:] {
+                units[name, default: 0] += index.CapacityUnits ?? 0
+            }
         }
         return units
     }

@@ -3,6 +3,7 @@ import AWSCore
 import DynamoModel
 import ExportReader
 import Foundation
+import Synchronization
 
 /// Applies a plan to the target table: each window's files concurrently (their writes interleave across source
 /// partitions), batches within the capacity budget, UnprocessedItems and throttles retried, item-level rejects
@@ -40,8 +41,15 @@ public struct ApplyEngine: Sendable {
     /// written, and `run` throws `ApplyError.interrupted`.
     public let stop = StopSignal()
 
-    public init(plan: Plan, source: any ExportSource, dynamo: DynamoDBClient, store: CheckpointStore, rejectsPath: String,
-                writePercent: Double, maxWriteUnits: Int? = nil) {
+    public init(
+        plan: Plan,
+        source: any ExportSource,
+        dynamo: DynamoDBClient,
+        store: CheckpointStore,
+        rejectsPath: String,
+        writePercent: Double,
+        maxWriteUnits: Int? = nil
+    ) {
         self.plan = plan
         self.source = source
         self.dynamo = dynamo
@@ -69,8 +77,11 @@ public struct ApplyEngine: Sendable {
         /// Epoch milliseconds now (a parameter so tests control the lag).
         public var now: @Sendable () -> Int64
 
-        public init(pollInterval: Duration = .seconds(60), untilLagSeconds: Double? = nil,
-                    now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
+        public init(
+            pollInterval: Duration = .seconds(60),
+            untilLagSeconds: Double? = nil,
+            now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        ) {
             self.pollInterval = pollInterval
             self.untilLagSeconds = untilLagSeconds
             self.now = now
@@ -91,12 +102,26 @@ public struct ApplyEngine: Sendable {
         let spool = SpoolDirectory(path: spoolDirectory ?? SpoolDirectory.defaultPath(forCheckpoint: store.path))
         try spool.prepare(need: Self.spoolNeed(remaining, filesAtOnce: fileConcurrency))
         let run = RunState(
-            gate: gate, keeper: CheckpointKeeper(store: store, checkpoint: saved), rejects: RejectsWriter(path: rejectsPath, alreadyCounted: saved.rejects, chainFiles: chain.windows.flatMap { $0.files.map(\.key) }),
-            counters: Counters(), keyRules: KeyRules(table: table), localIndexes: LocalIndexCosts(table: table), spool: spool, itemsAtStart: saved.itemsApplied, chain: chain,
-            elapsed: clock.stopwatch())
+            gate: gate,
+            keeper: CheckpointKeeper(store: store, checkpoint: saved),
+            rejects: RejectsWriter(
+                path: rejectsPath,
+                alreadyCounted: saved.rejects,
+                chainFiles: chain.windows.flatMap { $0.files.map(\.key) }
+            ),
+            counters: Counters(),
+            keyRules: KeyRules(table: table),
+            localIndexes: LocalIndexCosts(table: table),
+            spool: spool,
+            itemsAtStart: saved.itemsApplied,
+            chain: chain,
+            elapsed: clock.stopwatch()
+        )
         stop.onSaveCheckpoint { [keeper = run.keeper] in try? await keeper.save() }
-        return try await withCompanion({ try await applyAll(chain, remaining: Array(zip(remaining, exports)), run: run) },
-                                       companion: { await monitor(run) })
+        return try await withCompanion(
+            { try await applyAll(chain, remaining: Array(zip(remaining, exports)), run: run) },
+            companion: { await monitor(run) }
+        )
     }
 
     /// How often the `--follow` wait looks whether a stop was asked for.
@@ -107,7 +132,10 @@ public struct ApplyEngine: Sendable {
     static func spoolNeed(_ windows: [Plan.Window], filesAtOnce: Int) -> Int64 {
         windows.map { window in
             guard !window.files.isEmpty else { return 0 }
-            return min(window.compressedBytes, 2 * Int64(filesAtOnce) * (window.compressedBytes / Int64(window.files.count) + 1))
+            return min(
+                window.compressedBytes,
+                2 * Int64(filesAtOnce) * (window.compressedBytes / Int64(window.files.count) + 1)
+            )
         }.max() ?? 0
     }
 
@@ -122,8 +150,13 @@ public struct ApplyEngine: Sendable {
             var known = Dictionary(remaining.map { ($0.0.summaryKey, $0.1) }, uniquingKeysWith: { a, _ in a })
             while true {
                 if stop.isSet { throw ApplyError.interrupted(checkpoint: store.path) }
-                let found = try await ExportDiscovery.discover(source, prefix: prefix, location: plan.source.location, known: known,
-                                                              manifestChecksums: plan.source.manifestChecksums)
+                let found = try await ExportDiscovery.discover(
+                    source,
+                    prefix: prefix,
+                    location: plan.source.location,
+                    known: known,
+                    manifestChecksums: plan.source.manifestChecksums
+                )
                 for export in found.exports { known[export.summaryKey] = export }
                 let step = try ChainPlanner.extend(chain.windows, table: plan.sourceTable, with: found)
                 let added = step.exports
@@ -155,9 +188,14 @@ public struct ApplyEngine: Sendable {
         }
         try await run.rejects.close()
         let checkpoint = await run.keeper.checkpoint
-        return Report(windowsApplied: windowsApplied, itemsApplied: checkpoint.itemsApplied, rejects: await run.rejects.count,
-                      throttles: await run.gate.throttleCount, unprocessedRetries: await run.counters.unprocessedRetries,
-                      appliedThrough: checkpoint.appliedThrough)
+        return Report(
+            windowsApplied: windowsApplied,
+            itemsApplied: checkpoint.itemsApplied,
+            rejects: await run.rejects.count,
+            throttles: await run.gate.throttleCount,
+            unprocessedRetries: await run.counters.unprocessedRetries,
+            appliedThrough: checkpoint.appliedThrough
+        )
     }
 
     /// Applies windows in order, skipping those the checkpoint has done; returns how many it applied.
@@ -223,25 +261,47 @@ public struct ApplyEngine: Sendable {
             guard sinceDescribe() >= describeInterval else { continue }
             sinceDescribe = clock.stopwatch()
             // A failed re-read keeps the capacity known so far; the writes themselves report real errors.
-            if let table = try? await dynamo.describeTable(plan.target.table), let limits = try? capacityLimits(for: table) {
+            if let table = try? await dynamo.describeTable(plan.target.table),
+                let limits = try? capacityLimits(for: table)
+            {
                 await run.gate.update(limits: limits.limits)
             }
         }
     }
 
-    func report(_ event: ApplyProgress.Event, _ window: Plan.Window, file: String? = nil, run: RunState, lag: Double? = nil,
-                waiting: (exports: [String], gap: PlanError)? = nil) async {
+    func report(
+        _ event: ApplyProgress.Event,
+        _ window: Plan.Window,
+        file: String? = nil,
+        run: RunState,
+        lag: Double? = nil,
+        waiting: (exports: [String], gap: PlanError)? = nil
+    ) async {
         let elapsed = run.elapsed()
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let written = await run.counters.itemsWritten
         let chain = run.chain
-        progress(ApplyProgress(
-            event: event, window: window.index + 1, windows: chain.windows.count, exportId: window.exportId, file: file,
-            itemsApplied: run.itemsAtStart + written, itemsTotal: chain.totals.items, rejects: await run.rejects.count,
-            elapsedSeconds: seconds, itemsThisRun: written, writeUnitsPerSecond: await run.gate.recentUnits,
-            writeBudget: await run.gate.budget, throttles: await run.gate.throttleCount,
-            retries: await run.counters.unprocessedRetries, lagSeconds: lag, waitingFor: waiting?.exports,
-            pendingGap: waiting.map { "\($0.gap)" }))
+        progress(
+            ApplyProgress(
+                event: event,
+                window: window.index + 1,
+                windows: chain.windows.count,
+                exportId: window.exportId,
+                file: file,
+                itemsApplied: run.itemsAtStart + written,
+                itemsTotal: chain.totals.items,
+                rejects: await run.rejects.count,
+                elapsedSeconds: seconds,
+                itemsThisRun: written,
+                writeUnitsPerSecond: await run.gate.recentUnits,
+                writeBudget: await run.gate.budget,
+                throttles: await run.gate.throttleCount,
+                retries: await run.counters.unprocessedRetries,
+                lagSeconds: lag,
+                waitingFor: waiting?.exports,
+                pendingGap: waiting.map { "\($0.gap)" }
+            )
+        )
     }
 
     /// Before the first write: the target exists, is ACTIVE, and its key schema is the export's. The export's key
@@ -286,21 +346,33 @@ public struct ApplyEngine: Sendable {
 
     /// What each resource (the table, each GSI) may take at 100 %, and how: provisioned, or on-demand with its warm
     /// throughput.
-    func capacityLimits(for table: TableDescription) throws -> (limits: [CapacityController.Limit], mode: CapacityController.Mode) {
+    func capacityLimits(
+        for table: TableDescription
+    ) throws -> (limits: [CapacityController.Limit], mode: CapacityController.Mode) {
         if table.isOnDemand {
             let tableMax = table.OnDemandThroughput?.MaxWriteRequestUnits.flatMap { $0 > 0 ? Double($0) : nil }
-            guard let ceiling = tableMax ?? maxWriteUnits.map(Double.init) else { throw ApplyError.onDemandNeedsCeiling(table: plan.target.table) }
+            guard let ceiling = tableMax ?? maxWriteUnits.map(Double.init) else {
+                throw ApplyError.onDemandNeedsCeiling(table: plan.target.table)
+            }
             var limits = [CapacityController.Limit(resource: "table", capacity: ceiling)]
             for index in table.GlobalSecondaryIndexes ?? [] {
-                let max = index.OnDemandThroughput?.MaxWriteRequestUnits.flatMap { $0 > 0 ? Double($0) : nil } ?? ceiling
+                let max =
+                    index.OnDemandThroughput?.MaxWriteRequestUnits.flatMap { $0 > 0 ? Double($0) : nil } ?? ceiling
                 limits.append(.init(resource: index.IndexName, capacity: max))
             }
             let warm = table.WarmThroughput?.WriteUnitsPerSecond.map(Double.init) ?? 4000
             return (limits, .onDemand(warm: warm))
         }
-        var limits = [CapacityController.Limit(resource: "table", capacity: Double(table.ProvisionedThroughput?.WriteCapacityUnits ?? 0))]
+        var limits = [
+            CapacityController.Limit(
+                resource: "table",
+                capacity: Double(table.ProvisionedThroughput?.WriteCapacityUnits ?? 0)
+            )
+        ]
         for index in table.GlobalSecondaryIndexes ?? [] {
-            limits.append(.init(resource: index.IndexName, capacity: Double(index.ProvisionedThroughput?.WriteCapacityUnits ?? 0)))
+            limits.append(
+                .init(resource: index.IndexName, capacity: Double(index.ProvisionedThroughput?.WriteCapacityUnits ?? 0))
+            )
         }
         guard limits.allSatisfy({ $0.capacity > 0 }) else { throw ApplyError.noWriteCapacity(table: plan.target.table) }
         return (limits, .provisioned)
@@ -311,8 +383,10 @@ struct FirstRecordFound: Error {}
 
 /// Runs `work` with `companion` alongside (a monitor, a signal listener) and returns `work`'s result once it is done,
 /// cancelling the companion; an error from `work` is thrown after the companion is cancelled.
-public func withCompanion<T: Sendable>(_ work: @escaping @Sendable () async throws -> T,
-                                       companion: @escaping @Sendable () async -> Void) async throws -> T {
+public func withCompanion<T: Sendable>(
+    _ work: @escaping @Sendable () async throws -> T,
+    companion: @escaping @Sendable () async -> Void
+) async throws -> T {
     try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { try await work() }
         group.addTask {
@@ -351,8 +425,6 @@ public final class StopSignal: Sendable {
     func onSaveCheckpoint(_ save: @escaping @Sendable () async -> Void) { saver.withLock { $0 = save } }
 }
 
-import Synchronization
-
 /// Counters shared by the file tasks.
 actor Counters {
     var unprocessedRetries = 0
@@ -377,8 +449,18 @@ final class RunState: Sendable {
     let elapsed: @Sendable () -> Duration
     private let position: Mutex<(chain: Plan, window: Plan.Window?)>
 
-    init(gate: CapacityGate, keeper: CheckpointKeeper, rejects: RejectsWriter, counters: Counters, keyRules: KeyRules,
-         localIndexes: LocalIndexCosts, spool: SpoolDirectory, itemsAtStart: Int64, chain: Plan, elapsed: @escaping @Sendable () -> Duration) {
+    init(
+        gate: CapacityGate,
+        keeper: CheckpointKeeper,
+        rejects: RejectsWriter,
+        counters: Counters,
+        keyRules: KeyRules,
+        localIndexes: LocalIndexCosts,
+        spool: SpoolDirectory,
+        itemsAtStart: Int64,
+        chain: Plan,
+        elapsed: @escaping @Sendable () -> Duration
+    ) {
         self.gate = gate
         self.keeper = keeper
         self.rejects = rejects
@@ -445,7 +527,8 @@ public enum ApplyError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .targetNotReady(table, status): "target table \(table) is \(status), not ACTIVE; wait for it and apply again"
+        case let .targetNotReady(table, status):
+            "target table \(table) is \(status), not ACTIVE; wait for it and apply again"
         case let .keySchemaMismatch(table, tableKeys, exportKeys, at):
             "target table \(table) has the key (\(tableKeys)) but the export's records have (\(exportKeys)), e.g. at \(at); nothing was written"
         case .onDemandNeedsCeiling(let table):
@@ -453,8 +536,10 @@ public enum ApplyError: Error, Sendable, Hashable, CustomStringConvertible {
         case .noWriteCapacity(let table): "target table \(table) reports no write capacity; check DescribeTable"
         case let .transactionConflicts(table, rounds):
             "target table \(table): a batch met TransactionConflictException \(rounds) times in a row — an application is writing these keys in transactions; stop writes to the target during the migration, then run the same command again to resume"
-        case let .spool(path, reason): "spool directory \(path) (verified copies of the data files being applied): \(reason)"
-        case .interrupted(let checkpoint): "interrupted: the batches in flight were finished and the checkpoint saved at \(checkpoint); run the same command again to resume"
+        case let .spool(path, reason):
+            "spool directory \(path) (verified copies of the data files being applied): \(reason)"
+        case .interrupted(let checkpoint):
+            "interrupted: the batches in flight were finished and the checkpoint saved at \(checkpoint); run the same command again to resume"
         }
     }
 }

@@ -35,10 +35,25 @@ public struct ApplyProgress: Sendable, Codable, Hashable {
     public var waitingFor: [String]?
     public var pendingGap: String?
 
-    public init(event: Event, window: Int, windows: Int, exportId: String, file: String? = nil, itemsApplied: Int64,
-                itemsTotal: Int64, rejects: Int64, elapsedSeconds: Double, itemsThisRun: Int64 = 0,
-                writeUnitsPerSecond: Double = 0, writeBudget: Double = 0, throttles: Int = 0, retries: Int = 0, lagSeconds: Double? = nil,
-                waitingFor: [String]? = nil, pendingGap: String? = nil) {
+    public init(
+        event: Event,
+        window: Int,
+        windows: Int,
+        exportId: String,
+        file: String? = nil,
+        itemsApplied: Int64,
+        itemsTotal: Int64,
+        rejects: Int64,
+        elapsedSeconds: Double,
+        itemsThisRun: Int64 = 0,
+        writeUnitsPerSecond: Double = 0,
+        writeBudget: Double = 0,
+        throttles: Int = 0,
+        retries: Int = 0,
+        lagSeconds: Double? = nil,
+        waitingFor: [String]? = nil,
+        pendingGap: String? = nil
+    ) {
         self.event = event
         self.window = window
         self.windows = windows
@@ -66,12 +81,14 @@ public struct ApplyProgress: Sendable, Codable, Hashable {
         let rate = itemsPerSecond
         if event == .waiting {
             let ids = waitingFor ?? []
-            return "waiting: window \(window)/\(windows) \(exportId) applied, lag \(PlanSummary.durationText(lagSeconds ?? 0)); "
+            return
+                "waiting: window \(window)/\(windows) \(exportId) applied, lag \(PlanSummary.durationText(lagSeconds ?? 0)); "
                 + "export\(ids.count == 1 ? "" : "s") \(ids.joined(separator: ", ")) still in progress, a later one is complete: "
                 + "until they finish, \(pendingGap ?? "a gap is left")"
         }
         if event == .caughtUp {
-            return "caught up: window \(window)/\(windows) \(exportId) applied, lag \(PlanSummary.durationText(lagSeconds ?? 0)); "
+            return
+                "caught up: window \(window)/\(windows) \(exportId) applied, lag \(PlanSummary.durationText(lagSeconds ?? 0)); "
                 + "\(itemsApplied) items, \(throttles) throttles, \(retries) retries, \(rejects) rejects"
         }
         let remaining = rate > 0 ? PlanSummary.durationText(Double(max(0, itemsTotal - itemsApplied)) / rate) : "?"

@@ -174,7 +174,12 @@ public struct CapacityController: Sendable {
 
     /// A batch counts for a second, or for as long as its units take to be repaid at the budget it was sent under.
     static func entry(id: Int, time: Double, _ charge: Charge) -> Resource.Entry {
-        .init(id: id, time: time, units: charge.units, until: time + max(1, charge.rate > 0 ? charge.units / charge.rate : 1))
+        .init(
+            id: id,
+            time: time,
+            units: charge.units,
+            until: time + max(1, charge.rate > 0 ? charge.units / charge.rate : 1)
+        )
     }
 
     /// Replaces a batch's estimate with the units DynamoDB says it consumed, per resource. Resources that did not
@@ -213,8 +218,11 @@ public struct CapacityController: Sendable {
     /// New capacity figures (auto-scaling, or a re-read `DescribeTable`).
     public mutating func update(limits: [Limit]) {
         for limit in limits {
-            if resources[limit.resource] != nil { resources[limit.resource]!.capacity = limit.capacity }
-            else { resources[limit.resource] = Resource(capacity: limit.capacity) }
+            if resources[limit.resource] != nil {
+                resources[limit.resource]!.capacity = limit.capacity
+            } else {
+                resources[limit.resource] = Resource(capacity: limit.capacity)
+            }
         }
     }
 

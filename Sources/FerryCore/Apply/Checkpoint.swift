@@ -79,7 +79,8 @@ public enum CheckpointError: Error, Sendable, Hashable, CustomStringConvertible 
         case let .unreadable(path, reason): "\(path): not a Ferry checkpoint (\(reason))"
         case let .otherPlan(path, checkpointPlan, plan):
             "\(path) belongs to plan \(checkpointPlan), not \(plan); use --checkpoint to give this plan its own checkpoint"
-        case .locked(let path): "\(path) is in use by another `ferry apply` (its lock is held); two applies must not share a checkpoint"
+        case .locked(let path):
+            "\(path) is in use by another `ferry apply` (its lock is held); two applies must not share a checkpoint"
         case let .io(path, reason): "\(path): \(reason)"
         }
     }
@@ -103,7 +104,9 @@ public struct CheckpointStore: Sendable {
         do { checkpoint = try JSONDecoder().decode(Checkpoint.self, from: data) } catch {
             throw CheckpointError.unreadable(path: path, reason: "\(error)")
         }
-        guard checkpoint.planId == planId else { throw CheckpointError.otherPlan(path: path, checkpointPlan: checkpoint.planId, plan: planId) }
+        guard checkpoint.planId == planId else {
+            throw CheckpointError.otherPlan(path: path, checkpointPlan: checkpoint.planId, plan: planId)
+        }
         return checkpoint
     }
 
@@ -128,7 +131,10 @@ public struct CheckpointStore: Sendable {
             throw CheckpointError.io(path: path, reason: reason)
         }
         // Make the rename itself durable.
-        let directory = open((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, O_RDONLY)
+        let directory = open(
+            (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent,
+            O_RDONLY
+        )
         if directory >= 0 {
             fsync(directory)
             close(directory)
@@ -153,5 +159,5 @@ public struct CheckpointStore: Sendable {
 public final class CheckpointLock: Sendable {
     private let fd: Int32
     init(fd: Int32) { self.fd = fd }
-    deinit { close(fd) } // closing the descriptor releases the flock
+    deinit { close(fd) }  // closing the descriptor releases the flock
 }

@@ -51,11 +51,17 @@ struct KeyRules: Sendable {
             case .n(let n): bytes = ItemSize.bytes(of: .n(n))
             default: return .refused("the \(role) \"\(name)\" is \(value.typeTag); key attributes are S, N or B")
             }
-            if bytes == 0 { return .refused("the \(role) \"\(name)\" is empty (DynamoDB key values are at least 1 byte)") }
+            if bytes == 0 {
+                return .refused("the \(role) \"\(name)\" is empty (DynamoDB key values are at least 1 byte)")
+            }
             let limit = index == 0 ? DynamoLimits.maxPartitionKeyBytes : DynamoLimits.maxSortKeyBytes
-            if bytes > limit { return .refused("the \(role) \"\(name)\" is \(bytes) bytes; DynamoDB allows at most \(limit)") }
+            if bytes > limit {
+                return .refused("the \(role) \"\(name)\" is \(bytes) bytes; DynamoDB allows at most \(limit)")
+            }
         }
-        guard let canonical = CanonicalKey.make(from: key, keyNames: names) else { return .refused("a key attribute is missing") }
+        guard let canonical = CanonicalKey.make(from: key, keyNames: names) else {
+            return .refused("a key attribute is missing")
+        }
         return .key(canonical)
     }
 }

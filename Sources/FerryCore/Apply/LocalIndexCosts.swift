@@ -32,7 +32,9 @@ struct LocalIndexCosts: Sendable {
 
     init(table: TableDescription) {
         indexes = (table.LocalSecondaryIndexes ?? []).compactMap { index in
-            guard let sortKey = index.KeySchema?.first(where: { $0.KeyType == "RANGE" })?.AttributeName else { return nil }
+            guard let sortKey = index.KeySchema?.first(where: { $0.KeyType == "RANGE" })?.AttributeName else {
+                return nil
+            }
             return Index(sortKey: sortKey, keysOnly: index.Projection?.ProjectionType == "KEYS_ONLY")
         }
     }
@@ -48,7 +50,9 @@ struct LocalIndexCosts: Sendable {
             let new = record.newImageRange.flatMap { record.attributeJSON(index.sortKey, in: $0) }
             func entry(_ itemSize: Int?, sortKey: ArraySlice<UInt8>) -> Int {
                 let size = itemSize ?? 0
-                return CapacityUnits.write(bytes: index.keysOnly ? min(size, key.count + index.sortKey.utf8.count + sortKey.count + 8) : size)
+                return CapacityUnits.write(
+                    bytes: index.keysOnly ? min(size, key.count + index.sortKey.utf8.count + sortKey.count + 8) : size
+                )
             }
             switch (old, new) {
             case (nil, nil): break
@@ -56,7 +60,8 @@ struct LocalIndexCosts: Sendable {
             case (let old?, nil): units += entry(record.oldImageSize, sortKey: old)
             case (let old?, let new?) where old.elementsEqual(new):
                 units += entry(max(record.oldImageSize ?? 0, record.newImageSize ?? 0), sortKey: new)
-            case (let old?, let new?): units += entry(record.oldImageSize, sortKey: old) + entry(record.newImageSize, sortKey: new)
+            case (let old?, let new?):
+                units += entry(record.oldImageSize, sortKey: old) + entry(record.newImageSize, sortKey: new)
             }
         }
         return units

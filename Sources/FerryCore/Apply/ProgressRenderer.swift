@@ -44,11 +44,18 @@ public final class ProgressRenderer: Sendable {
     /// The summary `apply` prints on stdout at the end: what it did and how long it took, then the point in time the
     /// target has reached and how far behind `nowMilliseconds` (wall time, epoch ms) that is — a DR rehearsal's RTO
     /// and RPO.
-    public static func summary(_ report: ApplyEngine.Report, plan: Plan, elapsed: Duration, nowMilliseconds: Int64) -> [String] {
+    public static func summary(
+        _ report: ApplyEngine.Report,
+        plan: Plan,
+        elapsed: Duration,
+        nowMilliseconds: Int64
+    ) -> [String] {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let windows = "\(report.windowsApplied) window\(report.windowsApplied == 1 ? "" : "s")"
-        var lines = ["applied \(windows) to \(plan.target.table): \(report.itemsApplied) items in total, \(report.rejects) rejects, "
-            + "\(report.throttles) throttles, \(report.unprocessedRetries) unprocessed retries, \(String(format: "%.1f", seconds)) sec"]
+        var lines = [
+            "applied \(windows) to \(plan.target.table): \(report.itemsApplied) items in total, \(report.rejects) rejects, "
+                + "\(report.throttles) throttles, \(report.unprocessedRetries) unprocessed retries, \(String(format: "%.1f", seconds)) sec"
+        ]
         let through = report.appliedThrough ?? plan.totals.end
         if let time = ExportTime(through) {
             let lag = Double(nowMilliseconds - time.epochMilliseconds) / 1000

@@ -42,7 +42,10 @@ public actor RejectsWriter {
     /// completed, so nothing counted it) is cut off, so the next reject starts on a line of its own.
     static func existing(at path: String) -> Set<RejectKey> {
         guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return [] }
-        struct Entry: Decodable { let file: String; let line: Int }
+        struct Entry: Decodable {
+            let file: String
+            let line: Int
+        }
         var keys = Set<RejectKey>()
         var complete = data.startIndex
         var start = data.startIndex
@@ -60,9 +63,11 @@ public actor RejectsWriter {
 
     public func reject(_ record: ExportRecord, reason: String) throws {
         let key = RejectKey(file: BytewiseString(record.location.fileKey), line: record.location.line)
-        guard !recorded.contains(key) else { return } // in the file already, from a run that applied this file before
+        guard !recorded.contains(key) else { return }  // in the file already, from a run that applied this file before
         if handle == nil {
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: path) {
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
+            }
             handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             try handle?.seekToEnd()
         }

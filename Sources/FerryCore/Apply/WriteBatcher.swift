@@ -19,7 +19,7 @@ public struct PendingWrite: Sendable {
         key = canonicalKey
         units = record.estimatedWriteUnits + localIndexes.units(of: record, key: canonicalKey)
         let body = record.isDelete ? key.count : (record.newImageRange?.count ?? 0)
-        requestBytes = body + 48 // {"PutRequest":{"Item":…}} and separators
+        requestBytes = body + 48  // {"PutRequest":{"Item":…}} and separators
     }
 
     /// A write keyed by `keyNames` (no type rules); throws when the key is missing or DynamoDB would refuse it.
@@ -28,7 +28,12 @@ public struct PendingWrite: Sendable {
         switch KeyRules(names: keyNames, types: keyNames.map { _ in nil }).check(keyJSON: raw) {
         case .key(let key): self.init(record: record, canonicalKey: key)
         case .refused(let reason):
-            throw ExportReaderError.invalidRecord(key: record.location.fileKey, line: record.location.line, column: 1, reason: reason)
+            throw ExportReaderError.invalidRecord(
+                key: record.location.fileKey,
+                line: record.location.line,
+                column: 1,
+                reason: reason
+            )
         }
     }
 
@@ -39,7 +44,7 @@ public struct PendingWrite: Sendable {
 /// so a call never mixes windows.
 public enum WriteBatcher {
     public static let maxWrites = 25
-    public static let maxBytes = 16 * 1024 * 1024 - 64 * 1024 // leave room for the envelope
+    public static let maxBytes = 16 * 1024 * 1024 - 64 * 1024  // leave room for the envelope
 
     /// Interleaves the records of a window's files round-robin: each file holds one source partition's keys, and
     /// writing file after file would heat one target partition at a time.
@@ -74,8 +79,9 @@ public enum WriteBatcher {
             var bytes = 0
             var units = 0
             func fits(_ write: PendingWrite) -> Bool {
-                batch.isEmpty || (batch.count < maxWrites && bytes + write.requestBytes <= maxBytes
-                    && (maxUnits.map { units + write.units <= $0 } ?? true))
+                batch.isEmpty
+                    || (batch.count < maxWrites && bytes + write.requestBytes <= maxBytes
+                        && (maxUnits.map { units + write.units <= $0 } ?? true))
             }
             func take(_ write: PendingWrite) {
                 batch.append(write)
@@ -84,7 +90,9 @@ public enum WriteBatcher {
                 units += write.units
             }
             for write in carried {
-                if !keys.contains(KeyBytes(write.key)) && !blocked.contains(KeyBytes(write.key)) && fits(write) { take(write) } else {
+                if !keys.contains(KeyBytes(write.key)) && !blocked.contains(KeyBytes(write.key)) && fits(write) {
+                    take(write)
+                } else {
                     blocked.insert(KeyBytes(write.key))
                     stillCarried.append(write)
                 }
@@ -138,12 +146,15 @@ extension ExportRecord {
     /// `buffer`), walked without validation until every name is found: nil for a name the item lacks. Nil as a
     /// whole when the walk is unsure (a member name holds an escape, or the item is not an object).
     static func quickMembers(_ buffer: UnsafeBufferPointer<UInt8>, names keyNames: [String]) -> [Range<Int>?]? {
-        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        let quote = UInt8(ascii: "\"")
+        let backslash = UInt8(ascii: "\\")
         var found: [Range<Int>?] = Array(repeating: nil, count: keyNames.count)
         var remaining = keyNames.count
         var i = 0
         let n = buffer.count
-        func skipSpace() { while i < n, buffer[i] == 0x20 || buffer[i] == 0x0A || buffer[i] == 0x0D || buffer[i] == 0x09 { i += 1 } }
+        func skipSpace() {
+            while i < n, buffer[i] == 0x20 || buffer[i] == 0x0A || buffer[i] == 0x0D || buffer[i] == 0x09 { i += 1 }
+        }
         skipSpace()
         guard i < n, buffer[i] == UInt8(ascii: "{") else { return nil }
         i += 1
@@ -198,7 +209,9 @@ extension ExportRecord {
     /// The raw JSON value of the top-level attribute `name` of the item at `range`, or nil when it has none.
     func attributeJSON(_ name: String, in range: Range<Int>) -> ArraySlice<UInt8>? {
         let quick = line[range].withUnsafeBufferPointer { Self.quickMembers($0, names: [name]) }
-        if let quick { return quick[0].map { line[(range.lowerBound + $0.lowerBound)..<(range.lowerBound + $0.upperBound)] } }
+        if let quick {
+            return quick[0].map { line[(range.lowerBound + $0.lowerBound)..<(range.lowerBound + $0.upperBound)] }
+        }
         // An escaped member name: the validating scanner reads the names as DynamoDB does (`{"name":value}`).
         guard let member = try? validatedKeyJSON(range, keyNames: [name]) else { return nil }
         var prefix: [UInt8] = [UInt8(ascii: "{")]
@@ -213,14 +226,27 @@ extension ExportRecord {
             scanner.reset(buffer)
             var members: [DynamoJSONScanner.Member] = []
             do throws(DynamoJSONError) {
-                _ = try withUnsafeMutablePointer(to: &members) { (pointer) throws(DynamoJSONError) -> Int in try scanner.scanItem(members: pointer) }
+                _ = try withUnsafeMutablePointer(to: &members) { (pointer) throws(DynamoJSONError) -> Int in
+                    try scanner.scanItem(members: pointer)
+                }
             } catch {
-                throw ExportReaderError.invalidRecord(key: location.fileKey, line: location.line, column: error.column, reason: error.description)
+                throw ExportReaderError.invalidRecord(
+                    key: location.fileKey,
+                    line: location.line,
+                    column: error.column,
+                    reason: error.description
+                )
             }
             var out: [UInt8] = [UInt8(ascii: "{")]
             for (index, name) in keyNames.enumerated() {
-                guard let member = members.first(where: { buffer[$0.nameStart..<$0.nameEnd].elementsEqual(name.utf8) }) else {
-                    throw ExportReaderError.invalidRecord(key: location.fileKey, line: location.line, column: 1, reason: "the item has no key attribute \"\(name)\"")
+                guard let member = members.first(where: { buffer[$0.nameStart..<$0.nameEnd].elementsEqual(name.utf8) })
+                else {
+                    throw ExportReaderError.invalidRecord(
+                        key: location.fileKey,
+                        line: location.line,
+                        column: 1,
+                        reason: "the item has no key attribute \"\(name)\""
+                    )
                 }
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 DynamoJSONEncoder.appendString(name, to: &out)

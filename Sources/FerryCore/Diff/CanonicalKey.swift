@@ -18,12 +18,16 @@ enum CanonicalKey {
     /// Canonical key JSON from raw key JSON (`ExportRecord.keyJSON`).
     static func make(fromJSON json: [UInt8], keyNames: [String]) throws -> [UInt8]? {
         // Lenient: a key that breaks a DynamoDB limit still has an identity (apply rejects such a record).
-        make(from: try DynamoJSONParser.item(from: String(decoding: json, as: UTF8.self), strict: false), keyNames: keyNames)
+        make(
+            from: try DynamoJSONParser.item(from: String(decoding: json, as: UTF8.self), strict: false),
+            keyNames: keyNames
+        )
     }
 
     private static func canonical(_ value: AttributeValue) -> AttributeValue {
         guard case .n(let number) = value, number.text != number.canonicalText,
-              let canonical = try? DynamoNumber(number.canonicalText) else { return value }
+            let canonical = try? DynamoNumber(number.canonicalText)
+        else { return value }
         return .n(canonical)
     }
 }

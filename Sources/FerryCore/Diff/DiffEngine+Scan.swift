@@ -8,15 +8,24 @@ extension DiffEngine {
     func readController(for table: TableDescription) throws -> CapacityController {
         if table.isOnDemand {
             let tableMax = table.OnDemandThroughput?.MaxReadRequestUnits.flatMap { $0 > 0 ? Double($0) : nil }
-            guard let ceiling = tableMax ?? maxReadUnits.map(Double.init) else { throw DiffError.onDemandNeedsReadCeiling(table: plan.target.table) }
+            guard let ceiling = tableMax ?? maxReadUnits.map(Double.init) else {
+                throw DiffError.onDemandNeedsReadCeiling(table: plan.target.table)
+            }
             let warm = table.WarmThroughput?.ReadUnitsPerSecond.map(Double.init) ?? 12000
-            var controller = CapacityController(percent: readPercent, limits: [.init(resource: "table", capacity: ceiling)], mode: .onDemand(warm: warm))
+            var controller = CapacityController(
+                percent: readPercent,
+                limits: [.init(resource: "table", capacity: ceiling)],
+                mode: .onDemand(warm: warm)
+            )
             controller.learnsRatio = false
             return controller
         }
         let capacity = Double(table.ProvisionedThroughput?.ReadCapacityUnits ?? 0)
         guard capacity > 0 else { throw DiffError.noReadCapacity(table: plan.target.table) }
-        var controller = CapacityController(percent: readPercent, limits: [.init(resource: "table", capacity: capacity)])
+        var controller = CapacityController(
+            percent: readPercent,
+            limits: [.init(resource: "table", capacity: capacity)]
+        )
         controller.learnsRatio = false
         return controller
     }
@@ -37,10 +46,13 @@ extension DiffEngine {
         let segmentCount = segments ?? Self.segmentCount(table: table, budget: controller.tightestBudget)
         let spill = TargetSpill(try SpillWriter(directory: workDirectory, prefix: "target", count: buckets))
         // Eventually consistent reads cost half a unit per 4 KB: start from the table's average item size.
-        let averageItem = (table.ItemCount ?? 0) > 0 ? Double(table.TableSizeBytes ?? 0) / Double(table.ItemCount!) : 1024
+        let averageItem =
+            (table.ItemCount ?? 0) > 0 ? Double(table.TableSizeBytes ?? 0) / Double(table.ItemCount!) : 1024
         let initialUnitsPerItem = max(averageItem, 1) / 8192
         let started = ContinuousClock.now
-        progress("scanning \(plan.target.table) with \(segmentCount) segment\(segmentCount == 1 ? "" : "s") at \(Int(readPercent)) % of its read capacity (\(Self.format(controller.tightestBudget)) units/s)")
+        progress(
+            "scanning \(plan.target.table) with \(segmentCount) segment\(segmentCount == 1 ? "" : "s") at \(Int(readPercent)) % of its read capacity (\(Self.format(controller.tightestBudget)) units/s)"
+        )
         try await withThrowingTaskGroup(of: Void.self) { group in
             for segment in 0..<segmentCount {
                 group.addTask {
@@ -55,12 +67,16 @@ extension DiffEngine {
                         let spend = try await gate.acquire(units: estimate)
                         let page: DynamoDBClient.ScanOutput
                         do {
-                            page = try await dynamo.scan(table: plan.target.table, segment: segmentCount > 1 ? segment : nil,
-                                                         totalSegments: segmentCount > 1 ? segmentCount : nil,
-                                                         limit: limit, exclusiveStartKey: startKey)
+                            page = try await dynamo.scan(
+                                table: plan.target.table,
+                                segment: segmentCount > 1 ? segment : nil,
+                                totalSegments: segmentCount > 1 ? segmentCount : nil,
+                                limit: limit,
+                                exclusiveStartKey: startKey
+                            )
                         } catch let error as AWSClientError where error.isThrottling {
                             await gate.throttled()
-                            continue // the same page again, at the lower rate
+                            continue  // the same page again, at the lower rate
                         }
                         let consumed = (page.consumedCapacity.map { [$0] } ?? []).unitsByResource
                         await gate.consumed(consumed, for: spend)
@@ -86,9 +102,13 @@ extension DiffEngine {
         try await spill.finish()
         let elapsed = ContinuousClock.now - started
         return DiffReport.ScanStats(
-            segments: segmentCount, itemsScanned: await spill.items, readUnitsConsumed: await spill.units,
-            readBudgetPerSecond: controller.tightestBudget, throttles: await gate.throttleCount,
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            segments: segmentCount,
+            itemsScanned: await spill.items,
+            readUnitsConsumed: await spill.units,
+            readBudgetPerSecond: controller.tightestBudget,
+            throttles: await gate.throttleCount,
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        )
     }
 
     static func format(_ units: Double) -> String {

@@ -42,7 +42,13 @@ public struct DiffEngine: Sendable {
     public var listAll = false
     public var progress: @Sendable (String) -> Void = { _ in }
 
-    public init(plan: Plan, source: any ExportSource, dynamo: DynamoDBClient, readPercent: Double, workDirectory: String) {
+    public init(
+        plan: Plan,
+        source: any ExportSource,
+        dynamo: DynamoDBClient,
+        readPercent: Double,
+        workDirectory: String
+    ) {
         self.plan = plan
         self.source = source
         self.dynamo = dynamo
@@ -88,8 +94,13 @@ public struct DiffEngine: Sendable {
         var keyChecked = false
         for window in plan.windows where window.index <= windows {
             let export = exports[window.index]
-            let files = window.index < windows ? export.files : export.files.filter { partialFiles.contains($0.dataFileS3Key) }
-            if !files.isEmpty { progress("reading window \(window.index + 1)/\(plan.windows.count) (\(window.exportId)): \(files.count) files") }
+            let files =
+                window.index < windows ? export.files : export.files.filter { partialFiles.contains($0.dataFileS3Key) }
+            if !files.isEmpty {
+                progress(
+                    "reading window \(window.index + 1)/\(plan.windows.count) (\(window.exportId)): \(files.count) files"
+                )
+            }
             for file in files {
                 _ = try await reader.readRecords(of: file, in: export) { records in
                     for record in records {
@@ -99,12 +110,22 @@ public struct DiffEngine: Sendable {
                         }
                         let raw = try record.keyJSON(keyNames: keyNames)
                         guard let key = try CanonicalKey.make(fromJSON: raw, keyNames: keyNames) else {
-                            throw ExportReaderError.invalidRecord(key: record.location.fileKey, line: record.location.line, column: 1,
-                                                                  reason: "the record has no key attribute of \(keyNames.joined(separator: ", "))")
+                            throw ExportReaderError.invalidRecord(
+                                key: record.location.fileKey,
+                                line: record.location.line,
+                                column: 1,
+                                reason: "the record has no key attribute of \(keyNames.joined(separator: ", "))"
+                            )
                         }
                         let item = record.newImageRange.map { Array(record.json($0)) } ?? []
-                        try expected.append(SpillEntry(kind: record.isDelete ? .delete : .put, key: key, item: item,
-                                                       location: record.location.description))
+                        try expected.append(
+                            SpillEntry(
+                                kind: record.isDelete ? .delete : .put,
+                                key: key,
+                                item: item,
+                                location: record.location.description
+                            )
+                        )
                     }
                 }
             }
@@ -118,25 +139,35 @@ public struct DiffEngine: Sendable {
         progress("comparing \(bucketCount) bucket\(bucketCount == 1 ? "" : "s")")
         var comparison = try Comparison(listing: listAll ? differencesPath : nil, exampleLimit: exampleLimit)
         for bucket in 0..<bucketCount {
-            try comparison.compare(planPath: SpillWriter.path(directory: workDirectory, prefix: "plan", index: bucket),
-                                   targetPath: SpillWriter.path(directory: workDirectory, prefix: "target", index: bucket))
+            try comparison.compare(
+                planPath: SpillWriter.path(directory: workDirectory, prefix: "plan", index: bucket),
+                targetPath: SpillWriter.path(directory: workDirectory, prefix: "target", index: bucket)
+            )
         }
         try comparison.finish()
         let elapsed = ContinuousClock.now - started
         let through: String
         switch position {
         case .endOfPlan: through = plan.totals.end
-        case .checkpoint(let checkpoint): through = checkpoint.appliedThrough ?? plan.windows.first?.to ?? plan.totals.start
+        case .checkpoint(let checkpoint):
+            through = checkpoint.appliedThrough ?? plan.windows.first?.to ?? plan.totals.start
         }
         var report = DiffReport(
-            planId: plan.planId, table: plan.target.table,
+            planId: plan.planId,
+            table: plan.target.table,
             position: {
                 if case .checkpoint = position { return "checkpoint" }
                 return "end of plan"
             }(),
-            expectedThrough: through, windowsCompared: windows, partialWindowFiles: partialFiles.count,
-            counts: comparison.counts, examples: comparison.sortedExamples, scan: scan, buckets: bucketCount,
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            expectedThrough: through,
+            windowsCompared: windows,
+            partialWindowFiles: partialFiles.count,
+            counts: comparison.counts,
+            examples: comparison.sortedExamples,
+            scan: scan,
+            buckets: bucketCount,
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        )
         if case .checkpoint(let checkpoint) = position, checkpoint.windowsDone == 0, checkpoint.filesDone.isEmpty {
             report.expectedThrough = "nothing applied yet"
         }
@@ -159,7 +190,10 @@ enum KeySchemaCheck {
     /// as the record has them).
     @discardableResult
     static func check(_ record: ExportRecord, table: TableDescription) throws -> [Checkpoint.KeyAttribute] {
-        let types = Dictionary((table.AttributeDefinitions ?? []).map { ($0.AttributeName, $0.AttributeType) }, uniquingKeysWith: { a, _ in a })
+        let types = Dictionary(
+            (table.AttributeDefinitions ?? []).map { ($0.AttributeName, $0.AttributeType) },
+            uniquingKeysWith: { a, _ in a }
+        )
         let body = try record.body()
         let keys: Item
         switch body {
@@ -170,24 +204,47 @@ enum KeySchemaCheck {
         for name in table.keyNames {
             guard let value = keys[name], value.typeTag == types[name] ?? value.typeTag else {
                 let seen = keys.attributes.map { "\($0.name) \($0.value.typeTag)" }.joined(separator: ", ")
-                throw ApplyError.keySchemaMismatch(table: table.TableName, tableKeys: expected, exportKeys: seen, at: record.location.description)
+                throw ApplyError.keySchemaMismatch(
+                    table: table.TableName,
+                    tableKeys: expected,
+                    exportKeys: seen,
+                    at: record.location.description
+                )
             }
         }
-        if case .change(let change) = body, Set(change.keys.names.map(BytewiseString.init)) != Set(table.keyNames.map(BytewiseString.init)) {
-            throw ApplyError.keySchemaMismatch(table: table.TableName, tableKeys: expected,
-                                               exportKeys: change.keys.names.joined(separator: ", "), at: record.location.description)
+        if case .change(let change) = body,
+            Set(change.keys.names.map(BytewiseString.init)) != Set(table.keyNames.map(BytewiseString.init))
+        {
+            throw ApplyError.keySchemaMismatch(
+                table: table.TableName,
+                tableKeys: expected,
+                exportKeys: change.keys.names.joined(separator: ", "),
+                at: record.location.description
+            )
         }
-        return table.keyNames.compactMap { name in keys[name].map { Checkpoint.KeyAttribute(name: name, type: $0.typeTag) } }
+        return table.keyNames.compactMap { name in
+            keys[name].map { Checkpoint.KeyAttribute(name: name, type: $0.typeTag) }
+        }
     }
 
     /// Checks the export's key as a checkpoint keeps it (`at` names the checkpoint) against the table's.
     static func check(_ keys: [Checkpoint.KeyAttribute], table: TableDescription, at: String) throws {
-        let types = Dictionary((table.AttributeDefinitions ?? []).map { ($0.AttributeName, $0.AttributeType) }, uniquingKeysWith: { a, _ in a })
+        let types = Dictionary(
+            (table.AttributeDefinitions ?? []).map { ($0.AttributeName, $0.AttributeType) },
+            uniquingKeysWith: { a, _ in a }
+        )
         let tableKeys = table.keyNames.map { Checkpoint.KeyAttribute(name: $0, type: types[$0] ?? "?") }
         let sameNames = tableKeys.map { BytewiseString($0.name) } == keys.map { BytewiseString($0.name) }
         guard sameNames && zip(tableKeys, keys).allSatisfy({ $0.type == $1.type || $0.type == "?" }) else {
-            func text(_ keys: [Checkpoint.KeyAttribute]) -> String { keys.map { "\($0.name) \($0.type)" }.joined(separator: ", ") }
-            throw ApplyError.keySchemaMismatch(table: table.TableName, tableKeys: text(tableKeys), exportKeys: text(keys), at: "the export's key recorded in \(at)")
+            func text(_ keys: [Checkpoint.KeyAttribute]) -> String {
+                keys.map { "\($0.name) \($0.type)" }.joined(separator: ", ")
+            }
+            throw ApplyError.keySchemaMismatch(
+                table: table.TableName,
+                tableKeys: text(tableKeys),
+                exportKeys: text(keys),
+                at: "the export's key recorded in \(at)"
+            )
         }
     }
 }
@@ -201,7 +258,8 @@ public enum DiffError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .workDirectory(path, reason): "\(path): \(reason) (the diff's spill files; choose another place with --work-dir)"
+        case let .workDirectory(path, reason):
+            "\(path): \(reason) (the diff's spill files; choose another place with --work-dir)"
         case .onDemandNeedsReadCeiling(let table):
             "target table \(table) is on-demand with no maximum read throughput: pass --max-read-units N, the read units per second Ferry may use at 100 %"
         case .noReadCapacity(let table): "target table \(table) reports no read capacity; check DescribeTable"

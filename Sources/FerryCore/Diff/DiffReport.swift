@@ -87,18 +87,29 @@ public struct DiffReport: Sendable, Codable, Hashable {
     /// The human report: counts, then the examples.
     public func text(exampleLimit: Int) -> String {
         var lines: [String] = []
-        let through = position == "checkpoint" ? "the checkpoint's position (\(expectedThrough))" : "the end of the plan (\(expectedThrough))"
+        let through =
+            position == "checkpoint"
+            ? "the checkpoint's position (\(expectedThrough))" : "the end of the plan (\(expectedThrough))"
         lines.append("diff of plan \(planId.prefix(19))… against \(table), expected state at \(through)")
         let rows: [(String, Int64)] = [
-            ("would put", counts.wouldPut), ("would overwrite", counts.wouldOverwrite), ("would delete", counts.wouldDelete),
+            ("would put", counts.wouldPut), ("would overwrite", counts.wouldOverwrite),
+            ("would delete", counts.wouldDelete),
             ("extra in target", counts.extra), ("unchanged", counts.unchanged),
         ]
         let width = rows.map { String($0.1).count }.max() ?? 1
         for (name, count) in rows {
-            lines.append("  \(name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(String(repeating: " ", count: width - String(count).count))\(count)")
+            lines.append(
+                "  \(name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(String(repeating: " ", count: width - String(count).count))\(count)"
+            )
         }
-        if counts.deletedAndAbsent > 0 { lines.append("  (\(counts.deletedAndAbsent) keys the plan deletes are already absent)") }
-        lines.append(differs ? "the target differs from the plan: \(counts.differences) difference\(counts.differences == 1 ? "" : "s")" : "the target matches the plan")
+        if counts.deletedAndAbsent > 0 {
+            lines.append("  (\(counts.deletedAndAbsent) keys the plan deletes are already absent)")
+        }
+        lines.append(
+            differs
+                ? "the target differs from the plan: \(counts.differences) difference\(counts.differences == 1 ? "" : "s")"
+                : "the target matches the plan"
+        )
         if !examples.isEmpty {
             lines.append("examples (up to \(exampleLimit) of each; --limit N for more, --json for all):")
             for example in examples {
@@ -108,9 +119,11 @@ public struct DiffReport: Sendable, Codable, Hashable {
                 lines.append(line)
             }
         }
-        lines.append("scanned \(scan.itemsScanned) items in \(scan.segments) segment\(scan.segments == 1 ? "" : "s"): "
-                     + "\(DiffEngine.format(scan.readUnitsConsumed)) read units (budget \(DiffEngine.format(scan.readBudgetPerSecond)) units/s), "
-                     + "\(scan.throttles) throttles; \(String(format: "%.1f", seconds)) s in all")
+        lines.append(
+            "scanned \(scan.itemsScanned) items in \(scan.segments) segment\(scan.segments == 1 ? "" : "s"): "
+                + "\(DiffEngine.format(scan.readUnitsConsumed)) read units (budget \(DiffEngine.format(scan.readBudgetPerSecond)) units/s), "
+                + "\(scan.throttles) throttles; \(String(format: "%.1f", seconds)) s in all"
+        )
         return lines.joined(separator: "\n")
     }
 
@@ -140,7 +153,9 @@ struct Comparison {
     init(listing path: String?, exampleLimit: Int) throws {
         self.exampleLimit = exampleLimit
         if let path {
-            guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            guard FileManager.default.createFile(atPath: path, contents: nil),
+                let handle = FileHandle(forWritingAtPath: path)
+            else {
                 throw DiffError.workDirectory(path: path, reason: "cannot create the list of differences")
             }
             listing = handle
@@ -205,14 +220,26 @@ struct Comparison {
             // Lenient: a planned item DynamoDB would refuse (apply rejected it) is still compared, not an error.
             return try DynamoJSONParser.item(from: String(decoding: entry.item, as: UTF8.self), strict: false)
         } catch {
-            throw DiffError.unreadableItem(source: entry.location.isEmpty ? "an item scanned from the target" : entry.location, reason: "\(error)")
+            throw DiffError.unreadableItem(
+                source: entry.location.isEmpty ? "an item scanned from the target" : entry.location,
+                reason: "\(error)"
+            )
         }
     }
 
-    private mutating func record(_ change: DiffReport.Change, key: [UInt8], attributes: [String]? = nil, source: String? = nil) throws {
+    private mutating func record(
+        _ change: DiffReport.Change,
+        key: [UInt8],
+        attributes: [String]? = nil,
+        source: String? = nil
+    ) throws {
         counts[change] += 1
-        let difference = DiffReport.Difference(change: change, key: String(decoding: key, as: UTF8.self), attributes: attributes,
-                                               source: source.flatMap { $0.isEmpty ? nil : $0 })
+        let difference = DiffReport.Difference(
+            change: change,
+            key: String(decoding: key, as: UTF8.self),
+            attributes: attributes,
+            source: source.flatMap { $0.isEmpty ? nil : $0 }
+        )
         if exampleLimit > 0 {
             // Keep the smallest keys, so the examples do not depend on the scan's order.
             var kept = examples[change, default: []]

@@ -108,8 +108,10 @@ final class SpillWriter {
             let written = bytes[offset...].withUnsafeBytes { Glibc.write(descriptors[index], $0.baseAddress, $0.count) }
             if written < 0 {
                 if errno == EINTR { continue }
-                throw DiffError.workDirectory(path: Self.path(directory: directory, prefix: prefix, index: index),
-                                              reason: String(cString: strerror(errno)))
+                throw DiffError.workDirectory(
+                    path: Self.path(directory: directory, prefix: prefix, index: index),
+                    reason: String(cString: strerror(errno))
+                )
             }
             offset += written
         }
@@ -130,14 +132,18 @@ enum SpillReader {
         let bytes = [UInt8](data)
         var offset = 0
         func length(_ size: Int) throws -> Int {
-            guard offset + size <= bytes.count else { throw DiffError.workDirectory(path: path, reason: "spill file truncated at byte \(offset)") }
+            guard offset + size <= bytes.count else {
+                throw DiffError.workDirectory(path: path, reason: "spill file truncated at byte \(offset)")
+            }
             var value = 0
             for index in 0..<size { value |= Int(bytes[offset + index]) << (8 * index) }
             offset += size
             return value
         }
         func take(_ count: Int) throws -> ArraySlice<UInt8> {
-            guard offset + count <= bytes.count else { throw DiffError.workDirectory(path: path, reason: "spill file truncated at byte \(offset)") }
+            guard offset + count <= bytes.count else {
+                throw DiffError.workDirectory(path: path, reason: "spill file truncated at byte \(offset)")
+            }
             defer { offset += count }
             return bytes[offset..<offset + count]
         }

@@ -67,9 +67,18 @@ public enum ExportScheduler {
         public var earliest: ExportTime?
         public var latest: ExportTime?
 
-        public init(tableArn: String, destination: String, format: ExportFormat = .dynamoDBJSON, viewType: ExportViewType = .newAndOldImages,
-                    windowMilliseconds: Int64 = 15 * 60_000, maxInFlight: Int = 8, completed: [Completed] = [], running: [Running] = [],
-                    earliest: ExportTime? = nil, latest: ExportTime? = nil) {
+        public init(
+            tableArn: String,
+            destination: String,
+            format: ExportFormat = .dynamoDBJSON,
+            viewType: ExportViewType = .newAndOldImages,
+            windowMilliseconds: Int64 = 15 * 60_000,
+            maxInFlight: Int = 8,
+            completed: [Completed] = [],
+            running: [Running] = [],
+            earliest: ExportTime? = nil,
+            latest: ExportTime? = nil
+        ) {
             self.tableArn = tableArn
             self.destination = destination
             self.format = format
@@ -100,7 +109,8 @@ public enum ExportScheduler {
 
     public static func next(_ state: State) -> Step {
         if let failed = state.running.first(where: { if case .failed = $0.status { true } else { false } }),
-           case let .failed(code, message) = failed.status {
+            case let .failed(code, message) = failed.status
+        {
             return .failed(exportArn: failed.exportArn, code: code, message: message)
         }
         guard let latest = state.latest else { return .pitrDisabled }
@@ -129,17 +139,26 @@ public enum ExportScheduler {
         if let earliest = state.earliest, end < earliest { return .pitrGap(chainEnd: end, earliest: earliest) }
         let to = ExportTime(epochMilliseconds: end.epochMilliseconds + state.windowMilliseconds)
         if to <= latest && inFlight.count < state.maxInFlight {
-            return .requestIncremental(from: end, to: to, clientToken: clientToken(state, kind: .incremental, from: end, to: to))
+            return .requestIncremental(
+                from: end,
+                to: to,
+                clientToken: clientToken(state, kind: .incremental, from: end, to: to)
+            )
         }
-        if !waiting.isEmpty || !inFlight.isEmpty { return .wait(for: waiting.isEmpty ? inFlight.compactMap(\.running) : waiting) }
+        if !waiting.isEmpty || !inFlight.isEmpty {
+            return .wait(for: waiting.isEmpty ? inFlight.compactMap(\.running) : waiting)
+        }
         return .caughtUp(chainEnd: end, nextDue: to)
     }
 
     /// A request's `ClientToken`: the same table, destination, format, view, kind and window give the same token, so
     /// a request issued again after a crash returns the export already started instead of a second one.
     public static func clientToken(_ state: State, kind: ExportKind, from: ExportTime?, to: ExportTime) -> String {
-        let identity = ["ferry-export-v1", state.tableArn, state.destination, state.format.rawValue, kind == .full ? "FULL" : state.viewType.rawValue,
-                        kind.rawValue, from.map { String($0.epochMilliseconds) } ?? "-", String(to.epochMilliseconds)].joined(separator: "\n")
+        let identity = [
+            "ferry-export-v1", state.tableArn, state.destination, state.format.rawValue,
+            kind == .full ? "FULL" : state.viewType.rawValue,
+            kind.rawValue, from.map { String($0.epochMilliseconds) } ?? "-", String(to.epochMilliseconds),
+        ].joined(separator: "\n")
         return SHA256.hash(data: Data(identity.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
     }
 }
