@@ -232,19 +232,14 @@ public enum ChainPlanner {
         incrementals: [Export],
         until: ExportTime?
     ) -> (exports: [Export], gap: PlanError?) {
-        var end = start
-        var last = lastExportId
-        var selected: [Export] = []
-        var left = incrementals.filter { until == nil || $0.summary.exportToTime! <= until! }
-        while true {
-            left.removeAll { $0.summary.exportToTime! <= end }  // repeated or contained: nothing new
-            // Of the windows that start by the chain's end, the one that ends first: every other stays reachable.
-            guard let next = left.firstIndex(where: { $0.summary.exportFromTime! <= end }) else { break }
-            let window = left.remove(at: next)
-            selected.append(window)
-            end = window.summary.exportToTime!
-            last = window.summary.exportId
-        }
+        let (selected, left) = contiguous(
+            after: start,
+            incrementals.filter { until == nil || $0.summary.exportToTime! <= until! },
+            from: { $0.summary.exportFromTime! },
+            to: { $0.summary.exportToTime! }
+        )
+        let end = selected.last?.summary.exportToTime ?? start
+        let last = selected.last?.summary.exportId ?? lastExportId
         // Windows are left only beyond a gap: name the one that starts first.
         guard
             let beyond = left.min(by: {
@@ -262,6 +257,29 @@ public enum ChainPlanner {
                 beforeStart: beyond.summary.exportFromTime!.text
             )
         )
+    }
+
+    /// The contiguity rule, for any kind of window ([from, to)): of `windows` (sorted by end), those that continue
+    /// a chain ending at `start`, in order, and those left beyond a gap. Windows that end by the chain's end add
+    /// nothing (repeated or contained) and are dropped; of the windows that start by the chain's end, the one that
+    /// ends first comes next — every other stays reachable, so the result is decided over the whole set.
+    static func contiguous<W>(
+        after start: ExportTime,
+        _ windows: [W],
+        from: (W) -> ExportTime,
+        to: (W) -> ExportTime
+    ) -> (selected: [W], left: [W]) {
+        var end = start
+        var selected: [W] = []
+        var left = windows
+        while true {
+            left.removeAll { to($0) <= end }
+            guard let next = left.firstIndex(where: { from($0) <= end }) else { break }
+            let window = left.remove(at: next)
+            selected.append(window)
+            end = to(window)
+        }
+        return (selected, left)
     }
 
     static func assemble(_ exports: [Export], found: DiscoveredExports, options: PlanOptions) -> Plan {

@@ -122,20 +122,19 @@ public enum ExportScheduler {
             return .startFull(exportTime: latest, clientToken: clientToken(state, kind: .full, from: nil, to: latest))
         }
         // The chain so far: completed windows, then those still running, each continuing the end exactly or overlapping it.
-        var end = full.to
         let incrementals = state.completed.filter { $0.kind == .incremental && $0.from != nil }
             .map { (from: $0.from!, to: $0.to, running: nil as String?) }
         let inFlight = state.running.filter { $0.kind == .incremental && $0.from != nil && $0.to != nil }
             .map { (from: $0.from!, to: $0.to!, running: Optional($0.exportArn)) }
-        var waiting: [String] = []
-        var left = (incrementals + inFlight).sorted { ($0.to, $0.from) < ($1.to, $1.from) }
-        while true {
-            left.removeAll { $0.to <= end }
-            guard let next = left.firstIndex(where: { $0.from <= end }) else { break }
-            let window = left.remove(at: next)
-            end = window.to
-            if let arn = window.running { waiting.append(arn) }
-        }
+        // The planner's own contiguity rule, so what is requested is what `ferry plan` will chain.
+        let chained = ChainPlanner.contiguous(
+            after: full.to,
+            (incrementals + inFlight).sorted { ($0.to, $0.from) < ($1.to, $1.from) },
+            from: { $0.from },
+            to: { $0.to }
+        ).selected
+        let end = chained.last?.to ?? full.to
+        let waiting = chained.compactMap(\.running)
         if let earliest = state.earliest, end < earliest { return .pitrGap(chainEnd: end, earliest: earliest) }
         let to = ExportTime(epochMilliseconds: end.epochMilliseconds + state.windowMilliseconds)
         if to <= latest && inFlight.count < state.maxInFlight {
