@@ -77,8 +77,18 @@ public struct ExportRequest: Sendable, Hashable {
     public var bucket: String
     public var prefix: String?
     public var bucketOwner: String?
+    /// Server-side encryption of the export's objects (`S3SseAlgorithm`, `S3SseKmsKeyId`).
+    public struct Encryption: Sendable, Hashable {
+        public var algorithm: String
+        public var kmsKeyId: String?
+        public init(algorithm: String, kmsKeyId: String? = nil) {
+            self.algorithm = algorithm
+            self.kmsKeyId = kmsKeyId
+        }
+    }
+
     public var format: String
-    public var sse: (algorithm: String, kmsKeyId: String?)?
+    public var sse: Encryption?
     public var kind: Kind
     public var clientToken: String
 
@@ -88,7 +98,7 @@ public struct ExportRequest: Sendable, Hashable {
         prefix: String?,
         bucketOwner: String? = nil,
         format: String = "DYNAMODB_JSON",
-        sse: (algorithm: String, kmsKeyId: String?)? = nil,
+        sse: Encryption? = nil,
         kind: Kind,
         clientToken: String
     ) {
@@ -101,9 +111,6 @@ public struct ExportRequest: Sendable, Hashable {
         self.kind = kind
         self.clientToken = clientToken
     }
-
-    public static func == (a: ExportRequest, b: ExportRequest) -> Bool { a.body == b.body }
-    public func hash(into hasher: inout Hasher) { hasher.combine(body) }
 
     /// The request document, members in a fixed order.
     public var body: [UInt8] {

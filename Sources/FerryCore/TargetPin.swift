@@ -1,4 +1,5 @@
 import AWSClient
+import DynamoModel
 
 /// The target a plan is applied to is the one it was made for: `plan` records the target table's ARN (and account)
 /// when it can describe it, and `apply` and `diff` describe the table and refuse before any write or read when it is
@@ -19,13 +20,14 @@ public enum TargetPin {
         checkpointPath: String? = nil
     ) throws {
         guard let arn = table.TableArn else { return }
-        if arn == plan.sourceTable.tableArn {
+        // ARNs compared by bytes, as DynamoDB compares names (not by Swift's canonical equivalence).
+        if arn.bytewiseEquals(plan.sourceTable.tableArn) {
             throw TargetPinError.targetIsSource(arn: arn)
         }
-        if let pinned = plan.target.tableArn, pinned != arn {
+        if let pinned = plan.target.tableArn, !pinned.bytewiseEquals(arn) {
             throw TargetPinError.notThePlansTarget(planned: pinned, actual: arn, region: plan.target.region)
         }
-        if let checkpointArn, checkpointArn != arn {
+        if let checkpointArn, !checkpointArn.bytewiseEquals(arn) {
             throw TargetPinError.notTheCheckpointsTarget(
                 recorded: checkpointArn,
                 actual: arn,

@@ -72,6 +72,24 @@ struct ExportAPITests {
         )
     }
 
+    @Test("a FULL request carries its export time and the encryption asked for, and no window")
+    func fullRequest() {
+        let request = ExportRequest(
+            tableArn: "arn:aws:dynamodb:us-east-1:1:table/t",
+            bucket: "b",
+            prefix: nil,
+            format: "ION",
+            sse: .init(algorithm: "KMS", kmsKeyId: "arn:aws:kms:us-east-1:1:key/k"),
+            kind: .full(exportTime: 1_764_583_200_123),
+            clientToken: "tok"
+        )
+        let body = String(decoding: request.body, as: UTF8.self)
+        #expect(
+            body
+                == #"{"TableArn":"arn:aws:dynamodb:us-east-1:1:table/t","S3Bucket":"b","S3SseAlgorithm":"KMS","S3SseKmsKeyId":"arn:aws:kms:us-east-1:1:key/k","ExportFormat":"ION","ExportType":"FULL_EXPORT","ExportTime":1764583200.123,"ClientToken":"tok"}"#
+        )
+    }
+
     @Test("PITR window from DescribeContinuousBackups; PITR off reads as disabled")
     func pitrWindow() async throws {
         let transport = ScriptedTransport([
