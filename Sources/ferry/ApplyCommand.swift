@@ -100,7 +100,7 @@ struct ApplyCommand: AsyncParsableCommand {
                     plan: loaded,
                     source: clients.source,
                     dynamo: clients.dynamo,
-                    store: CheckpointStore(path: checkpoint ?? CheckpointStore.defaultPath(forPlan: plan)),
+                    store: CheckpointFile(path: checkpoint ?? CheckpointFile.defaultPath(forPlan: plan)),
                     rejectsPath: base + ".rejects.jsonl",
                     writePercent: writePercent?.value ?? loaded.throttle.writePercent,
                     maxWriteUnits: maxWriteUnits ?? loaded.throttle.maxWriteUnits
@@ -126,7 +126,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 let grace = Duration.milliseconds(
                     Int64((stopGrace.flatMap(DurationArgument.init)?.seconds ?? 25) * 1000)
                 )
-                let checkpointPath = checkpoint ?? CheckpointStore.defaultPath(forPlan: plan)
+                let checkpointPath = checkpoint ?? CheckpointFile.defaultPath(forPlan: plan)
                 let report = try await withCompanion(
                     { try await ready.run() },
                     companion: {

@@ -74,8 +74,8 @@ struct DiffCommand: AsyncParsableCommand {
             let loaded = try PlanFile.read(plan)
             let position: DiffEngine.Position
             if atCheckpoint {
-                let path = checkpoint ?? CheckpointStore.defaultPath(forPlan: plan)
-                guard let saved = try CheckpointStore(path: path).load(for: loaded.planId) else {
+                let path = checkpoint ?? CheckpointFile.defaultPath(forPlan: plan)
+                guard let saved = try CheckpointFile(path: path).load(for: loaded.planId) else {
                     throw ValidationError(
                         "--at-checkpoint: there is no checkpoint at \(path) (nothing applied yet?); give its path with --checkpoint"
                     )

@@ -17,8 +17,8 @@ struct StatusCommand: AsyncParsableCommand {
         try logging.bootstrap()
         try await runReportingErrors {
             let loaded = try PlanFile.read(plan)
-            let checkpointPath = checkpoint ?? CheckpointStore.defaultPath(forPlan: plan)
-            let saved = try CheckpointStore(path: checkpointPath).load(for: loaded.planId)
+            let checkpointPath = checkpoint ?? CheckpointFile.defaultPath(forPlan: plan)
+            let saved = try CheckpointFile(path: checkpointPath).load(for: loaded.planId)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             var status = PlanStatus.make(loaded, checkpoint: saved, path: checkpointPath, now: now)
             if status.rejects > 0 {

@@ -136,7 +136,7 @@ struct ApplyCrashTests {
                 // The checkpoint survives the stop intact (atomic writes) and belongs to this plan.
                 let planId = try PlanFile.read(plan).planId
                 let saved = try #require(
-                    try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: planId)
+                    try CheckpointFile(path: directory + "/plan.checkpoint.json").load(for: planId)
                 )
                 #expect(saved.windowsDone <= 5 && saved.itemsApplied >= 0)
                 if saved.windowsDone < 5 {

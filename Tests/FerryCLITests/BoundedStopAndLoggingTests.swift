@@ -81,7 +81,7 @@ struct BoundedStopAndLoggingTests {
                 for signal in signals { kill(apply.processIdentifier, signal) }
                 let elapsed = try await waitForExit(apply, within: .seconds(20))
                 let stderr = await rest.value
-                let checkpoint = try CheckpointStore(path: directory + "/plan.checkpoint.json").load(
+                let checkpoint = try CheckpointFile(path: directory + "/plan.checkpoint.json").load(
                     for: try PlanFile.read(plan).planId
                 )
                 return (apply.terminationStatus, elapsed, stderr, checkpoint)

@@ -28,7 +28,7 @@ struct ApplyFaultTests {
             plan: plan,
             source: source ?? LocalDirectorySource(root: chain.exportsDirectory),
             dynamo: try DiffBudgetTests.dynamo(fake),
-            store: CheckpointStore(path: directory + "/plan.checkpoint.json"),
+            store: CheckpointFile(path: directory + "/plan.checkpoint.json"),
             rejectsPath: directory + "/rejects.jsonl",
             writePercent: 100
         )
@@ -73,7 +73,7 @@ struct ApplyFaultTests {
             expected = expected.filter { $0.key["pk"] != .s("user#7") }
             let written = fake.state.withLock { $0.items }.filter { $0.key["pk"] != .s("user#7") }
             #expect(written == expected, "everything but the rejected key is exact")
-            let checkpoint = try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)
+            let checkpoint = try CheckpointFile(path: directory + "/plan.checkpoint.json").load(for: plan.planId)
             #expect(checkpoint?.rejects == report.rejects)
             // #13.3: a later run (a resume, or a run of a finished plan) still counts the chain's rejects, so it
             // exits 6 too; its checkpoint keeps the total.
@@ -81,7 +81,7 @@ struct ApplyFaultTests {
             #expect(again.windowsApplied == 0)
             #expect(again.rejects == report.rejects, "rejects are never forgotten")
             #expect(
-                try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)?.rejects
+                try CheckpointFile(path: directory + "/plan.checkpoint.json").load(for: plan.planId)?.rejects
                     == report.rejects
             )
         }
@@ -104,7 +104,7 @@ struct ApplyFaultTests {
 
             // As if the run had crashed while that file was in flight, after a checkpoint (saved when another file
             // finished) had counted its rejects: the checkpoint claims the window's other files only.
-            let store = CheckpointStore(path: directory + "/plan.checkpoint.json")
+            let store = CheckpointFile(path: directory + "/plan.checkpoint.json")
             var saved = try #require(try store.load(for: plan.planId))
             saved.windowsDone = window.index
             saved.filesDone = window.files.map(\.key).filter { $0 != file }

@@ -60,7 +60,7 @@ struct ApplyFollowTests {
 
     /// Windows the checkpoint at `path` says are done.
     static func windowsDone(_ path: String, planId: String) -> Int {
-        ((try? CheckpointStore(path: path).load(for: planId)) ?? nil)?.windowsDone ?? 0
+        ((try? CheckpointFile(path: path).load(for: planId)) ?? nil)?.windowsDone ?? 0
     }
 
     /// Runs on `clock` (waits of up to a second move on at once) until the checkpoint says `windows` are done.
@@ -139,7 +139,7 @@ struct ApplyFollowTests {
             )
             #expect(fake.state.withLock { $0.items } == expected)
             let saved = try #require(
-                try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)
+                try CheckpointFile(path: directory + "/plan.checkpoint.json").load(for: plan.planId)
             )
             #expect(
                 saved.windowsDone == 5
@@ -178,7 +178,7 @@ struct ApplyFollowTests {
                 #expect(after == plan.windows.last!.exportId && before == chain.exports.last!.exportId)
             }
             let saved = try #require(
-                try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)
+                try CheckpointFile(path: directory + "/plan.checkpoint.json").load(for: plan.planId)
             )
             #expect(saved.windowsDone == 3 && saved.followWindows == nil)
         }
@@ -215,7 +215,7 @@ struct ApplyFollowTests {
             #expect(waiting.pendingGap?.contains(chain.exports[4].exportId) == true, "\(waiting.pendingGap ?? "")")
             #expect(waiting.line.contains("still in progress"), "\(waiting.line)")
             #expect(
-                try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)?.windowsDone == 3
+                try CheckpointFile(path: directory + "/plan.checkpoint.json").load(for: plan.planId)?.windowsDone == 3
             )
             // It completes: the rest of its files arrive (the summary last, as S3 shows a finished export).
             let names = try FileManager.default.contentsOfDirectory(atPath: startedAway).filter { $0 != "_started" }
@@ -231,14 +231,14 @@ struct ApplyFollowTests {
             )
             #expect(fake.state.withLock { $0.items } == expected)
             let saved = try #require(
-                try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)
+                try CheckpointFile(path: directory + "/plan.checkpoint.json").load(for: plan.planId)
             )
             #expect(saved.followWindows?.map(\.exportId) == chain.exports.suffix(2).map(\.exportId))
         }
     }
 
     @Test(
-        "following until interrupted: a stop during a 30 s wait ends it at the next stop check, as interrupted with the checkpoint saved",
+        "following until interrupted: a stop during a 30 s wait ends it at once (no clock time passes), as interrupted with the checkpoint saved",
         .timeLimit(.minutes(3))
     )
     func interruptedWhileWaiting() async throws {
@@ -252,25 +252,21 @@ struct ApplyFollowTests {
             engine.follow = .init(pollInterval: .seconds(30))
             let running = Task { [engine] in try await engine.run() }
             // Write the plan, poll once, and start waiting for the next poll (waits up to 100 ms move on; the
-            // wait's 200 ms stop checks do not).
+            // 30 s wait does not).
             let waiting = try await clock.run(
                 until: {
                     events.withLock { $0.contains { $0.event == .caughtUp } }
-                        && clock.pendingSleeps.contains(ApplyEngine.stopCheckInterval)
+                        && clock.pendingSleeps.contains(.seconds(30))
                 },
                 advancingWithin: .milliseconds(100)
             )
             #expect(waiting, "the run never waited for its next poll")
             let stopped = clock.now
             engine.stop.set()
-            clock.advance(by: ApplyEngine.stopCheckInterval)
             await #expect(throws: ApplyError.interrupted(checkpoint: directory + "/plan.checkpoint.json")) {
                 try await running.value
             }
-            #expect(
-                stopped.duration(to: clock.now) == ApplyEngine.stopCheckInterval,
-                "ended one stop check after the stop"
-            )
+            #expect(stopped == clock.now, "the stop ended the wait at once")
             #expect(
                 events.withLock { $0.count { $0.event == .caughtUp } } == 1,
                 "the 30 s wait was not waited out: no second poll"

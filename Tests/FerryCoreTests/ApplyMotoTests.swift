@@ -28,7 +28,7 @@ struct ApplyMotoTests {
                     plan: plan,
                     source: LocalDirectorySource(root: chain.exportsDirectory),
                     dynamo: dynamo,
-                    store: CheckpointStore(path: directory + "/plan.checkpoint.json"),
+                    store: CheckpointFile(path: directory + "/plan.checkpoint.json"),
                     rejectsPath: directory + "/rejects.jsonl",
                     writePercent: 100
                 )
@@ -53,7 +53,7 @@ struct ApplyMotoTests {
                 #expect(target.count == expected.count)
                 #expect(target == expected)
 
-                let checkpoint = try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: plan.planId)
+                let checkpoint = try CheckpointFile(path: directory + "/plan.checkpoint.json").load(for: plan.planId)
                 #expect(checkpoint?.windowsDone == 6 && checkpoint?.appliedThrough == plan.totals.end)
                 let again = try await engine.run()
                 #expect(again.windowsApplied == 0, "a finished plan is not applied twice")

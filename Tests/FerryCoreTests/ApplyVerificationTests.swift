@@ -62,7 +62,7 @@ struct ApplyVerificationTests {
                 _ = try await first.run()
                 Issue.record("the stop was not honoured")
             } catch ApplyError.interrupted {}
-            let store = CheckpointStore(path: directory + "/plan.checkpoint.json")
+            let store = CheckpointFile(path: directory + "/plan.checkpoint.json")
             let saved = try #require(try store.load(for: plan.planId))
             #expect(saved.windowsDone == 2)
             #expect(saved.exportKeys == [.init(name: "pk", type: "S"), .init(name: "sk", type: "N")])
@@ -86,7 +86,7 @@ struct ApplyVerificationTests {
     func resumeChecksKeptKeys() async throws {
         try await withTemporaryDirectory { directory in
             let (chain, plan) = try await ApplyFaultTests.setUp(directory)
-            let store = CheckpointStore(path: directory + "/plan.checkpoint.json")
+            let store = CheckpointFile(path: directory + "/plan.checkpoint.json")
             // A checkpoint whose windows are all applied, kept by a run against a chain keyed on `id` (N): no record
             // is left to read, so only the kept keys can tell the target is wrong.
             var checkpoint = Checkpoint(planId: plan.planId)
@@ -196,7 +196,7 @@ struct TargetPinTests {
             let report = try await ApplyFaultTests.engine(pinned, chain, right, directory).run()
             #expect(report.windowsApplied == pinned.windows.count)
             #expect(
-                try CheckpointStore(path: directory + "/plan.checkpoint.json").load(for: pinned.planId)?.targetArn
+                try CheckpointFile(path: directory + "/plan.checkpoint.json").load(for: pinned.planId)?.targetArn
                     == "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-copy"
             )
         }
@@ -209,7 +209,7 @@ struct TargetPinTests {
             var checkpoint = Checkpoint(planId: plan.planId)
             checkpoint.windowsDone = 1
             checkpoint.targetArn = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-first"
-            try CheckpointStore(path: directory + "/plan.checkpoint.json").save(checkpoint)
+            try CheckpointFile(path: directory + "/plan.checkpoint.json").save(checkpoint)
             let fake = FakeDynamoDB()
             do {
                 _ = try await ApplyFaultTests.engine(plan, chain, fake, directory).run()

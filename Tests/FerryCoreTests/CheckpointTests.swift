@@ -10,7 +10,7 @@ struct CheckpointTests {
     @Test("save and load round trip, atomically, and refuse another plan's checkpoint")
     func roundTrip() async throws {
         try await withTemporaryDirectory { directory in
-            let store = CheckpointStore(path: directory + "/plan.checkpoint.json")
+            let store = CheckpointFile(path: directory + "/plan.checkpoint.json")
             #expect(try store.load(for: "sha256:a") == nil)
             var checkpoint = Checkpoint(planId: "sha256:a")
             checkpoint.windowsDone = 2
@@ -34,7 +34,7 @@ struct CheckpointTests {
     @Test("a second apply cannot take the lock while the first holds it; releasing it frees it")
     func lock() async throws {
         try await withTemporaryDirectory { directory in
-            let store = CheckpointStore(path: directory + "/c.json")
+            let store = CheckpointFile(path: directory + "/c.json")
             var first: CheckpointLock? = try store.lock()
             #expect(throws: CheckpointError.locked(path: store.path)) { _ = try store.lock() }
             _ = first

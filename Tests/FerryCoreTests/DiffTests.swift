@@ -155,7 +155,7 @@ struct DiffMotoTests {
                     plan: plan,
                     source: source,
                     dynamo: dynamo,
-                    store: CheckpointStore(path: directory + "/full.checkpoint.json"),
+                    store: CheckpointFile(path: directory + "/full.checkpoint.json"),
                     rejectsPath: directory + "/full.rejects.jsonl",
                     writePercent: 100
                 ).run()

@@ -62,7 +62,7 @@ struct ExactnessMotoTests {
                     plan: plan,
                     source: LocalDirectorySource(root: chain.exportsDirectory),
                     dynamo: dynamo,
-                    store: CheckpointStore(path: directory + "/plan.checkpoint.json"),
+                    store: CheckpointFile(path: directory + "/plan.checkpoint.json"),
                     rejectsPath: directory + "/rejects.jsonl",
                     writePercent: 100
                 )
@@ -202,7 +202,7 @@ struct ExactnessMotoTests {
                     plan: plan,
                     source: LocalDirectorySource(root: directory + "/exports"),
                     dynamo: dynamo,
-                    store: CheckpointStore(path: directory + "/plan.checkpoint.json"),
+                    store: CheckpointFile(path: directory + "/plan.checkpoint.json"),
                     rejectsPath: directory + "/rejects.jsonl",
                     writePercent: 100
                 )

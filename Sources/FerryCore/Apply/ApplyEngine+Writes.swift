@@ -4,165 +4,123 @@ import DynamoModel
 import ExportReader
 import Foundation
 
+/// A reader was told to read no further (a stop or a failure elsewhere).
+struct ReadingStopped: Error {}
+
 extension ApplyEngine {
-    /// Streams one data file into batches and writes them, up to `batchesInFlightPerFile` at once; returns the items
-    /// written (rejects excluded). Two batches that share a key are never in flight together, so a key's writes stay
-    /// in order (exports hold one record per key, so in practice none wait).
+    /// Reads one data file for the state machine: verifies it into the spool, then cuts its records into batches
+    /// and announces them one at a time, reading on only when the machine has taken the last one (`demand` yields
+    /// true; it ends when the machine says to stop). Records DynamoDB would refuse go to the rejects file.
     ///
-    /// Nothing of the file is written before the whole file is verified: it is first copied to the spool while its
+    /// Nothing of the file is announced before the whole file is verified: it is first copied to the spool while its
     /// MD5, gzip integrity and item count are checked, and its records are then read from that copy.
-    func applyFile(_ file: ManifestFileEntry, of export: Export, run: RunState) async throws -> Int64 {
-        let (keyRules, localIndexes, gate, rejects, counters) = (
-            run.keyRules, run.localIndexes, run.gate, run.rejects, run.counters
+    func read(
+        _ file: ManifestFileEntry,
+        of export: Export,
+        context: ApplyContext,
+        demand: AsyncStream<Bool>,
+        events: AsyncStream<Machine.Event>.Continuation
+    ) async throws {
+        let (keyRules, localIndexes, gate, rejects) = (
+            context.keyRules, context.localIndexes, context.gate, context.rejects
         )
-        var pending: [PendingWrite] = []
+        let name = file.dataFileS3Key
+        var go = demand.makeAsyncIterator()
         let reader = ExportReader(source: source)
-        let verified = try await reader.spool(file, to: run.spool.path(for: file.dataFileS3Key))
+        let verified = try await reader.spool(file, to: context.spool.path(for: name))
         defer { unlink(verified.path) }
-        return try await withThrowingTaskGroup(of: (id: Int, written: Int64).self) { group in
-            var written: Int64 = 0
-            var inFlight: [Int: [KeyBytes]] = [:]
-            var busy = Set<KeyBytes>()
-            var nextId = 0
-            func finishOne() async throws {
-                guard let done = try await group.next() else { return }
-                written += done.written
-                for key in inFlight.removeValue(forKey: done.id) ?? [] { busy.remove(key) }
-            }
-            func send(_ batch: [PendingWrite]) async throws {
-                let keys = batch.map { KeyBytes($0.key) }
-                while !inFlight.isEmpty
-                    && (inFlight.count >= batchesInFlightPerFile || keys.contains(where: busy.contains))
-                {
-                    try await finishOne()
+        var pending: [PendingWrite] = []
+        func announce(_ batch: [PendingWrite]) async throws {
+            events.yield(.batchReady(file: name, keys: batch.map { KeyBytes($0.key) }, payload: batch))
+            guard await go.next() == true else { throw ReadingStopped() }
+        }
+        _ = try await reader.readRecords(of: verified, in: export) { records in
+            var rejected: Int64 = 0
+            for record in records {
+                // A record DynamoDB would refuse (a limit, or a key the table cannot hold) is never sent.
+                if let reason = record.limitViolationReason {
+                    if try await rejects.reject(record, reason: reason) { rejected += 1 }
+                    continue
                 }
-                if stop.isSet { throw StopRequested() }
-                let id = nextId
-                nextId += 1
-                inFlight[id] = keys
-                busy.formUnion(keys)
-                group.addTask { (id, try await write(batch, gate: gate, rejects: rejects, counters: counters)) }
-            }
-            _ = try await reader.readRecords(of: verified, in: export) { records in
-                if stop.isSet { throw StopRequested() }
-                for record in records {
-                    // A record DynamoDB would refuse (a limit, or a key the table cannot hold) is never sent.
-                    if let reason = record.limitViolationReason {
-                        try await rejects.reject(record, reason: reason)
-                        continue
-                    }
-                    switch keyRules.check(keyJSON: try record.keyJSON(keyNames: keyRules.names)) {
-                    case .key(let key):
-                        pending.append(PendingWrite(record: record, canonicalKey: key, localIndexes: localIndexes))
-                    case .refused(let reason):
-                        try await rejects.reject(record, reason: reason + "; DynamoDB would refuse this write")
+                switch keyRules.check(keyJSON: try record.keyJSON(keyNames: keyRules.names)) {
+                case .key(let key):
+                    pending.append(PendingWrite(record: record, canonicalKey: key, localIndexes: localIndexes))
+                case .refused(let reason):
+                    if try await rejects.reject(record, reason: reason + "; DynamoDB would refuse this write") {
+                        rejected += 1
                     }
                 }
-                guard pending.count >= 100 else { return }
-                var batches = WriteBatcher.batches(pending, maxUnits: await gate.unitsPerBatch)
-                // Keep the last, possibly partial, batch to fill with the next records.
-                pending = batches.removeLast()
-                for batch in batches { try await send(batch) }
             }
-            for batch in WriteBatcher.batches(pending, maxUnits: await gate.unitsPerBatch) where !batch.isEmpty {
-                try await send(batch)
-            }
-            while !inFlight.isEmpty { try await finishOne() }
-            return written
+            if rejected > 0 { events.yield(.readerRejected(file: name, count: rejected)) }
+            guard pending.count >= 100 else { return }
+            var batches = WriteBatcher.batches(pending, maxUnits: await gate.unitsPerBatch)
+            // Keep the last, possibly partial, batch to fill with the next records.
+            pending = batches.removeLast()
+            for batch in batches { try await announce(batch) }
+        }
+        for batch in WriteBatcher.batches(pending, maxUnits: await gate.unitsPerBatch) where !batch.isEmpty {
+            try await announce(batch)
         }
     }
 
-    /// Writes one batch until every write is applied or rejected. Returns the writes applied.
+    /// Writes one batch until every write is applied or rejected.
     ///
-    /// - Throttling (the whole call refused): the controller slows down, the batch is sent again.
-    /// - `UnprocessedItems`: sent again with capped, jittered backoff until none is left.
-    /// - `ValidationException` and `ItemCollectionSizeLimitExceededException` (the item's LSI item collection is at
-    ///   10 GB: no retry can help): the batch is split and each write sent alone; one DynamoDB still refuses is a reject.
-    /// - `TransactionConflictException` (an application's transaction holds one of the keys, e.g. during cut-over):
-    ///   sent again with the same backoff, at most `transactionConflictRounds` times in a row.
-    /// - Anything else fatal (access denied, table missing): thrown at once; the checkpoint keeps what was done.
-    func write(
-        _ batch: [PendingWrite],
-        gate: CapacityGate,
-        rejects: RejectsWriter,
-        counters: Counters
-    ) async throws -> Int64 {
+    /// - Throttled (the whole call refused): the controller slows down, the batch is sent again.
+    /// - Unprocessed writes: sent again with capped, jittered backoff until none is left.
+    /// - Refused for an item (a validation error, an LSI item collection at 10 GB: no retry can help): the batch is
+    ///   split and each write sent alone; one still refused is a reject.
+    /// - A transaction conflict (an application's transaction holds one of the keys, e.g. during cut-over): sent
+    ///   again with the same backoff, at most `transactionConflictRounds` times in a row.
+    /// - Anything else (access denied, table missing) is thrown by the target: the checkpoint keeps what was done.
+    func write(_ batch: [PendingWrite], context: ApplyContext) async throws -> Machine.BatchOutcome {
+        let gate = context.gate
+        var outcome = Machine.BatchOutcome(written: 0)
         var toSend = batch
-        var applied: Int64 = 0
         var unprocessedRounds = 0
         var conflictRounds = 0
         while !toSend.isEmpty {
             let units = Double(toSend.reduce(0) { $0 + $1.units })
             let spend = try await gate.acquire(units: units)
-            var request = BatchWriteRequestBuilder(tableName: plan.target.table)
-            for write in toSend {
-                if write.record.isDelete {
-                    request.delete(keyJSON: write.key)
-                } else {
-                    request.put(itemJSON: write.record.json(write.record.newImageRange!))
-                }
-            }
-            let output: DynamoDBClient.BatchWriteItemOutput
-            do {
-                output = try await dynamo.batchWriteItem(request, table: plan.target.table)
-            } catch let error as AWSClientError where error.isThrottling {
+            switch try await target.write(toSend) {
+            case .written(let consumed):
+                await gate.consumed(consumed, for: spend)
+                outcome.written += Int64(toSend.count)
+                return outcome
+            case let .unprocessed(left, consumed):
+                await gate.consumed(consumed, for: spend)
+                outcome.written += Int64(toSend.count - left.count)
+                toSend = left
+                unprocessedRounds += 1
+                outcome.retries += 1
+                try await backOff(round: unprocessedRounds)
+            case .throttled:
                 await gate.throttled()
-                continue
-            } catch let AWSClientError.service(error, _, _) where error.code == "TransactionConflictException" {
+                outcome.throttles += 1
+            case .conflict:
                 conflictRounds += 1
                 guard conflictRounds <= Self.transactionConflictRounds else {
-                    throw ApplyError.transactionConflicts(table: plan.target.table, rounds: conflictRounds - 1)
+                    throw ApplyError.transactionConflicts(table: target.name, rounds: conflictRounds - 1)
                 }
-                await counters.unprocessed()
+                outcome.retries += 1
                 try await backOff(round: conflictRounds)
-                continue
-            } catch let AWSClientError.service(error, _, _) where Self.itemRefusals.contains(error.code) {
+            case .refused(let reason):
                 if toSend.count == 1 {
-                    let reason =
-                        error.code == "ValidationException"
-                        ? error.message ?? error.code
-                        : "\(error.code): \(error.message ?? "")"
-                            + (error.code == "ItemCollectionSizeLimitExceededException"
-                                ? " (the item collection of this partition key in a local secondary index is at DynamoDB's 10 GB limit)"
-                                : "")
-                    try await rejects.reject(toSend[0].record, reason: reason)
-                    return applied
+                    if try await context.rejects.reject(toSend[0].record, reason: reason) { outcome.rejected += 1 }
+                    return outcome
                 }
                 for write in toSend {
-                    applied += try await self.write([write], gate: gate, rejects: rejects, counters: counters)
+                    let alone = try await self.write([write], context: context)
+                    outcome.written += alone.written
+                    outcome.rejected += alone.rejected
+                    outcome.retries += alone.retries
+                    outcome.throttles += alone.throttles
                 }
-                return applied
+                return outcome
             }
-            await gate.consumed(output.consumedCapacity.unitsByResource, for: spend)
-            guard !output.unprocessed.isEmpty else {
-                await counters.written(Int64(toSend.count))
-                return applied + Int64(toSend.count)
-            }
-            // Match what DynamoDB left unprocessed back to our writes, by key.
-            let leftKeys = Set(
-                output.unprocessed.map { request -> Item in
-                    switch request {
-                    case .put(let item): item.projected(onto: Self.keyNames(of: toSend)) ?? item
-                    case .delete(let key): key
-                    }
-                }
-            )
-            let left = toSend.filter { write in
-                (try? DynamoJSONParser.item(from: String(decoding: write.key, as: UTF8.self))).map(leftKeys.contains)
-                    ?? true
-            }
-            applied += Int64(toSend.count - left.count)
-            await counters.written(Int64(toSend.count - left.count))
-            toSend = left
-            unprocessedRounds += 1
-            await counters.unprocessed()
-            try await backOff(round: unprocessedRounds)
         }
-        return applied
+        return outcome
     }
 
-    /// Errors DynamoDB gives for one item that no retry can fix: split the batch, reject the write.
-    static let itemRefusals: Set<String> = ["ValidationException", "ItemCollectionSizeLimitExceededException"]
     /// Transaction conflicts in a row on one batch before the run stops (about a minute and a half of backoff).
     static let transactionConflictRounds = 20
 
@@ -173,13 +131,6 @@ extension ApplyEngine {
 
     /// Full jitter's cap: 50 ms doubling to 5 s.
     static func backoffCap(round: Int) -> Double { min(5.0, 0.05 * pow(2, Double(min(round, 10)))) }
-
-    static func keyNames(of writes: [PendingWrite]) -> [String] {
-        guard let first = writes.first,
-            let key = try? DynamoJSONParser.item(from: String(decoding: first.key, as: UTF8.self))
-        else { return [] }
-        return key.names
-    }
 }
 
 extension Sequence<ConsumedCapacity> {

@@ -8,11 +8,18 @@ import Synchronization
 /// Applies a plan to the target table: each window's files concurrently (their writes interleave across source
 /// partitions), batches within the capacity budget, UnprocessedItems and throttles retried, item-level rejects
 /// isolated into the rejects file, a checkpoint after each file and each window, resumed from it.
+/// Applies a plan to the target table: each window's files concurrently (their writes interleave across source
+/// partitions), batches within the capacity budget, UnprocessedItems and throttles retried, item-level rejects
+/// isolated into the rejects file, a checkpoint after each file and each window, resumed from it.
+///
+/// The run's position and every decision about it (what to read, send, save, report, when to stop) is
+/// `ApplyStateMachine`'s; the engine is its driver: it carries out the machine's actions against the target, the
+/// source, the checkpoint store and the clock, and feeds the results back as events, one at a time.
 public struct ApplyEngine: Sendable {
     public let plan: Plan
     public let source: any ExportSource
-    public let dynamo: DynamoDBClient
-    public let store: CheckpointStore
+    public let target: any TargetTable
+    public let store: any CheckpointStore
     public let rejectsPath: String
     public var writePercent: Double
     public var maxWriteUnits: Int?
@@ -44,19 +51,40 @@ public struct ApplyEngine: Sendable {
     public init(
         plan: Plan,
         source: any ExportSource,
-        dynamo: DynamoDBClient,
-        store: CheckpointStore,
+        target: any TargetTable,
+        store: any CheckpointStore,
         rejectsPath: String,
         writePercent: Double,
         maxWriteUnits: Int? = nil
     ) {
         self.plan = plan
         self.source = source
-        self.dynamo = dynamo
+        self.target = target
         self.store = store
         self.rejectsPath = rejectsPath
         self.writePercent = writePercent
         self.maxWriteUnits = maxWriteUnits
+    }
+
+    /// A run against the plan's target table in DynamoDB.
+    public init(
+        plan: Plan,
+        source: any ExportSource,
+        dynamo: DynamoDBClient,
+        store: any CheckpointStore,
+        rejectsPath: String,
+        writePercent: Double,
+        maxWriteUnits: Int? = nil
+    ) {
+        self.init(
+            plan: plan,
+            source: source,
+            target: DynamoTargetTable(client: dynamo, table: plan.target.table),
+            store: store,
+            rejectsPath: rejectsPath,
+            writePercent: writePercent,
+            maxWriteUnits: maxWriteUnits
+        )
     }
 
     public struct Report: Sendable {
@@ -88,6 +116,8 @@ public struct ApplyEngine: Sendable {
         }
     }
 
+    typealias Machine = ApplyStateMachine<[PendingWrite]>
+
     public func run() async throws -> Report {
         let lock = try store.lock()
         defer { withExtendedLifetime(lock) {} }
@@ -101,31 +131,176 @@ public struct ApplyEngine: Sendable {
         let gate = CapacityGate(try controller(for: table), clock: clock)
         let spool = SpoolDirectory(path: spoolDirectory ?? SpoolDirectory.defaultPath(forCheckpoint: store.path))
         try spool.prepare(need: Self.spoolNeed(remaining, filesAtOnce: fileConcurrency))
-        let run = RunState(
+        let rejects = RejectsWriter(
+            path: rejectsPath,
+            alreadyCounted: saved.rejects,
+            chainFiles: chain.windows.flatMap { $0.files.map(\.key) }
+        )
+        let context = ApplyContext(
             gate: gate,
-            keeper: CheckpointKeeper(store: store, checkpoint: saved),
-            rejects: RejectsWriter(
-                path: rejectsPath,
-                alreadyCounted: saved.rejects,
-                chainFiles: chain.windows.flatMap { $0.files.map(\.key) }
-            ),
-            counters: Counters(),
+            rejects: rejects,
             keyRules: KeyRules(table: table),
             localIndexes: LocalIndexCosts(table: table),
-            spool: spool,
-            itemsAtStart: saved.itemsApplied,
+            spool: spool
+        )
+        let machine = Machine(
             chain: chain,
-            elapsed: clock.stopwatch()
+            checkpoint: saved,
+            rejects: await rejects.count,
+            configuration: .init(
+                filesAtOnce: fileConcurrency,
+                batchesInFlightPerFile: batchesInFlightPerFile,
+                follow: follow.map {
+                    .init(
+                        pollInterval: $0.pollInterval,
+                        untilLagMilliseconds: $0.untilLagSeconds.map { Int64(($0 * 1000).rounded()) }
+                    )
+                }
+            )
         )
-        stop.onSaveCheckpoint { [keeper = run.keeper] in try? await keeper.save() }
-        return try await withCompanion(
-            { try await applyAll(chain, remaining: Array(zip(remaining, exports)), run: run) },
-            companion: { await monitor(run) }
-        )
+        let catalog = Catalog(Dictionary(zip(remaining.map(\.index), exports), uniquingKeysWith: { a, _ in a }))
+        let outcome = await drive(machine, context: context, catalog: catalog)
+        try await rejects.close()
+        switch outcome {
+        case .completed(let report): return report
+        case .interrupted: throw ApplyError.interrupted(checkpoint: store.path)
+        case .failed(let error, _): throw error
+        }
     }
 
-    /// How often the `--follow` wait looks whether a stop was asked for.
-    static let stopCheckInterval = Duration.milliseconds(200)
+    /// The exports of the chain's windows still to apply (by window index), and every export `--follow` has read
+    /// the manifests of (completed exports never change, so each poll reads only those it has not seen).
+    final class Catalog: Sendable {
+        private let state: Mutex<(byWindow: [Int: Export], known: [String: Export])>
+
+        init(_ byWindow: [Int: Export]) {
+            state = Mutex((byWindow, Dictionary(byWindow.values.map { ($0.summaryKey, $0) }, uniquingKeysWith: { a, _ in a })))
+        }
+
+        func export(ofWindow index: Int) -> Export? { state.withLock { $0.byWindow[index] } }
+        var known: [String: Export] { state.withLock { $0.known } }
+
+        func add(found: [Export], windows: [(Int, Export)]) {
+            state.withLock { state in
+                for export in found { state.known[export.summaryKey] = export }
+                for (index, export) in windows { state.byWindow[index] = export }
+            }
+        }
+    }
+
+    /// Runs the machine: carries out its actions, and hands it each event (a batch acknowledged, a file read, a
+    /// tick, a stop) one at a time, until it finishes. Batches are never cancelled: the machine finishes only once
+    /// none is in flight; what is left running then (readers, the monitor, a poll's wait) is cancelled.
+    func drive(_ start: Machine, context: ApplyContext, catalog: Catalog) async -> Machine.Outcome {
+        var machine = start
+        let (events, sink) = AsyncStream<Machine.Event>.makeStream()
+        let readers = Mutex<[BytewiseString: AsyncStream<Bool>.Continuation]>([:])
+        let lastSaved = Mutex(machine.checkpoint)
+        stop.onSaveCheckpoint { [store] in try? store.save(lastSaved.withLock { $0 }) }
+        stop.onSet { sink.yield(.stopRequested) }
+        let elapsed = clock.stopwatch()
+        let capacity = Machine.Capacity(
+            unitsPerSecond: await context.gate.recentUnits,
+            budget: await context.gate.budget
+        )
+        return await withDiscardingTaskGroup { group in
+            group.addTask { await monitor(context.gate, events: sink) }
+            var outcome: Machine.Outcome?
+            var queue = machine.handle(.started(capacity), elapsed: elapsed())
+            var iterator = events.makeAsyncIterator()
+            while outcome == nil {
+                for action in queue {
+                    switch action {
+                    case let .read(file, window):
+                        let (demand, go) = AsyncStream<Bool>.makeStream()
+                        readers.withLock { $0[BytewiseString(file)] = go }
+                        guard let export = catalog.export(ofWindow: window),
+                            let entry = export.files.first(where: { $0.dataFileS3Key.bytewiseEquals(file) })
+                        else {
+                            sink.yield(.failed(ApplyError.internalState("window \(window + 1) has no data file \(file)")))
+                            continue
+                        }
+                        group.addTask {
+                            do {
+                                try await read(entry, of: export, context: context, demand: demand, events: sink)
+                                sink.yield(.fileRead(file: file))
+                            } catch is ReadingStopped {
+                            } catch {
+                                sink.yield(.failed(error))
+                            }
+                        }
+                    case .resumeReading(let file):
+                        _ = readers.withLock { $0[BytewiseString(file)] }?.yield(true)
+                    case .stopReading(let file):
+                        readers.withLock { $0.removeValue(forKey: BytewiseString(file)) }?.finish()
+                    case .send(let batch):
+                        group.addTask {
+                            do {
+                                let done = try await write(batch.payload, context: context)
+                                sink.yield(.batchDone(id: batch.id, done))
+                            } catch {
+                                sink.yield(.batchFailed(id: batch.id, error))
+                            }
+                        }
+                    case .saveCheckpoint(let checkpoint):
+                        do {
+                            try store.save(checkpoint)
+                            lastSaved.withLock { $0 = checkpoint }
+                        } catch {
+                            sink.yield(.failed(error))
+                        }
+                    case .report(let snapshot):
+                        progress(snapshot)
+                    case .findExports(let chain):
+                        group.addTask {
+                            do {
+                                sink.yield(try await findExports(after: chain, catalog: catalog))
+                            } catch {
+                                sink.yield(.failed(error))
+                            }
+                        }
+                    case .sleep(let duration):
+                        group.addTask {
+                            do { try await clock.sleep(for: duration) } catch { return }
+                            sink.yield(.wokeUp)
+                        }
+                    case .finish(let result):
+                        outcome = result
+                    }
+                }
+                guard outcome == nil, let event = await iterator.next() else { break }
+                queue = machine.handle(event, elapsed: elapsed())
+            }
+            // Nothing is in flight: end the readers, the monitor and any wait.
+            for reader in readers.withLock({ Array($0.values) }) { reader.finish() }
+            sink.finish()
+            group.cancelAll()
+            return outcome ?? .failed(CancellationError(), machine.report)
+        }
+    }
+
+    /// `--follow`: the windows that continue `chain` among the exports now complete in the source.
+    func findExports(after chain: [Plan.Window], catalog: Catalog) async throws -> Machine.Event {
+        let prefix: String
+        if case .s3(_, let path) = try SourceLocation(plan.source.location) { prefix = path } else { prefix = "" }
+        let found = try await ExportDiscovery.discover(
+            source,
+            prefix: prefix,
+            location: plan.source.location,
+            known: catalog.known,
+            manifestChecksums: plan.source.manifestChecksums
+        )
+        let step = try ChainPlanner.extend(chain, table: plan.sourceTable, with: found)
+        let windows = step.exports.enumerated().map { offset, export in
+            ChainPlanner.window(index: chain.count + offset, export: export, sizes: found.sizes)
+        }
+        catalog.add(found: found.exports, windows: Array(zip(windows.map(\.index), step.exports)))
+        return .exportsFound(
+            windows: windows,
+            nowMilliseconds: (follow?.now ?? { Int64(Date().timeIntervalSince1970 * 1000) })(),
+            waiting: step.pendingGap.map { Machine.Waiting(exports: step.waitingFor, gap: "\($0)") }
+        )
+    }
 
     /// The disk the spool needs at most, estimated from the plan (which keeps no per-file sizes): `filesAtOnce`
     /// files of twice a window's average file size, never more than the window itself.
@@ -139,176 +314,27 @@ public struct ApplyEngine: Sendable {
         }.max() ?? 0
     }
 
-    /// The plan's windows, then (with `follow`) new incremental exports as they appear.
-    func applyAll(_ initial: Plan, remaining: [(Plan.Window, Export)], run: RunState) async throws -> Report {
-        var chain = initial
-        var windowsApplied = try await applyWindows(remaining, run: run)
-        if let follow {
-            let prefix: String
-            if case .s3(_, let path) = try SourceLocation(plan.source.location) { prefix = path } else { prefix = "" }
-            // Completed exports never change: each poll reads only the manifests of exports it has not seen.
-            var known = Dictionary(remaining.map { ($0.0.summaryKey, $0.1) }, uniquingKeysWith: { a, _ in a })
-            while true {
-                if stop.isSet { throw ApplyError.interrupted(checkpoint: store.path) }
-                let found = try await ExportDiscovery.discover(
-                    source,
-                    prefix: prefix,
-                    location: plan.source.location,
-                    known: known,
-                    manifestChecksums: plan.source.manifestChecksums
-                )
-                for export in found.exports { known[export.summaryKey] = export }
-                let step = try ChainPlanner.extend(chain.windows, table: plan.sourceTable, with: found)
-                let added = step.exports
-                if !added.isEmpty {
-                    let windows = added.enumerated().map { offset, export in
-                        ChainPlanner.window(index: chain.windows.count + offset, export: export, sizes: found.sizes)
-                    }
-                    try await run.keeper.follow(windows)
-                    chain = chain.appending(windows)
-                    run.setChain(chain)
-                    windowsApplied += try await applyWindows(Array(zip(windows, added)), run: run)
-                }
-                let end = ExportTime(chain.windows.last!.to)?.epochMilliseconds ?? 0
-                let lag = Double(follow.now() - end) / 1000
-                if let gap = step.pendingGap {
-                    // A later export is complete but an earlier one is still being written: wait for it, and say so.
-                    await report(.waiting, chain.windows.last!, run: run, lag: lag, waiting: (step.waitingFor, gap))
-                } else {
-                    await report(.caughtUp, chain.windows.last!, run: run, lag: lag)
-                }
-                if let limit = follow.untilLagSeconds, lag <= limit { break }
-                // Wait for the next look, a little at a time so a stop is seen at once.
-                let waited = clock.stopwatch()
-                while waited() < follow.pollInterval {
-                    if stop.isSet { throw ApplyError.interrupted(checkpoint: store.path) }
-                    try await clock.sleep(for: min(Self.stopCheckInterval, follow.pollInterval - waited()))
-                }
-            }
-        }
-        try await run.rejects.close()
-        let checkpoint = await run.keeper.checkpoint
-        return Report(
-            windowsApplied: windowsApplied,
-            itemsApplied: checkpoint.itemsApplied,
-            rejects: await run.rejects.count,
-            throttles: await run.gate.throttleCount,
-            unprocessedRetries: await run.counters.unprocessedRetries,
-            appliedThrough: checkpoint.appliedThrough
-        )
-    }
-
-    /// Applies windows in order, skipping those the checkpoint has done; returns how many it applied.
-    func applyWindows(_ windows: [(Plan.Window, Export)], run: RunState) async throws -> Int {
-        var applied = 0
-        for (window, export) in windows where window.index >= (await run.keeper.checkpoint.windowsDone) {
-            // A stop asked for during the last window ends the run here: the next window is not started.
-            if stop.isSet {
-                try await run.rejects.close()
-                throw ApplyError.interrupted(checkpoint: store.path)
-            }
-            let done = Set(await run.keeper.checkpoint.filesDone)
-            let files = export.files.filter { !done.contains($0.dataFileS3Key) }
-            run.setWindow(window)
-            await report(.windowStarted, window, run: run)
-            try await withThrowingTaskGroup(of: (String, Int64).self) { group in
-                var pending = files[...]
-                func startNext() {
-                    guard let file = pending.popFirst() else { return }
-                    group.addTask {
-                        let items = try await applyFile(file, of: export, run: run)
-                        return (file.dataFileS3Key, items)
-                    }
-                }
-                for _ in 0..<fileConcurrency { startNext() }
-                do {
-                    for try await (key, items) in group {
-                        try await run.keeper.fileDone(key, items: items, rejects: await run.rejects.count)
-                        await report(.fileDone, window, file: key, run: run)
-                        if !stop.isSet { startNext() }
-                    }
-                } catch is StopRequested {
-                    // Let the other files' in-flight batches finish; their files are re-applied on resume.
-                    while true {
-                        do {
-                            guard let (key, items) = try await group.next() else { break }
-                            try await run.keeper.fileDone(key, items: items, rejects: await run.rejects.count)
-                        } catch is StopRequested {
-                            continue
-                        }
-                    }
-                }
-            }
-            if stop.isSet {
-                try await run.rejects.close()
-                throw ApplyError.interrupted(checkpoint: store.path)
-            }
-            try await run.keeper.windowDone(through: window.to)
-            run.setWindow(nil)
-            await report(.windowDone, window, run: run)
-            applied += 1
-        }
-        return applied
-    }
-
-    /// While the run goes: a progress tick every `tickInterval`, and the table's capacity re-read every
-    /// `describeInterval` so auto-scaling (or a changed on-demand maximum) is followed. Ends when cancelled.
-    func monitor(_ run: RunState) async {
+    /// While the run goes: a tick every `tickInterval` with the gate's figures, and the table's capacity re-read
+    /// every `describeInterval` so auto-scaling (or a changed on-demand maximum) is followed. Ends when cancelled.
+    func monitor(_ gate: CapacityGate, events: AsyncStream<Machine.Event>.Continuation) async {
         var sinceDescribe = clock.stopwatch()
         while !Task.isCancelled {
             do { try await clock.sleep(for: tickInterval) } catch { return }
-            if let window = run.window { await report(.tick, window, run: run) }
+            events.yield(.tick(.init(unitsPerSecond: await gate.recentUnits, budget: await gate.budget)))
             guard sinceDescribe() >= describeInterval else { continue }
             sinceDescribe = clock.stopwatch()
             // A failed re-read keeps the capacity known so far; the writes themselves report real errors.
-            if let table = try? await dynamo.describeTable(plan.target.table),
-                let limits = try? capacityLimits(for: table)
-            {
-                await run.gate.update(limits: limits.limits)
+            if let table = try? await target.describe(), let limits = try? capacityLimits(for: table) {
+                await gate.update(limits: limits.limits)
             }
         }
-    }
-
-    func report(
-        _ event: ApplyProgress.Event,
-        _ window: Plan.Window,
-        file: String? = nil,
-        run: RunState,
-        lag: Double? = nil,
-        waiting: (exports: [String], gap: PlanError)? = nil
-    ) async {
-        let elapsed = run.elapsed()
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let written = await run.counters.itemsWritten
-        let chain = run.chain
-        progress(
-            ApplyProgress(
-                event: event,
-                window: window.index + 1,
-                windows: chain.windows.count,
-                exportId: window.exportId,
-                file: file,
-                itemsApplied: run.itemsAtStart + written,
-                itemsTotal: chain.totals.items,
-                rejects: await run.rejects.count,
-                elapsedSeconds: seconds,
-                itemsThisRun: written,
-                writeUnitsPerSecond: await run.gate.recentUnits,
-                writeBudget: await run.gate.budget,
-                throttles: await run.gate.throttleCount,
-                retries: await run.counters.unprocessedRetries,
-                lagSeconds: lag,
-                waitingFor: waiting?.exports,
-                pendingGap: waiting.map { "\($0.gap)" }
-            )
-        )
     }
 
     /// Before the first write: the target exists, is ACTIVE, and its key schema is the export's. The export's key
     /// (names and types) is kept in the checkpoint, so a resume whose remaining windows hold no record — or whose
     /// applied exports have expired — still checks it.
     func preflight(_ exports: [Export], checkpoint: inout Checkpoint) async throws -> TableDescription {
-        let table = try await dynamo.describeTable(plan.target.table)
+        let table = try await target.describe()
         guard table.TableStatus == nil || table.TableStatus == "ACTIVE" else {
             throw ApplyError.targetNotReady(table: plan.target.table, status: table.TableStatus ?? "?")
         }

@@ -11,6 +11,8 @@ public enum ApplyError: Error, Sendable, Hashable, CustomStringConvertible {
     case interrupted(checkpoint: String)
     case spool(path: String, reason: String)
     case transactionConflicts(table: String, rounds: Int)
+    /// A broken invariant of Ferry itself (a bug): reported, never ignored.
+    case internalState(String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,8 @@ public enum ApplyError: Error, Sendable, Hashable, CustomStringConvertible {
             "target table \(table): a batch met TransactionConflictException \(rounds) times in a row — an application is writing these keys in transactions; stop writes to the target during the migration, then run the same command again to resume"
         case let .spool(path, reason):
             "spool directory \(path) (verified copies of the data files being applied): \(reason)"
+        case .internalState(let what):
+            "internal error (a bug in Ferry, please report it): \(what); the checkpoint holds what was acknowledged"
         case .interrupted(let checkpoint):
             "interrupted: the batches in flight were finished and the checkpoint saved at \(checkpoint); run the same command again to resume"
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -86,8 +87,21 @@ public enum CheckpointError: Error, Sendable, Hashable, CustomStringConvertible 
     }
 }
 
+/// Where a run's checkpoint is kept: a local file today (`CheckpointFile`); a store shared by the workers of a
+/// sharded run tomorrow. A save is atomic (the old checkpoint or the new one, never a torn one) and durable before
+/// it returns; one run at a time holds the lock.
+public protocol CheckpointStore: Sendable {
+    /// Where it is, for messages (and the default place of the spool next to it).
+    var path: String { get }
+    /// The checkpoint of plan `planId`, or nil when there is none yet; another plan's checkpoint is an error.
+    func load(for planId: String) throws -> Checkpoint?
+    func save(_ checkpoint: Checkpoint) throws
+    /// Holds the store for one run for as long as the returned lock lives; throws when another run holds it.
+    func lock() throws -> CheckpointLock
+}
+
 /// Reads and writes a checkpoint atomically (temporary file, fsync, rename), and locks it for one `apply` at a time.
-public struct CheckpointStore: Sendable {
+public struct CheckpointFile: CheckpointStore {
     public let path: String
 
     public init(path: String) { self.path = path }
@@ -151,13 +165,47 @@ public struct CheckpointStore: Sendable {
             close(fd)
             throw CheckpointError.locked(path: path)
         }
-        return CheckpointLock(fd: fd)
+        // Closing the descriptor releases the flock.
+        return CheckpointLock { close(fd) }
     }
 }
 
-/// Holds a checkpoint's lock until released (or the process ends).
+/// Holds a checkpoint store's lock until released (or the process ends).
 public final class CheckpointLock: Sendable {
-    private let fd: Int32
-    init(fd: Int32) { self.fd = fd }
-    deinit { close(fd) }  // closing the descriptor releases the flock
+    private let release: @Sendable () -> Void
+    public init(release: @escaping @Sendable () -> Void) { self.release = release }
+    deinit { release() }
+}
+
+/// A checkpoint store in memory: every checkpoint saved, in order (tests read the history a run left).
+public final class MemoryCheckpointStore: CheckpointStore {
+    public let path: String
+    private let state = Mutex<(saved: [Checkpoint], locked: Bool)>(([], false))
+
+    public init(path: String = "memory-checkpoint", initial: Checkpoint? = nil) {
+        self.path = path
+        if let initial { state.withLock { $0.saved = [initial] } }
+    }
+
+    public func load(for planId: String) throws -> Checkpoint? {
+        guard let last = state.withLock({ $0.saved.last }) else { return nil }
+        guard last.planId == planId else {
+            throw CheckpointError.otherPlan(path: path, checkpointPlan: last.planId, plan: planId)
+        }
+        return last
+    }
+
+    public func save(_ checkpoint: Checkpoint) throws { state.withLock { $0.saved.append(checkpoint) } }
+
+    public func lock() throws -> CheckpointLock {
+        let taken = state.withLock { state -> Bool in
+            defer { state.locked = true }
+            return state.locked
+        }
+        guard !taken else { throw CheckpointError.locked(path: path) }
+        return CheckpointLock { [weak self] in self?.state.withLock { $0.locked = false } }
+    }
+
+    /// Every checkpoint saved, oldest first.
+    public var history: [Checkpoint] { state.withLock { $0.saved } }
 }

@@ -61,9 +61,11 @@ public actor RejectsWriter {
         return keys
     }
 
-    public func reject(_ record: ExportRecord, reason: String) throws {
+    /// Writes `record` to the file with `reason`; false when it was there already (and counted).
+    @discardableResult
+    public func reject(_ record: ExportRecord, reason: String) throws -> Bool {
         let key = RejectKey(file: BytewiseString(record.location.fileKey), line: record.location.line)
-        guard !recorded.contains(key) else { return }  // in the file already, from a run that applied this file before
+        guard !recorded.contains(key) else { return false }  // in the file already, from a run that applied it before
         if handle == nil {
             if !FileManager.default.fileExists(atPath: path) {
                 _ = FileManager.default.createFile(atPath: path, contents: nil)
@@ -83,6 +85,7 @@ public actor RejectsWriter {
         try handle?.synchronize()
         recorded.insert(key)
         count += 1
+        return true
     }
 
     public func close() throws {

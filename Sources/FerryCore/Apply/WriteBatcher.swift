@@ -260,8 +260,8 @@ extension ExportRecord {
 }
 
 /// Key bytes hashed in one call (a `[UInt8]`'s own hashing feeds the hasher a byte at a time).
-struct KeyBytes: Hashable {
-    let bytes: [UInt8]
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+public struct KeyBytes: Hashable, Sendable {
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
 }
