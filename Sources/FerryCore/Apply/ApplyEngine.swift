@@ -174,7 +174,9 @@ public struct ApplyEngine: Sendable {
         private let state: Mutex<(byWindow: [Int: Export], known: [String: Export])>
 
         init(_ byWindow: [Int: Export]) {
-            state = Mutex((byWindow, Dictionary(byWindow.values.map { ($0.summaryKey, $0) }, uniquingKeysWith: { a, _ in a })))
+            state = Mutex(
+                (byWindow, Dictionary(byWindow.values.map { ($0.summaryKey, $0) }, uniquingKeysWith: { a, _ in a }))
+            )
         }
 
         func export(ofWindow index: Int) -> Export? { state.withLock { $0.byWindow[index] } }
@@ -217,7 +219,9 @@ public struct ApplyEngine: Sendable {
                         guard let export = catalog.export(ofWindow: window),
                             let entry = export.files.first(where: { $0.dataFileS3Key.bytewiseEquals(file) })
                         else {
-                            sink.yield(.failed(ApplyError.internalState("window \(window + 1) has no data file \(file)")))
+                            sink.yield(
+                                .failed(ApplyError.internalState("window \(window + 1) has no data file \(file)"))
+                            )
                             continue
                         }
                         group.addTask {

@@ -364,7 +364,9 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
 
     /// Two batches that share a key are never in flight together; a file has at most its share in flight.
     private func canSend(_ batch: Batch) -> Bool {
-        guard let file = open[BytewiseString(batch.file)], file.inFlight < configuration.batchesInFlightPerFile else { return false }
+        guard let file = open[BytewiseString(batch.file)], file.inFlight < configuration.batchesInFlightPerFile else {
+            return false
+        }
         return !batch.keys.contains(where: busy.contains)
     }
 
@@ -447,7 +449,7 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
             open[file]!.held = nil
             actions.append(.stopReading(file: file.string))
         }
-        pending = []
+        // The files not opened stay pending: the window is not done, whatever the open files do.
         afterProgress(&actions)
     }
 

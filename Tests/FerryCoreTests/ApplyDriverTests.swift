@@ -1,0 +1,164 @@
+import AWSClient
+import DynamoModel
+import ExportGenerator
+import ExportReader
+import FerryTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+@testable import FerryCore
+
+/// The engine (the state machine's driver) against `MemoryTargetTable` and `MemoryCheckpointStore`: real exports,
+/// verification and batching, no server, on a clock that never waits.
+@Suite("the apply driver against an in-memory target: outcomes as domain values, in-flight batches never cancelled")
+struct ApplyDriverTests {
+    static func engine(
+        _ plan: Plan,
+        _ chain: GeneratedChain,
+        _ target: any TargetTable,
+        _ store: any CheckpointStore,
+        _ directory: String
+    ) -> ApplyEngine {
+        var engine = ApplyEngine(
+            plan: plan,
+            source: LocalDirectorySource(root: chain.exportsDirectory),
+            target: target,
+            store: store,
+            rejectsPath: directory + "/rejects.jsonl",
+            writePercent: 100
+        )
+        engine.clock = ImmediateClock()
+        engine.spoolDirectory = directory + "/spool"
+        engine.random01 = { 1 }
+        return engine
+    }
+
+    /// The table's items as the expected-state files hold them.
+    static func state(of table: MemoryTargetTable, keyNames: [String]) throws -> [Item: Item] {
+        var state: [Item: Item] = [:]
+        for (_, json) in table.items {
+            let item = try DynamoJSONParser.item(from: String(decoding: json, as: UTF8.self))
+            state[item.projected(onto: keyNames)!] = item
+        }
+        return state
+    }
+
+    @Test("throttles, UnprocessedItems, transaction conflicts and a refused item: the exact state, each counted once")
+    func outcomes() async throws {
+        try await withTemporaryDirectory { directory in
+            let chain = try TestChains.generate(directory + "/chain", items: 300, windows: 3, changes: 40)
+            let plan = try await TestChains.plan(for: chain)
+            var expected = try loadState(
+                directory + "/chain/" + chain.exports.last!.expectedStateFile!,
+                keyNames: chain.keyNames
+            )
+            // A key of the final state whose puts DynamoDB refuses.
+            let victim = try #require(
+                expected.keys.compactMap { key -> String? in
+                    if case .s(let pk) = key["pk"] { return pk } else { return nil }
+                }.filter { $0.hasPrefix("user#") }.sorted().first
+            )
+            // Call by call: every 7th throttled, every 5th leaves its first two writes unprocessed, every 11th meets
+            // a transaction; a put of the victim is refused whenever it is in the call.
+            let table = MemoryTargetTable(partitionKey: ("pk", "S"), sortKey: ("sk", "N")) { call, writes in
+                let refused = writes.contains { write in
+                    !write.record.isDelete
+                        && String(decoding: write.key, as: UTF8.self).contains("\"\(victim)\"")
+                }
+                if refused { return .refuse("Item size has exceeded the maximum allowed size") }
+                if call % 7 == 3 { return .throttle }
+                if call % 11 == 4 { return .conflict }
+                if call % 5 == 1 && writes.count > 2 { return .unprocessed([0, 1]) }
+                return .none
+            }
+            let store = MemoryCheckpointStore()
+            let report = try await Self.engine(plan, chain, table, store, directory).run()
+            let actual = try Self.state(of: table, keyNames: chain.keyNames)
+            let refusedKeys = Set(expected.keys.filter { $0["pk"] == .s(victim) })
+            #expect(!refusedKeys.isEmpty, "the victim is in the final state")
+            expected = expected.filter { !refusedKeys.contains($0.key) }
+            #expect(actual.filter { !refusedKeys.contains($0.key) } == expected, "everything but the victim is exact")
+            #expect(report.throttles > 0 && report.unprocessedRetries > 0)
+            #expect(report.rejects > 0)
+            let lines = try String(contentsOfFile: directory + "/rejects.jsonl", encoding: .utf8)
+                .split(separator: "\n")
+            #expect(Int64(lines.count) == report.rejects, "each reject once in the file")
+            // Every write is in the log once per call that applied it, and the checkpoint counted each record once.
+            let records = plan.totals.items
+            #expect(report.itemsApplied == records - report.rejects)
+            let history = store.history
+            #expect(history.last?.windowsDone == plan.windows.count)
+            #expect(
+                zip(history, history.dropFirst()).allSatisfy { $0.windowsDone <= $1.windowsDone },
+                "the checkpoint never goes back"
+            )
+        }
+    }
+
+    /// A target whose calls wait until the test lets them finish.
+    final class HeldTarget: TargetTable {
+        let inner: MemoryTargetTable
+        private let waiting = Mutex<[CheckedContinuation<Void, Never>]>([])
+        private let open = Mutex(false)
+        /// Calls whose task was cancelled while held.
+        let cancelled = Mutex(0)
+        var name: String { inner.name }
+        init(_ inner: MemoryTargetTable) { self.inner = inner }
+        func describe() async throws -> TableDescription { try await inner.describe() }
+        func write(_ writes: [PendingWrite]) async throws -> TargetWriteOutcome {
+            if !open.withLock({ $0 }) {
+                await withCheckedContinuation { continuation in
+                    let released = open.withLock { $0 }
+                    if released { continuation.resume() } else { waiting.withLock { $0.append(continuation) } }
+                }
+            }
+            if Task.isCancelled { cancelled.withLock { $0 += 1 } }
+            return try await inner.write(writes)
+        }
+        var held: Int { waiting.withLock { $0.count } }
+        func release() {
+            open.withLock { $0 = true }
+            for continuation in waiting.withLock({ list in
+                defer { list = [] }
+                return list
+            }) {
+                continuation.resume()
+            }
+        }
+    }
+
+    @Test("a stop while batches are in flight lets them finish and be acknowledged, then the run is interrupted")
+    func stopLetsBatchesFinish() async throws {
+        try await withTemporaryDirectory { directory in
+            let chain = try TestChains.generate(directory + "/chain", items: 400, windows: 1)
+            let plan = try await TestChains.plan(for: chain)
+            let target = HeldTarget(MemoryTargetTable(partitionKey: ("pk", "S"), sortKey: ("sk", "N")))
+            let store = MemoryCheckpointStore()
+            var engine = Self.engine(plan, chain, target, store, directory)
+            engine.fileConcurrency = 2
+            engine.batchesInFlightPerFile = 2
+            let running = Task { [engine] in try await engine.run() }
+            // Wait (on the real clock, only for the other task to get there) until batches are held in flight.
+            for _ in 0..<2000 where target.held < 2 { try await Task.sleep(for: .milliseconds(5)) }
+            let inFlight = target.held
+            #expect(inFlight >= 2, "batches reached the target")
+            engine.stop.set()
+            target.release()
+            await #expect(throws: ApplyError.interrupted(checkpoint: store.path)) { try await running.value }
+            // Each batch in flight at the stop was written: none was cancelled.
+            #expect(target.cancelled.withLock { $0 } == 0, "no batch in flight was cancelled")
+            #expect(target.inner.calls >= inFlight, "the held batches were all written")
+            #expect(target.inner.log.count > 0)
+            #expect(store.history.last.map { $0.windowsDone == 0 } == true)
+            // The resume finishes the plan exactly.
+            let resumed = Self.engine(plan, chain, target.inner, store, directory)
+            _ = try await resumed.run()
+            let expected = try loadState(
+                directory + "/chain/" + chain.exports.last!.expectedStateFile!,
+                keyNames: chain.keyNames
+            )
+            #expect(try Self.state(of: target.inner, keyNames: chain.keyNames) == expected)
+        }
+    }
+}
