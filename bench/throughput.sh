@@ -37,6 +37,13 @@ fsim=$(sim_cpu)
 kill $CAP; wait $CAP 2>/dev/null || true
 echo "ferry apply:  $ITEMS items in $fwall s = $(python3 -c "print(round($ITEMS/$fwall))") items/s (≈ the same WCU/s: 1 WCU per ~800-byte item), CPU $(python3 -c "print(round($fuser+$fsys,1))") s (user $fuser, sys $fsys), peak RSS $((frss / 1024)) MB, spool peak $((spool_peak / 1048576)) MiB of $(du -sb "$D/exports" | awk '{ print int($1 / 1048576) }') MiB of exports; simulator CPU ${fsim} s"
 cat "$WORK/ferry.out" | head -1
+# The reader alone on an export of the same size (gunzip + MD5 + validation, one pass): the write path's cost is
+# apply's CPU per item over the reader's (issue 15's goal: at most 2×).
+rcpu=$(.build/release/ferry-bench read --lines "$ITEMS" --item-bytes 800 --repeats 1 --data .bench-data | grep -m1 '^best of' | grep -Eo 'cpu [0-9.]+' | grep -Eo '[0-9.]+')
+python3 -c "
+items, apply_cpu, read_cpu = $ITEMS, $fuser + $fsys, $rcpu
+a, r = apply_cpu / items * 1e6, read_cpu / items * 1e6
+print(f'CPU per item: apply {a:.1f} µs, reader {r:.1f} µs, ratio {a / r:.1f}× (goal ≤ 2×)')"
 
 start_sim
 /usr/bin/time -f "%e %U %S %M" -o "$WORK/boto.time" python3 bench/boto3_batch_writer.py "$D/exports" --endpoint "$EP" --table bench --limit "$BOTO_ITEMS" > "$WORK/boto.out"

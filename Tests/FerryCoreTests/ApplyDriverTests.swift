@@ -99,32 +99,42 @@ struct ApplyDriverTests {
     /// A target whose calls wait until the test lets them finish.
     final class HeldTarget: TargetTable {
         let inner: MemoryTargetTable
-        private let waiting = Mutex<[CheckedContinuation<Void, Never>]>([])
-        private let open = Mutex(false)
+        private let state = Mutex<(open: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
         /// Calls whose task was cancelled while held.
         let cancelled = Mutex(0)
         var name: String { inner.name }
-        init(_ inner: MemoryTargetTable) { self.inner = inner }
+        /// Yields once for each call held.
+        let arrivals: AsyncStream<Void>
+        private let arrived: AsyncStream<Void>.Continuation
+
+        init(_ inner: MemoryTargetTable) {
+            self.inner = inner
+            (arrivals, arrived) = AsyncStream<Void>.makeStream()
+        }
+
         func describe() async throws -> TableDescription { try await inner.describe() }
+
         func write(_ writes: [PendingWrite]) async throws -> TargetWriteOutcome {
-            if !open.withLock({ $0 }) {
-                await withCheckedContinuation { continuation in
-                    let released = open.withLock { $0 }
-                    if released { continuation.resume() } else { waiting.withLock { $0.append(continuation) } }
+            await withCheckedContinuation { continuation in
+                let held = state.withLock { state -> Bool in
+                    if !state.open { state.waiting.append(continuation) }
+                    return !state.open
                 }
+                if held { arrived.yield() } else { continuation.resume() }
             }
             if Task.isCancelled { cancelled.withLock { $0 += 1 } }
             return try await inner.write(writes)
         }
-        var held: Int { waiting.withLock { $0.count } }
+
+        var held: Int { state.withLock { $0.waiting.count } }
+
         func release() {
-            open.withLock { $0 = true }
-            for continuation in waiting.withLock({ list in
-                defer { list = [] }
-                return list
-            }) {
-                continuation.resume()
+            let waiting = state.withLock { state in
+                state.open = true
+                defer { state.waiting = [] }
+                return state.waiting
             }
+            for continuation in waiting { continuation.resume() }
         }
     }
 
@@ -139,8 +149,10 @@ struct ApplyDriverTests {
             engine.fileConcurrency = 2
             engine.batchesInFlightPerFile = 2
             let running = Task { [engine] in try await engine.run() }
-            // Wait (on the real clock, only for the other task to get there) until batches are held in flight.
-            for _ in 0..<2000 where target.held < 2 { try await Task.sleep(for: .milliseconds(5)) }
+            // Until two batches are held at the target (no clock: the target says when they arrive).
+            var arrivals = target.arrivals.makeAsyncIterator()
+            _ = await arrivals.next()
+            _ = await arrivals.next()
             let inFlight = target.held
             #expect(inFlight >= 2, "batches reached the target")
             engine.stop.set()
