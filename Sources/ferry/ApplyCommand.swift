@@ -46,6 +46,10 @@ struct ApplyCommand: AsyncParsableCommand {
             "Where verified copies of the data files being applied are kept (default: next to the checkpoint, <plan>.spool)."
     ) var spoolDir: String?
     @Option(
+        help:
+            "The run record this run appends to: progress snapshots, checkpoints, outcome; no item data (default: next to the checkpoint, <plan>.journal.jsonl)."
+    ) var journal: String?
+    @Option(
         name: .customLong("write-percent"),
         help: "Share of the target's write capacity to use, 0 < P <= 100 (default: the plan's)."
     ) var writePercent: Percent?
@@ -106,6 +110,12 @@ struct ApplyCommand: AsyncParsableCommand {
                     maxWriteUnits: maxWriteUnits ?? loaded.throttle.maxWriteUnits
                 )
                 engine.spoolDirectory = spoolDir
+                engine.journal = try RunJournal(
+                    path: journal
+                        ?? RunJournal.defaultPath(
+                            forCheckpoint: checkpoint ?? CheckpointFile.defaultPath(forPlan: plan)
+                        )
+                )
                 if follow {
                     engine.follow = ApplyEngine.FollowOptions(
                         pollInterval: .seconds(pollInterval.flatMap(DurationArgument.init)?.seconds ?? 60),

@@ -159,6 +159,17 @@ struct ApplyCrashTests {
                 #expect(!progressEvents.isEmpty)
                 #expect(progressEvents.last?["event"] as? String == "windowDone")
                 #expect(progressEvents.last?["window"] as? Int == progressEvents.last?["windows"] as? Int)
+                // The run record survived the stop: both runs are in it, every line whole, the last one completed, and
+                // its last checkpoint is the one on disk; no credential in it.
+                let journalPath = directory + "/plan.journal.jsonl"
+                let journal = try RunJournal.read(journalPath)
+                let journalText = try String(contentsOfFile: journalPath, encoding: .utf8)
+                #expect(journalText.split(separator: "\n").count == journal.count, "every line of the journal parses")
+                #expect(journal.filter { $0.kind == .runStarted }.count == 2)
+                #expect(journal.last?.kind == .runEnded && journal.last?.outcome == "completed")
+                let finalCheckpoint = try CheckpointFile(path: directory + "/plan.checkpoint.json").load(for: planId)
+                #expect(journal.last { $0.kind == .checkpoint }?.itemsApplied == finalCheckpoint?.itemsApplied)
+                #expect(!journalText.contains(fixture.info.admin.secretAccessKey))
 
                 var target: [Item: Item] = [:]
                 var start: Item?

@@ -28,10 +28,23 @@ struct ApplyDriverTests {
             rejectsPath: directory + "/rejects.jsonl",
             writePercent: 100
         )
-        engine.clock = ImmediateClock()
+        engine.clock = ManualClock()
         engine.spoolDirectory = directory + "/spool"
         engine.random01 = { 1 }
         return engine
+    }
+
+    /// Runs `engine` to its end on its `ManualClock`, moving the clock to each wait it makes (backoffs, ticks).
+    static func run(_ engine: ApplyEngine) async throws -> ApplyEngine.Report {
+        let clock = try #require(engine.clock as? ManualClock)
+        let ended = Mutex(false)
+        let task = Task { [engine] in
+            defer { ended.withLock { $0 = true } }
+            return try await engine.run()
+        }
+        let finished = try await clock.run(until: { ended.withLock { $0 } }, advancingWithin: .seconds(10))
+        #expect(finished, "the run ended")
+        return try await task.value
     }
 
     /// The table's items as the expected-state files hold them.
@@ -73,7 +86,7 @@ struct ApplyDriverTests {
                 return .none
             }
             let store = MemoryCheckpointStore()
-            let report = try await Self.engine(plan, chain, table, store, directory).run()
+            let report = try await Self.run(Self.engine(plan, chain, table, store, directory))
             let actual = try Self.state(of: table, keyNames: chain.keyNames)
             let refusedKeys = Set(expected.keys.filter { $0["pk"] == .s(victim) })
             #expect(!refusedKeys.isEmpty, "the victim is in the final state")
@@ -164,13 +177,72 @@ struct ApplyDriverTests {
             #expect(target.inner.log.count > 0)
             #expect(store.history.last.map { $0.windowsDone == 0 } == true)
             // The resume finishes the plan exactly.
-            let resumed = Self.engine(plan, chain, target.inner, store, directory)
-            _ = try await resumed.run()
+            _ = try await Self.run(Self.engine(plan, chain, target.inner, store, directory))
             let expected = try loadState(
                 directory + "/chain/" + chain.exports.last!.expectedStateFile!,
                 keyNames: chain.keyNames
             )
             #expect(try Self.state(of: target.inner, keyNames: chain.keyNames) == expected)
+        }
+    }
+}
+
+@Suite("the run record: every run's start, snapshots, checkpoints and end, across a stop and a resume")
+struct RunJournalTests {
+    @Test(
+        "the journal of an interrupted run and its resume agrees with the checkpoint and the files, and holds no item"
+    )
+    func journalAcrossResume() async throws {
+        try await withTemporaryDirectory { directory in
+            let chain = try TestChains.generate(directory + "/chain", items: 300, windows: 2)
+            let plan = try await TestChains.plan(for: chain)
+            let table = MemoryTargetTable(partitionKey: ("pk", "S"), sortKey: ("sk", "N"))
+            let store = MemoryCheckpointStore()
+            let path = directory + "/plan.journal.jsonl"
+            // The first run stops after its first file.
+            var first = ApplyDriverTests.engine(plan, chain, table, store, directory)
+            first.journal = try RunJournal(path: path, now: { 1_000 })
+            first.fileConcurrency = 1
+            first.progress = { [stop = first.stop] event in if event.event == .fileDone { stop.set() } }
+            await #expect(throws: ApplyError.interrupted(checkpoint: store.path)) {
+                try await ApplyDriverTests.run(first)
+            }
+            // A crash's half line at the end is cut off when the journal is opened again.
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(#"{"kind":"progress","ru"#.utf8))
+            try handle.close()
+            var second = ApplyDriverTests.engine(plan, chain, table, store, directory)
+            second.journal = try RunJournal(path: path, now: { 2_000 })
+            let report = try await ApplyDriverTests.run(second)
+
+            let entries = try RunJournal.read(path)
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            #expect(text.split(separator: "\n").count == entries.count, "every line parses: the half line was cut")
+            let runs = entries.filter { $0.kind == .runStarted }.map(\.run)
+            #expect(runs.count == 2 && runs[0] != runs[1])
+            let ends = entries.filter { $0.kind == .runEnded }
+            #expect(ends.map(\.outcome) == ["interrupted", "completed"])
+            #expect(ends.last?.itemsApplied == report.itemsApplied)
+            // The checkpoints it recorded are the ones the store saved, in order.
+            let recorded = entries.filter { $0.kind == .checkpoint }
+            let saved = store.history
+            #expect(recorded.count == saved.count)
+            #expect(recorded.map(\.windowsDone) == saved.map(\.windowsDone))
+            #expect(recorded.map(\.itemsApplied) == saved.map(\.itemsApplied))
+            // Each data file's completion is in it (once per run that completed it), and each window's.
+            let filesDone = Set(
+                entries.compactMap { $0.kind == .progress && $0.progress?.event == .fileDone ? $0.progress?.file : nil }
+            )
+            #expect(filesDone == Set(plan.windows.flatMap { $0.files.map(\.key) }))
+            let windowsDone = entries.filter { $0.kind == .progress && $0.progress?.event == .windowDone }
+            #expect(windowsDone.count == plan.windows.count)
+            // No item data: no key value of the table appears in it.
+            for key in table.items.keys.prefix(50) {
+                let json = String(decoding: key.bytes, as: UTF8.self)
+                let value = json.split(separator: "\"").first { $0.hasPrefix("user#") || $0.hasPrefix("客户#") }
+                if let value { #expect(!text.contains(String(value) + "\""), "item data in the journal") }
+            }
         }
     }
 }

@@ -47,6 +47,8 @@ public struct ApplyEngine: Sendable {
     /// Set (by SIGINT/SIGTERM) to stop: no new batch or file starts, batches in flight finish, the checkpoint is
     /// written, and `run` throws `ApplyError.interrupted`.
     public let stop = StopSignal()
+    /// The run record this run appends to (`RunJournal`); nil keeps none.
+    public var journal: RunJournal?
 
     public init(
         plan: Plan,
@@ -159,12 +161,19 @@ public struct ApplyEngine: Sendable {
             )
         )
         let catalog = Catalog(Dictionary(zip(remaining.map(\.index), exports), uniquingKeysWith: { a, _ in a }))
+        journal?.started(command: "apply", planId: plan.planId, checkpoint: machine.checkpoint)
         let outcome = await drive(machine, context: context, catalog: catalog)
         try await rejects.close()
         switch outcome {
-        case .completed(let report): return report
-        case .interrupted: throw ApplyError.interrupted(checkpoint: store.path)
-        case .failed(let error, _): throw error
+        case .completed(let report):
+            try journal?.ended("completed", report: report)
+            return report
+        case .interrupted(let report):
+            try journal?.ended("interrupted", report: report)
+            throw ApplyError.interrupted(checkpoint: store.path)
+        case .failed(let error, let report):
+            try? journal?.ended("failed", report: report, error: error)
+            throw error
         }
     }
 
@@ -248,12 +257,15 @@ public struct ApplyEngine: Sendable {
                         }
                     case .saveCheckpoint(let checkpoint):
                         do {
+                            // The journal first: it always reaches at least as far as the checkpoint.
+                            try journal?.checkpoint(checkpoint)
                             try store.save(checkpoint)
                             lastSaved.withLock { $0 = checkpoint }
                         } catch {
                             sink.yield(.failed(error))
                         }
                     case .report(let snapshot):
+                        journal?.progress(snapshot)
                         progress(snapshot)
                     case .findExports(let chain):
                         group.addTask {

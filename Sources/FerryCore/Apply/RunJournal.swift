@@ -1,0 +1,147 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The run record (`<plan>.journal.jsonl`): every run of `apply` appends what happened — its start, every progress
+/// snapshot the state machine reported (the same figures as the status line and the JSON progress), every checkpoint
+/// it saved, and its end with the outcome — one JSON line each, stamped with wall time. It is synced to disk before
+/// each checkpoint is saved, so it always reaches at least as far as the checkpoint: the history of a migration
+/// survives crashes and resumes. It holds no item data and no secret (keys, values and credentials never reach it).
+///
+/// A line left half-written by a crash is cut off when the journal is opened again.
+public final class RunJournal: Sendable {
+    public let path: String
+    /// This run's id (wall time in milliseconds at its start, and the process id): tells resumed runs apart.
+    public let run: String
+    private let now: @Sendable () -> Int64
+    private let fd: Mutex<Int32>
+
+    /// The default place, next to the checkpoint: `<plan>.journal.jsonl`.
+    public static func defaultPath(forCheckpoint checkpoint: String) -> String {
+        let suffix = ".checkpoint.json"
+        let base = checkpoint.hasSuffix(suffix) ? String(checkpoint.dropLast(suffix.count)) : checkpoint
+        return base + ".journal.jsonl"
+    }
+
+    /// Opens (or creates) the journal at `path` for appending; `now` is wall time in epoch milliseconds.
+    public init(
+        path: String,
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    )
+        throws
+    {
+        self.path = path
+        self.now = now
+        run = "\(now())-\(getpid())"
+        Self.cutPartialLine(at: path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CheckpointError.io(path: path, reason: String(cString: strerror(errno))) }
+        self.fd = Mutex(fd)
+    }
+
+    deinit { fd.withLock { _ = close($0) } }
+
+    public struct Entry: Sendable, Codable, Hashable {
+        public enum Kind: String, Sendable, Codable { case runStarted, progress, checkpoint, runEnded }
+        public var kind: Kind
+        public var run: String
+        /// Wall time, epoch milliseconds.
+        public var at: Int64
+        public var command: String?
+        public var planId: String?
+        public var progress: ApplyProgress?
+        public var windowsDone: Int?
+        public var filesDone: Int?
+        public var itemsApplied: Int64?
+        public var rejects: Int64?
+        public var appliedThrough: String?
+        /// At `runEnded`: `completed`, `interrupted` or `failed`, and the error of a failed run.
+        public var outcome: String?
+        public var error: String?
+        public var throttles: Int?
+        public var retries: Int?
+        public var windowsApplied: Int?
+    }
+
+    func started(command: String, planId: String, checkpoint: Checkpoint) {
+        var entry = entry(.runStarted)
+        entry.command = command
+        entry.planId = planId
+        fill(&entry, checkpoint)
+        append(entry)
+    }
+
+    func progress(_ snapshot: ApplyProgress) {
+        var entry = entry(.progress)
+        entry.progress = snapshot
+        append(entry)
+    }
+
+    /// Recorded and synced before the checkpoint itself is saved.
+    func checkpoint(_ checkpoint: Checkpoint) throws {
+        var entry = entry(.checkpoint)
+        fill(&entry, checkpoint)
+        append(entry)
+        try sync()
+    }
+
+    func ended(_ outcome: String, report: ApplyEngine.Report, error: (any Error)? = nil) throws {
+        var entry = entry(.runEnded)
+        entry.outcome = outcome
+        entry.error = error.map { "\($0)" }
+        entry.windowsApplied = report.windowsApplied
+        entry.itemsApplied = report.itemsApplied
+        entry.rejects = report.rejects
+        entry.throttles = report.throttles
+        entry.retries = report.unprocessedRetries
+        entry.appliedThrough = report.appliedThrough
+        append(entry)
+        try sync()
+    }
+
+    private func entry(_ kind: Entry.Kind) -> Entry { Entry(kind: kind, run: run, at: now()) }
+
+    private func fill(_ entry: inout Entry, _ checkpoint: Checkpoint) {
+        entry.windowsDone = checkpoint.windowsDone
+        entry.filesDone = checkpoint.filesDone.count
+        entry.itemsApplied = checkpoint.itemsApplied
+        entry.rejects = checkpoint.rejects
+        entry.appliedThrough = checkpoint.appliedThrough
+    }
+
+    /// One line, written with one `write` (O_APPEND): lines of one run never interleave. A failed write is not
+    /// fatal to the run (the checkpoint is what a resume needs); `sync` reports it.
+    private func append(_ entry: Entry) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard var line = try? encoder.encode(entry) else { return }
+        line.append(UInt8(ascii: "\n"))
+        fd.withLock { fd in _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+    }
+
+    private func sync() throws {
+        let failed = fd.withLock { fsync($0) != 0 }
+        if failed { throw CheckpointError.io(path: path, reason: "could not sync the journal") }
+    }
+
+    /// Every entry of the journal at `path`, oldest first (lines that do not parse are skipped).
+    public static func read(_ path: String) throws -> [Entry] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        let decoder = JSONDecoder()
+        return data.split(separator: UInt8(ascii: "\n")).compactMap { try? decoder.decode(Entry.self, from: $0) }
+    }
+
+    /// Cuts off a last line a crash left without its newline.
+    static func cutPartialLine(at path: String) {
+        guard let data = FileManager.default.contents(atPath: path), let last = data.last,
+            last != UInt8(ascii: "\n")
+        else { return }
+        let keep = data.lastIndex(of: UInt8(ascii: "\n")).map { data.distance(from: data.startIndex, to: $0) + 1 } ?? 0
+        truncate(path, off_t(keep))
+    }
+}
