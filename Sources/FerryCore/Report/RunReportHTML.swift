@@ -1,0 +1,145 @@
+import Foundation
+
+/// A `RunReport` as one self-contained HTML page: no external asset, no JavaScript; charts are inline SVG drawn with
+/// `currentColor`, so they read printed and in dark mode.
+public enum RunReportHTML {
+    public static func render(_ report: RunReport) -> String {
+        var html = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>Ferry run report — \(escape(report.target))</title>
+            <style>
+            :root { color-scheme: light dark; --fg: #1b1f24; --bg: #ffffff; --muted: #57606a; --line: #d0d7de;
+              --a: #0969da; --b: #bf8700; }
+            @media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --bg: #0d1117; --muted: #8d96a0;
+              --line: #30363d; --a: #4493f8; --b: #d29922; } }
+            body { font: 15px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); margin: 2rem auto;
+              max-width: 62rem; padding: 0 1rem; }
+            h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
+            .muted { color: var(--muted); } .figures { display: flex; gap: 1rem; flex-wrap: wrap; }
+            .figure { border: 1px solid var(--line); border-radius: 6px; padding: .6rem 1rem; min-width: 11rem; }
+            .figure b { display: block; font-size: 1.4rem; }
+            table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+            th, td { border-bottom: 1px solid var(--line); padding: .3rem .5rem; text-align: right; }
+            th:first-child, td:first-child, td.text, th.text { text-align: left; }
+            svg { width: 100%; height: auto; } .a { stroke: var(--a); } .b { stroke: var(--b); }
+            .grid { stroke: var(--line); } text { fill: var(--muted); font-size: 11px; }
+            @media print { body { margin: 0; } }
+            </style></head><body>
+            <h1>Ferry run report</h1>
+            <p class="muted">plan \(escape(report.planId)) · \(escape(report.source)) → \(escape(report.target)) ·
+            made \(time(report.generatedAt))</p>
+            <div class="figures">
+            <div class="figure" id="rto">RTO<b>\(report.rto.wallSeconds.map(duration) ?? "not caught up")</b>
+            <span class="muted">\(report.rto.runningSeconds.map { duration($0) + " running, " } ?? "")\(duration(report.rto.stoppedSeconds)) stopped</span></div>
+            <div class="figure" id="rpo">RPO<b>\(report.rpo.lagSeconds.map(duration) ?? "nothing applied")</b>
+            <span class="muted">target at \(escape(report.rpo.appliedThrough ?? "—")), as of \(time(report.asOf))</span></div>
+            <div class="figure">Windows<b>\(report.totals.windowsApplied) / \(report.totals.windows)</b>
+            <span class="muted">\(report.totals.itemsApplied) items applied of \(report.totals.records) records</span></div>
+            <div class="figure">Rejects<b>\(report.totals.rejects)</b>
+            <span class="muted">\(report.totals.throttles) throttles, \(report.totals.retries) retries</span></div>
+            </div>
+            <p id="verification"><b>Verification:</b> \(escape(report.verification))</p>
+
+            """
+        html += "<h2>Throughput</h2>\n"
+        html += chart(
+            id: "items-chart",
+            title: "items per second",
+            series: [("a", "items/s", report.throughput.map { ($0.at, $0.itemsPerSecond) })]
+        )
+        html += chart(
+            id: "capacity-chart",
+            title: "write capacity units per second: consumed and budget",
+            series: [
+                ("a", "WCU/s consumed", report.throughput.map { ($0.at, $0.writeUnitsPerSecond) }),
+                ("b", "budget", report.throughput.map { ($0.at, $0.writeBudget) }),
+            ]
+        )
+        html += """
+            <h2>Windows</h2>
+            <table id="windows"><thead><tr><th>#</th><th class="text">export</th><th class="text">kind</th>
+            <th class="text">to</th><th>records</th><th>files</th><th>bytes</th><th>time</th><th class="text">state</th>
+            </tr></thead><tbody>
+
+            """
+        for window in report.windows {
+            html += """
+                <tr class="window"><td>\(window.number)</td><td class="text">\(escape(window.exportId))</td>\
+                <td class="text">\(window.kind)</td><td class="text">\(escape(window.to))</td><td>\(window.records)</td>\
+                <td>\(window.files)</td><td>\(window.compressedBytes)</td>\
+                <td>\(window.seconds.map(duration) ?? "—")</td>\
+                <td class="text">\(window.applied ? "applied" : (window.startedAt == nil ? "to do" : "in progress"))</td></tr>
+
+                """
+        }
+        html += "</tbody></table>\n<h2>Runs</h2>\n<table id=\"runs\"><thead><tr><th class=\"text\">run</th>"
+        html += "<th class=\"text\">started</th><th class=\"text\">last seen</th><th class=\"text\">outcome</th></tr>"
+        html += "</thead><tbody>\n"
+        for run in report.runs {
+            html += "<tr><td class=\"text\">\(escape(run.id))</td><td class=\"text\">\(time(run.startedAt))</td>"
+            html += "<td class=\"text\">\(time(run.lastSeenAt))</td>"
+            html += "<td class=\"text\">\(escape(run.outcome + (run.error.map { ": " + $0 } ?? "")))</td></tr>\n"
+        }
+        html += "</tbody></table>\n</body></html>\n"
+        return html
+    }
+
+    /// A line chart of `series` over time, with its axes' ranges written out.
+    static func chart(
+        id: String,
+        title: String,
+        series: [(style: String, name: String, points: [(Int64, Double)])]
+    )
+        -> String
+    {
+        let (width, height, left, bottom) = (800.0, 220.0, 60.0, 24.0)
+        let all = series.flatMap(\.points)
+        var svg = "<figure><figcaption>\(escape(title))</figcaption>\n"
+        svg +=
+            "<svg id=\"\(id)\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(escape(title))\">\n"
+        guard let first = all.map(\.0).min(), let last = all.map(\.0).max() else {
+            return svg + "<text x=\"\(left)\" y=\"\(height / 2)\">no progress ticks recorded</text></svg></figure>\n"
+        }
+        let top = max(1, all.map(\.1).max() ?? 1)
+        let span = Double(max(1, last - first))
+        func x(_ at: Int64) -> Double { left + (width - left - 10) * Double(at - first) / span }
+        func y(_ value: Double) -> Double { (height - bottom) - (height - bottom - 10) * value / top }
+        svg += "<line class=\"grid\" x1=\"\(left)\" y1=\"\(y(0))\" x2=\"\(width - 10)\" y2=\"\(y(0))\"/>"
+        svg += "<line class=\"grid\" x1=\"\(left)\" y1=\"\(y(top))\" x2=\"\(width - 10)\" y2=\"\(y(top))\"/>\n"
+        svg +=
+            "<text x=\"2\" y=\"\(y(top) + 4)\">\(Int(top.rounded()))</text><text x=\"2\" y=\"\(y(0) + 4)\">0</text>\n"
+        svg += "<text x=\"\(left)\" y=\"\(height - 6)\">\(time(first))</text>"
+        svg += "<text x=\"\(width - 10)\" y=\"\(height - 6)\" text-anchor=\"end\">\(time(last))</text>\n"
+        for (offset, line) in series.enumerated() {
+            let points = line.points.map { String(format: "%.1f,%.1f", x($0.0), y($0.1)) }.joined(separator: " ")
+            svg += "<polyline class=\"\(line.style)\" fill=\"none\" stroke-width=\"1.5\" points=\"\(points)\"/>\n"
+            svg +=
+                "<text x=\"\(left + 10 + Double(offset) * 160)\" y=\"14\" class=\"\(line.style)\">— \(escape(line.name))</text>\n"
+        }
+        return svg + "</svg></figure>\n"
+    }
+
+    static func duration(_ seconds: Double) -> String { PlanSummary.durationText(max(0, seconds)) }
+
+    static func time(_ milliseconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import ExportReader
+import FerryCore
+import Foundation
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract:
+            "Write the run report of a plan: RTO, RPO, each window, throughput against the budget (HTML or JSON).",
+        discussion: """
+            Reads only the plan, its checkpoint and its run record (<plan>.journal.jsonl, which apply appends to); \
+            needs no AWS access. The HTML is one self-contained file (no external assets, no JavaScript).
+            """
+    )
+
+    @Argument(help: "The plan file.") var plan: String
+    @Option(help: "Checkpoint file (default: next to the plan, <plan>.checkpoint.json).") var checkpoint: String?
+    @Option(help: "The run record (default: next to the checkpoint, <plan>.journal.jsonl).") var journal: String?
+    @Option(help: "Where to write the HTML report (default: next to the plan, <plan>.report.html).") var out: String?
+    @Option(
+        name: .customLong("as-of"),
+        help: "The time the RPO is measured against, ISO 8601 (default: now)."
+    ) var asOf: String?
+    @Flag(help: "Print the report as JSON on stdout (the HTML is written only with --out).") var json = false
+    @OptionGroup(title: "Logging") var logging: LoggingOptions
+
+    func validate() throws {
+        if let asOf, ExportTime(asOf) == nil {
+            throw ValidationError("--as-of must be an ISO 8601 time such as 2026-01-14T11:03:50Z (got \(asOf))")
+        }
+    }
+
+    func run() async throws {
+        try logging.bootstrap()
+        try await runReportingErrors {
+            let loaded = try PlanFile.read(plan)
+            let checkpointPath = checkpoint ?? CheckpointFile.defaultPath(forPlan: plan)
+            let saved = try CheckpointFile(path: checkpointPath).load(for: loaded.planId)
+            let journalPath = journal ?? RunJournal.defaultPath(forCheckpoint: checkpointPath)
+            // Only this plan's runs (a journal path reused by another plan keeps that plan's runs too).
+            let all = try RunJournal.read(journalPath)
+            let ours = Set(all.filter { $0.kind == .runStarted && $0.planId == loaded.planId }.map(\.run))
+            let entries = all.filter { ours.contains($0.run) }
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let report = RunReport.build(
+                plan: loaded,
+                checkpoint: saved,
+                journal: entries,
+                asOf: asOf.flatMap { ExportTime($0)?.epochMilliseconds } ?? now,
+                now: now
+            )
+            if json {
+                FileHandle.standardOutput.write(report.json + Data("\n".utf8))
+            }
+            if !json || out != nil {
+                let path = out ?? (plan.hasSuffix(".json") ? String(plan.dropLast(5)) : plan) + ".report.html"
+                try Data(RunReportHTML.render(report).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+                if !json { print("report written to \(path)") }
+            }
+        }
+    }
+}
