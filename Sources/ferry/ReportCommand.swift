@@ -34,9 +34,8 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         try logging.bootstrap()
         try await runReportingErrors {
-            let loaded = try PlanFile.read(plan)
-            let checkpointPath = checkpoint ?? CheckpointFile.defaultPath(forPlan: plan)
-            let saved = try CheckpointFile(path: checkpointPath).load(for: loaded.planId)
+            let progress = try PlanProgress(planPath: plan, checkpoint: checkpoint)
+            let (loaded, checkpointPath, saved) = (progress.plan, progress.checkpointPath, progress.checkpoint)
             let journalPath = journal ?? RunJournal.defaultPath(forCheckpoint: checkpointPath)
             // Only this plan's runs (a journal path reused by another plan keeps that plan's runs too).
             let all = try RunJournal.read(journalPath)

@@ -16,9 +16,8 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         try logging.bootstrap()
         try await runReportingErrors {
-            let loaded = try PlanFile.read(plan)
-            let checkpointPath = checkpoint ?? CheckpointFile.defaultPath(forPlan: plan)
-            let saved = try CheckpointFile(path: checkpointPath).load(for: loaded.planId)
+            let progress = try PlanProgress(planPath: plan, checkpoint: checkpoint)
+            let (loaded, checkpointPath, saved) = (progress.plan, progress.checkpointPath, progress.checkpoint)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             var status = PlanStatus.make(loaded, checkpoint: saved, path: checkpointPath, now: now)
             if status.rejects > 0 {
