@@ -6,7 +6,7 @@ DEMO_DIR ?= demo-out
 # Tests and the demo talk only to 127.0.0.1: never let the credential chain fall back to the EC2 metadata address.
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: test demo bench deps build release clean plans
+.PHONY: test demo bench deps test-deps build release clean plans
 
 ## System packages the build needs: zlib's headers (Debian: zlib1g-dev).
 deps:
@@ -26,8 +26,15 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+## What only the tests need: a headless browser to render the run report in (Debian: chromium).
+test-deps:
+	@if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then \
+		echo "installing chromium (the report's test renders it in a headless browser) …"; \
+		(apt-get update -qq && apt-get install -y -qq chromium) >/dev/null || { echo "error: chromium is missing and could not be installed (need root and Debian's package registry)"; exit 1; }; \
+	fi
+
 ## Every test. Prints the count as "N passed, N failed" at the end.
-test: deps
+test: deps test-deps
 	@mkdir -p .build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build 2>&1 | tee .build/test.log

@@ -86,13 +86,15 @@ struct RunReportTests {
         #expect(report.windows.count == count && report.windows[0].seconds == 5)
         #expect(report.windows.allSatisfy { $0.applied })
         #expect(
-            report.throughput == [RunReport.Sample(at: 12_000, itemsPerSecond: 100, writeUnitsPerSecond: 400, writeBudget: 500)]
+            report.throughput == [
+                RunReport.Sample(at: 12_000, itemsPerSecond: 100, writeUnitsPerSecond: 400, writeBudget: 500)
+            ]
         )
         #expect(report.totals.throttles == 3, "2 in run a (its last figure) + 1 in run b")
         #expect(report.totals.itemsApplied == 321)
 
         let html = RunReportHTML.render(report)
-        #expect(html.contains("id=\"rto\"") && html.contains(PlanSummary.durationText(report.rto.wallSeconds!)))
+        #expect(html.contains("id=\"rto\"") && html.contains(RunReportHTML.duration(report.rto.wallSeconds!)))
         #expect(html.contains("id=\"rpo\"") && html.contains("1 min 30 s"))
         #expect(html.components(separatedBy: "<tr class=\"window\">").count - 1 == count)
         #expect(html.contains("<svg id=\"items-chart\"") && html.contains("<svg id=\"capacity-chart\""))
@@ -141,6 +143,71 @@ struct RunReportTests {
             #expect(windowDone == plan.windows.count, "one windowDone per window in the journal")
             #expect(report.windows.allSatisfy { $0.applied && $0.seconds != nil })
             #expect(report.rto.wallSeconds.map { $0 > report.rto.stoppedSeconds } == true)
+        }
+    }
+
+    @Test(
+        "the HTML in a real headless browser (Debian's chromium): the DOM has the figures, the window rows and both charts; a screenshot is taken"
+    )
+    func inBrowser() async throws {
+        let chromium = try #require(
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
+                FileManager.default.isExecutableFile(atPath: $0)
+            },
+            "chromium is not installed (make test installs it: apt-get install chromium)"
+        )
+        let plan = ApplyStateMachineTests.Scenario.generate(seed: 5).plan
+        var journal: [RunJournal.Entry] = [RunJournal.Entry(kind: .runStarted, run: "r", at: 0)]
+        for (offset, window) in plan.windows.enumerated() {
+            let base = Int64(offset) * 10_000
+            var started = RunJournal.Entry(kind: .progress, run: "r", at: base)
+            started.progress = Self.progress(.windowStarted, window: window.index + 1, of: plan.windows.count, items: 0)
+            journal.append(started)
+            for second in 1...5 {
+                var tick = RunJournal.Entry(kind: .progress, run: "r", at: base + Int64(second) * 1000)
+                tick.progress = Self.progress(
+                    .tick,
+                    window: window.index + 1,
+                    of: plan.windows.count,
+                    items: Int64(offset * 500 + second * 100)
+                )
+                journal.append(tick)
+            }
+            var done = RunJournal.Entry(kind: .progress, run: "r", at: base + 6000)
+            done.progress = Self.progress(.windowDone, window: window.index + 1, of: plan.windows.count, items: 0)
+            journal.append(done)
+        }
+        var checkpoint = Checkpoint(planId: plan.planId)
+        checkpoint.windowsDone = plan.windows.count
+        checkpoint.appliedThrough = plan.windows.last!.to
+        let asOf = ExportTime(plan.windows.last!.to)!.epochMilliseconds + 42_000
+        let report = RunReport.build(plan: plan, checkpoint: checkpoint, journal: journal, asOf: asOf, now: asOf)
+        try await withTemporaryDirectory { directory in
+            let page = directory + "/report.html"
+            try Data(RunReportHTML.render(report).utf8).write(to: URL(fileURLWithPath: page))
+            func browse(_ arguments: [String]) throws -> Data {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: chromium)
+                process.arguments =
+                    ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1100,1400"]
+                    + arguments + ["file://" + page]
+                let out = Pipe()
+                process.standardOutput = out
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                let data = out.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                return data
+            }
+            let dom = String(decoding: try browse(["--dump-dom"]), as: UTF8.self)
+            #expect(dom.contains("id=\"rto\"") && dom.contains(RunReportHTML.duration(report.rto.wallSeconds!)))
+            #expect(dom.contains("id=\"rpo\"") && dom.contains("42 s"))
+            #expect(dom.components(separatedBy: "<tr class=\"window\">").count - 1 == plan.windows.count)
+            #expect(dom.contains("<svg id=\"items-chart\"") && dom.contains("<svg id=\"capacity-chart\""))
+            #expect(dom.components(separatedBy: "<polyline").count - 1 == 3, "items/s, WCU/s and the budget drawn")
+            _ = try browse(["--screenshot=" + directory + "/report.png"])
+            let png = try Data(contentsOf: URL(fileURLWithPath: directory + "/report.png"))
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 10_000, "a screenshot of the page")
         }
     }
 }

@@ -121,7 +121,10 @@ public enum RunReportHTML {
         return svg + "</svg></figure>\n"
     }
 
-    static func duration(_ seconds: Double) -> String { PlanSummary.durationText(max(0, seconds)) }
+    /// Seconds under 10 with a decimal (a small window takes a fraction of one), longer ones as the status shows them.
+    static func duration(_ seconds: Double) -> String {
+        seconds < 10 ? String(format: "%.1f s", max(0, seconds)) : PlanSummary.durationText(seconds)
+    }
 
     static func time(_ milliseconds: Int64) -> String {
         let formatter = ISO8601DateFormatter()
