@@ -147,7 +147,7 @@ extension S3Client {
         )
         return ObjectHead(
             size: response.header("Content-Length").flatMap { Int64($0) },
-            eTag: response.header("ETag").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+            eTag: response.header("ETag").map(Self.unquoted)
         )
     }
 }

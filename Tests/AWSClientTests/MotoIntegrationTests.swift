@@ -142,4 +142,62 @@ struct MotoIntegrationTests {
             }
         }
     }
+
+    @Test("S3 conditional writes: If-None-Match creates once, If-Match swaps only the version read, a stale ETag loses")
+    func s3ConditionalWrites() async throws {
+        try await MotoFixture.with { fixture, transport in
+            let executor = try fixture.executor(.s3, transport)
+            _ = try await executor.send(operation: "CreateBucket", method: "PUT", path: "/ferry-state")
+            let s3 = S3Client(executor: executor)
+            let key = "run/shard-0001.done"
+            #expect(try await s3.getObjectIfPresent(bucket: "ferry-state", key: key) == nil)
+            let first = try await s3.putObject(
+                bucket: "ferry-state",
+                key: key,
+                body: Array("a".utf8),
+                condition: .ifAbsent
+            )
+            guard case .written(let eTagA?) = first else {
+                Issue.record("the first If-None-Match write was refused: \(first)")
+                return
+            }
+            let second = try await s3.putObject(
+                bucket: "ferry-state",
+                key: key,
+                body: Array("b".utf8),
+                condition: .ifAbsent
+            )
+            #expect(second == .preconditionFailed)
+            let read = try await s3.getObjectIfPresent(bucket: "ferry-state", key: key)
+            #expect(read == S3Client.VersionedObject(body: Array("a".utf8), eTag: eTagA))
+
+            let swapped = try await s3.putObject(
+                bucket: "ferry-state",
+                key: key,
+                body: Array("c".utf8),
+                condition: .ifMatch(eTag: eTagA)
+            )
+            guard case .written(let eTagC?) = swapped else {
+                Issue.record("If-Match on the current ETag was refused: \(swapped)")
+                return
+            }
+            #expect(eTagC != eTagA)
+            let stale = try await s3.putObject(
+                bucket: "ferry-state",
+                key: key,
+                body: Array("d".utf8),
+                condition: .ifMatch(eTag: eTagA)
+            )
+            #expect(stale == .preconditionFailed)
+            #expect(try await s3.getObjectIfPresent(bucket: "ferry-state", key: key)?.body == Array("c".utf8))
+
+            try await s3.deleteObject(bucket: "ferry-state", key: key)
+            #expect(try await s3.getObjectIfPresent(bucket: "ferry-state", key: key) == nil)
+            let plain = try await s3.putObject(bucket: "ferry-state", key: key, body: Array("e".utf8))
+            guard case .written = plain else {
+                Issue.record("a plain PutObject was refused: \(plain)")
+                return
+            }
+        }
+    }
 }
