@@ -43,6 +43,11 @@ extension S3Client {
         public var body: [UInt8]
         /// Without quotes.
         public var eTag: String?
+
+        public init(body: [UInt8], eTag: String?) {
+            self.body = body
+            self.eTag = eTag
+        }
     }
 
     /// Writes a small object in one request. Transient failures are retried by the executor's policy; a retried
