@@ -26,11 +26,16 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-## What only the tests need: a headless browser to render the run report in (Debian: chromium).
+## What only the tests need: a headless browser to render the run report in (Debian: chromium), and a JSON Schema
+## validator for the report's JSON (PyPI: jsonschema).
 test-deps:
 	@if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then \
 		echo "installing chromium (the report's test renders it in a headless browser) …"; \
 		(apt-get update -qq && apt-get install -y -qq chromium) >/dev/null || { echo "error: chromium is missing and could not be installed (need root and Debian's package registry)"; exit 1; }; \
+	fi
+	@if ! python3 -c "import jsonschema" 2>/dev/null; then \
+		echo "installing jsonschema (validates the report's JSON against docs/run-report.schema.json) …"; \
+		python3 -m pip install -q jsonschema || { echo "error: could not install jsonschema with pip"; exit 1; }; \
 	fi
 
 ## Every test. Prints the count as "N passed, N failed" at the end.

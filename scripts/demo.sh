@@ -84,12 +84,13 @@ $BIN/ferry apply "$DEMO_DIR/dr-plan.json"
 $BIN/ferry diff "$DEMO_DIR/dr-plan.json" --exit-code --limit 0
 echo "-- the rehearsal's report (RTO, RPO against the disaster time 11:03:50, each window, throughput), from the plan,"
 echo "   its checkpoint and its run record only"
-$BIN/ferry report "$DEMO_DIR/dr-plan.json" --as-of 2026-01-14T11:03:50.622Z --out "$DEMO_DIR/dr-report.html"
+echo "   (the diff above is journaled: the report's verification is its verdict; --exit-code fails unless it passed)"
+$BIN/ferry report "$DEMO_DIR/dr-plan.json" --as-of 2026-01-14T11:03:50.622Z --out "$DEMO_DIR/dr-report.html" --exit-code
 $BIN/ferry report "$DEMO_DIR/dr-plan.json" --as-of 2026-01-14T11:03:50.622Z --json | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
-rto, rpo, totals = r["rto"], r["rpo"], r["totals"]
-print("RTO %.1f s, RPO %.0f s, %d windows, %d items" % (rto["wallSeconds"], rpo["lagSeconds"], totals["windowsApplied"], totals["itemsApplied"]))'
+rto, rpo, totals, v = r["rto"], r["rpo"], r["totals"], r["verification"]
+print("RTO %.1f s, RPO %.0f s, %d windows, %d items; verification: %s" % (rto["wallSeconds"], rpo["lagSeconds"], totals["windowsApplied"], totals["itemsApplied"], v["status"]))'
 echo
 
 echo "== 9. Compare both tables with the generator's expected states (a scan of each, compared by DynamoDB's rules)"

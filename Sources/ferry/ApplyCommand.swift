@@ -111,10 +111,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 )
                 engine.spoolDirectory = spoolDir
                 engine.journal = try RunJournal(
-                    path: journal
-                        ?? RunJournal.defaultPath(
-                            forCheckpoint: checkpoint ?? CheckpointFile.defaultPath(forPlan: plan)
-                        )
+                    path: RunJournal.path(journal: journal, checkpoint: checkpoint, plan: plan)
                 )
                 if follow {
                     engine.follow = ApplyEngine.FollowOptions(

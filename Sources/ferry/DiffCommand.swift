@@ -50,6 +50,10 @@ struct DiffCommand: AsyncParsableCommand {
         help: "Directory for the spill files (default: next to the plan, <plan>.diff-work)."
     ) var workDir: String?
     @Option(help: "Scan segments (default: from the table's size and the read budget).") var segments: Int?
+    @Option(
+        help:
+            "The run record the verdict is appended to, for ferry report; no item data (default: next to the checkpoint, <plan>.journal.jsonl)."
+    ) var journal: String?
     @OptionGroup(title: "Source AWS options") var sourceAWS: SourceAWSOptions
     @OptionGroup(title: "Target AWS options") var targetAWS: TargetAWSOptions
     @OptionGroup(title: "Logging") var logging: LoggingOptions
@@ -105,6 +109,9 @@ struct DiffCommand: AsyncParsableCommand {
                 engine.exampleLimit = limit
                 engine.listAll = json
                 engine.progress = { printError($0) }
+                engine.journal = try RunJournal(
+                    path: RunJournal.path(journal: journal, checkpoint: checkpoint, plan: plan)
+                )
                 defer { engine.removeWorkDirectory() }
                 let report = try await engine.run()
                 if json {

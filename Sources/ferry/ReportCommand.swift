@@ -9,8 +9,12 @@ struct ReportCommand: AsyncParsableCommand {
         abstract:
             "Write the run report of a plan: RTO, RPO, each window, throughput against the budget (HTML or JSON).",
         discussion: """
-            Reads only the plan, its checkpoint and its run record (<plan>.journal.jsonl, which apply appends to); \
-            needs no AWS access. The HTML is one self-contained file (no external assets, no JavaScript).
+            Reads only the plan, its checkpoint and its run record (<plan>.journal.jsonl, which apply and diff \
+            append to); needs no AWS access. The HTML is one self-contained file (no external assets, no JavaScript). \
+            Verification is the last `ferry diff`'s verdict: it passes when that diff matched at the position the \
+            target is applied to now and no record was rejected.
+            Exit codes: 0 written (and, with --exit-code, verification passed); 1 with --exit-code when verification \
+            did not pass (not verified, differs, stale, failed, or rejects); 2 usage; 3 invalid plan or checkpoint.
             """
     )
 
@@ -23,6 +27,10 @@ struct ReportCommand: AsyncParsableCommand {
         help: "The time the RPO is measured against, ISO 8601 (default: now)."
     ) var asOf: String?
     @Flag(help: "Print the report as JSON on stdout (the HTML is written only with --out).") var json = false
+    @Flag(
+        name: .customLong("exit-code"),
+        help: "Exit 1 when verification did not pass (the last diff did not match what is applied, or rejects)."
+    ) var exitCode = false
     @OptionGroup(title: "Logging") var logging: LoggingOptions
 
     func validate() throws {
@@ -33,10 +41,10 @@ struct ReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try logging.bootstrap()
-        try await runReportingErrors {
+        let passed: Bool = try await runReportingErrorsReturning {
             let progress = try PlanProgress(planPath: plan, checkpoint: checkpoint)
             let (loaded, checkpointPath, saved) = (progress.plan, progress.checkpointPath, progress.checkpoint)
-            let journalPath = journal ?? RunJournal.defaultPath(forCheckpoint: checkpointPath)
+            let journalPath = RunJournal.path(journal: journal, checkpoint: checkpointPath, plan: plan)
             // Only this plan's runs (a journal path reused by another plan keeps that plan's runs too).
             let all = try RunJournal.read(journalPath)
             let ours = Set(all.filter { $0.kind == .runStarted && $0.planId == loaded.planId }.map(\.run))
@@ -47,7 +55,8 @@ struct ReportCommand: AsyncParsableCommand {
                 checkpoint: saved,
                 journal: entries,
                 asOf: asOf.flatMap { ExportTime($0)?.epochMilliseconds } ?? now,
-                now: now
+                now: now,
+                rejectsFile: (plan.hasSuffix(".json") ? String(plan.dropLast(5)) : plan) + ".rejects.jsonl"
             )
             if json {
                 FileHandle.standardOutput.write(report.json + Data("\n".utf8))
@@ -57,6 +66,8 @@ struct ReportCommand: AsyncParsableCommand {
                 try Data(RunReportHTML.render(report).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
                 if !json { print("report written to \(path)") }
             }
+            return report.verification.passed
         }
+        if exitCode && !passed { throw ExitCode(1) }
     }
 }

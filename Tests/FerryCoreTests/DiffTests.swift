@@ -151,17 +151,31 @@ struct DiffMotoTests {
                 // Fully applied by `ferry apply`: the diff is empty.
                 try await dynamo.createTable(json: String(format: DiffFixtures.createTable, "full"), table: "full")
                 let plan = try await TestChains.plan(for: chain, table: "full")
-                _ = try await ApplyEngine(
+                let journalPath = directory + "/full.journal.jsonl"
+                let store = CheckpointFile(path: directory + "/full.checkpoint.json")
+                var apply = ApplyEngine(
                     plan: plan,
                     source: source,
                     dynamo: dynamo,
-                    store: CheckpointFile(path: directory + "/full.checkpoint.json"),
+                    store: store,
                     rejectsPath: directory + "/full.rejects.jsonl",
                     writePercent: 100
-                ).run()
-                let applied = try await diff("full")
+                )
+                apply.journal = try RunJournal(path: journalPath)
+                _ = try await apply.run()
+                let applied = try await diff("full") { $0.journal = try? RunJournal(path: journalPath) }
                 #expect(applied.counts.differences == 0 && applied.counts.unchanged == Int64(final.count))
                 #expect(!applied.differs && applied.examples.isEmpty)
+                // The verdict is in the run record, and the report's verification rests on it.
+                func verification() throws -> RunReport.Verification {
+                    let journal = try RunJournal.read(journalPath)
+                    let checkpoint = try store.load(for: plan.planId)
+                    return RunReport.build(plan: plan, checkpoint: checkpoint, journal: journal, asOf: 0, now: 0)
+                        .verification
+                }
+                let verified = try verification()
+                #expect(verified.status == .matches && verified.passed)
+                #expect(verified.diff?.counts == applied.counts && verified.diff?.windowsCompared == plan.windows.count)
 
                 // Tampered: one item changed, one missing, one extra, a number stored as "N.0", a set reordered.
                 let ordered = final.values.sorted {
@@ -222,7 +236,16 @@ struct DiffMotoTests {
                 let tampered = try await diff("full") {
                     $0.listAll = true
                     $0.exampleLimit = 10
+                    $0.journal = try? RunJournal(path: journalPath)
                 }
+                let afterTampering = try verification()
+                #expect(afterTampering.status == .differs && !afterTampering.passed)
+                #expect(afterTampering.diff?.counts == tampered.counts)
+                let recorded = try String(contentsOfFile: journalPath, encoding: .utf8)
+                #expect(
+                    !recorded.contains("extra#1") && !recorded.contains("tampered"),
+                    "no key or value in the journal"
+                )
                 #expect(
                     tampered.counts.wouldOverwrite == 1 && tampered.counts.wouldPut == 1 && tampered.counts.extra == 1
                 )

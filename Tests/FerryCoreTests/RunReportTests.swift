@@ -103,6 +103,218 @@ struct RunReportTests {
         #expect(decoded == report)
     }
 
+    /// A diff run in the journal: start, verdict (nil: it failed before one), end.
+    static func diffRun(
+        _ id: String,
+        at: Int64,
+        plan: Plan,
+        through: String,
+        windows: Int,
+        differences: Int64 = 0,
+        seconds: Double = 4
+    ) -> [RunJournal.Entry] {
+        var start = RunJournal.Entry(kind: .runStarted, run: id, at: at)
+        start.command = "diff"
+        start.planId = plan.planId
+        var counts = DiffReport.Counts()
+        counts.unchanged = 100
+        counts.wouldPut = differences
+        let report = DiffReport(
+            planId: plan.planId,
+            table: plan.target.table,
+            position: "end of plan",
+            expectedThrough: through,
+            windowsCompared: windows,
+            partialWindowFiles: 0,
+            counts: counts,
+            examples: [],
+            scan: DiffReport.ScanStats(
+                segments: 1,
+                itemsScanned: 100,
+                readUnitsConsumed: 10,
+                readBudgetPerSecond: 5,
+                throttles: 0,
+                seconds: seconds
+            ),
+            buckets: 1,
+            seconds: seconds
+        )
+        var verdict = RunJournal.Entry(kind: .verified, run: id, at: at + Int64(seconds * 1000))
+        verdict.diff = RunJournal.Verdict(report)
+        var end = RunJournal.Entry(kind: .runEnded, run: id, at: at + Int64(seconds * 1000))
+        end.outcome = "completed"
+        return [start, verdict, end]
+    }
+
+    @Test(
+        "verification: a dry-run diff before the apply is not the proof; a matching diff after it is, and ends the RTO; more applied since makes it stale; differences, a failed diff or rejects fail it"
+    )
+    func verificationRules() throws {
+        // A FULL window and at least two incrementals, so that "one window less" still has an incremental.
+        let plan = try #require(
+            (UInt64(1)...200).lazy.map { ApplyStateMachineTests.Scenario.generate(seed: $0).plan }
+                .first { $0.windows.count >= 3 }
+        )
+        let count = plan.windows.count
+        let last = plan.windows.last!.to
+        // A dry run at 0 s (everything would be put), the apply from 100 s to 100 + 10 s per window.
+        var journal = Self.diffRun("dry", at: 0, plan: plan, through: last, windows: count, differences: 500)
+        var start = RunJournal.Entry(kind: .runStarted, run: "apply", at: 100_000)
+        start.command = "apply"
+        start.planId = plan.planId
+        journal.append(start)
+        var at: Int64 = 100_000
+        for window in 1...count {
+            var started = RunJournal.Entry(kind: .progress, run: "apply", at: at)
+            started.progress = Self.progress(.windowStarted, window: window, of: count, items: 0)
+            at += 10_000
+            var done = RunJournal.Entry(kind: .progress, run: "apply", at: at)
+            done.progress = Self.progress(.windowDone, window: window, of: count, items: 0)
+            journal += [started, done]
+        }
+        var end = RunJournal.Entry(kind: .runEnded, run: "apply", at: at)
+        end.outcome = "completed"
+        journal.append(end)
+        var checkpoint = Checkpoint(planId: plan.planId)
+        checkpoint.windowsDone = count
+        checkpoint.appliedThrough = last
+        func report(_ journal: [RunJournal.Entry], _ checkpoint: Checkpoint, rejectsFile: String? = nil) -> RunReport {
+            RunReport.build(
+                plan: plan,
+                checkpoint: checkpoint,
+                journal: journal,
+                asOf: at,
+                now: at,
+                rejectsFile: rejectsFile
+            )
+        }
+
+        // Only the dry run so far: it differs, and the RTO starts with the apply, not with it.
+        let unverified = report(journal, checkpoint)
+        #expect(unverified.verification.status == .differs && !unverified.verification.passed)
+        #expect(unverified.rto.firstStartAt == 100_000 && unverified.rto.caughtUpAt == at)
+        #expect(unverified.rto.verifiedAt == nil && unverified.rto.wallSeconds == Double(at - 100_000) / 1000)
+
+        // A diff 30 s after the apply's end matches: the proof, and the RTO runs to its end (4 s later).
+        let verifiedJournal =
+            journal + Self.diffRun("check", at: at + 30_000, plan: plan, through: last, windows: count)
+        let verified = report(verifiedJournal, checkpoint)
+        #expect(verified.verification.status == .matches && verified.verification.passed)
+        #expect(verified.rto.verifiedAt == at + 34_000)
+        #expect(verified.rto.wallSeconds == Double(at + 34_000 - 100_000) / 1000)
+        #expect(verified.rto.stoppedSeconds == 30, "between the apply's end and the diff's start")
+        #expect(
+            verified.rto.phases.map(\.name) == [
+                "waiting for exports", "FULL bootstrap", "incremental windows", "verification (diff)", "stopped",
+            ]
+        )
+        #expect(verified.rto.phases.first { $0.name == "verification (diff)" }?.seconds == 4)
+        #expect(verified.rto.phases.first { $0.name == "FULL bootstrap" }?.seconds == 10)
+        #expect(verified.rto.phases.first { $0.name == "incremental windows" }?.seconds == Double(count - 1) * 10)
+
+        // The diff compared less than is applied now (say a follow run added a window): stale, not passed.
+        var further = checkpoint
+        further.windowsDone = count - 1
+        further.appliedThrough = plan.windows[count - 2].to
+        let stale = report(verifiedJournal, further)
+        #expect(stale.verification.status == .stale && !stale.verification.passed)
+        #expect(stale.rto.verifiedAt == nil)
+
+        // Rejects: matched, but not passed, and the report says where they are.
+        var rejected = checkpoint
+        rejected.rejects = 3
+        let withRejects = report(verifiedJournal, rejected, rejectsFile: "/plans/p.rejects.jsonl")
+        #expect(withRejects.verification.status == .matches && !withRejects.verification.passed)
+        #expect(withRejects.verification.summary.contains("3 records were rejected (in /plans/p.rejects.jsonl)"))
+        #expect(RunReportHTML.render(withRejects).contains("id=\"rejects\""))
+
+        // A later diff that failed before its verdict: the last word is a failure.
+        var failedStart = RunJournal.Entry(kind: .runStarted, run: "broken", at: at + 60_000)
+        failedStart.command = "diff"
+        var failedEnd = RunJournal.Entry(kind: .runEnded, run: "broken", at: at + 61_000)
+        failedEnd.outcome = "failed"
+        failedEnd.error = "DynamoDB Scan: AccessDeniedException"
+        let failed = report(verifiedJournal + [failedStart, failedEnd], checkpoint)
+        #expect(failed.verification.status == .failed && !failed.verification.passed)
+        #expect(failed.verification.summary.contains("AccessDeniedException"))
+
+        let html = RunReportHTML.render(verified)
+        #expect(html.contains("id=\"verification-status\">matches<") && html.contains("id=\"diff-counts\""))
+        #expect(html.components(separatedBy: "<tr class=\"phase\">").count - 1 == 5)
+    }
+
+    /// Validates `json` against the committed schema with Python's `jsonschema` (an independent validator): nil when
+    /// valid, else its message.
+    static func schemaErrors(_ json: Data, file: StaticString = #filePath) throws -> String? {
+        let root = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let schema = root.appendingPathComponent("docs/run-report.schema.json").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", "-c",
+            """
+            import json, sys, jsonschema
+            schema = json.load(open(sys.argv[1]))
+            jsonschema.Draft202012Validator.check_schema(schema)
+            errors = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(json.load(sys.stdin))]
+            print("; ".join(errors), end="")
+            """,
+            schema,
+        ]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(json)
+        try input.fileHandleForWriting.close()
+        let message = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "the validator ran (pip install jsonschema; make test does)")
+        return message.isEmpty ? nil : message
+    }
+
+    @Test(
+        "the report's JSON validates against docs/run-report.schema.json; a report the schema does not describe is refused"
+    )
+    func schema() throws {
+        let plan = ApplyStateMachineTests.Scenario.generate(seed: 7).plan
+        var start = RunJournal.Entry(kind: .runStarted, run: "apply", at: 1_000)
+        start.command = "apply"
+        var tick = RunJournal.Entry(kind: .progress, run: "apply", at: 2_000)
+        tick.progress = Self.progress(.tick, window: 1, of: plan.windows.count, items: 10)
+        var later = RunJournal.Entry(kind: .progress, run: "apply", at: 3_000)
+        later.progress = Self.progress(.tick, window: 1, of: plan.windows.count, items: 30)
+        var journal = [start, tick, later]
+        journal += Self.diffRun("check", at: 9_000, plan: plan, through: plan.windows.last!.to, windows: 1)
+        var checkpoint = Checkpoint(planId: plan.planId)
+        checkpoint.windowsDone = 1
+        checkpoint.rejects = 2
+        checkpoint.appliedThrough = plan.windows[0].to
+        let full = RunReport.build(
+            plan: plan,
+            checkpoint: checkpoint,
+            journal: journal,
+            asOf: 20_000,
+            now: 20_000,
+            rejectsFile: "p.rejects.jsonl"
+        )
+        let empty = RunReport.build(plan: plan, checkpoint: nil, journal: [], asOf: 0, now: 0)
+        #expect(full.verification.diff != nil && !full.throughput.isEmpty && full.verification.rejectsFile != nil)
+        #expect(try Self.schemaErrors(full.json) == nil)
+        #expect(try Self.schemaErrors(empty.json) == nil)
+        // The schema can fail: an unknown status, a missing figure, a field it does not know.
+        var object = try #require(try JSONSerialization.jsonObject(with: full.json) as? [String: Any])
+        var verification = try #require(object["verification"] as? [String: Any])
+        verification["status"] = "ok"
+        object["verification"] = verification
+        object.removeValue(forKey: "rpo")
+        object["surprise"] = 1
+        let message = try #require(try Self.schemaErrors(try JSONSerialization.data(withJSONObject: object)))
+        #expect(message.contains("'ok'") && message.contains("'rpo'") && message.contains("surprise"), "\(message)")
+    }
+
     @Test(
         "the report of a real run, stopped and resumed, agrees with its checkpoint and an independent count of events"
     )

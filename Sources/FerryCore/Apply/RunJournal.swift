@@ -9,7 +9,8 @@ import Darwin
 
 /// The run record (`<plan>.journal.jsonl`): every run of `apply` appends what happened — its start, every progress
 /// snapshot the state machine reported (the same figures as the status line and the JSON progress), every checkpoint
-/// it saved, and its end with the outcome — one JSON line each, stamped with wall time. It is synced to disk before
+/// it saved, and its end with the outcome — one JSON line each, stamped with wall time. Every `diff` appends its start,
+/// its verdict (the counts of each kind of difference and the position compared; never a key) and its end. It is synced to disk before
 /// each checkpoint is saved, so it always reaches at least as far as the checkpoint: the history of a migration
 /// survives crashes and resumes. It holds no item data and no secret (keys, values and credentials never reach it).
 ///
@@ -26,6 +27,12 @@ public final class RunJournal: Sendable {
         let suffix = ".checkpoint.json"
         let base = checkpoint.hasSuffix(suffix) ? String(checkpoint.dropLast(suffix.count)) : checkpoint
         return base + ".journal.jsonl"
+    }
+
+    /// The journal a command uses: `journal` when given, else the default next to the checkpoint (given, or the
+    /// plan's default checkpoint).
+    public static func path(journal: String?, checkpoint: String?, plan: String) -> String {
+        journal ?? defaultPath(forCheckpoint: checkpoint ?? CheckpointFile.defaultPath(forPlan: plan))
     }
 
     /// Opens (or creates) the journal at `path` for appending; `now` is wall time in epoch milliseconds.
@@ -47,7 +54,7 @@ public final class RunJournal: Sendable {
     deinit { fd.withLock { _ = close($0) } }
 
     public struct Entry: Sendable, Codable, Hashable {
-        public enum Kind: String, Sendable, Codable { case runStarted, progress, checkpoint, runEnded }
+        public enum Kind: String, Sendable, Codable { case runStarted, progress, checkpoint, verified, runEnded }
         public var kind: Kind
         public var run: String
         /// Wall time, epoch milliseconds.
@@ -66,14 +73,60 @@ public final class RunJournal: Sendable {
         public var throttles: Int?
         public var retries: Int?
         public var windowsApplied: Int?
+        /// At `verified`: what a `diff` found.
+        public var diff: Verdict?
     }
 
-    func started(command: String, planId: String, checkpoint: Checkpoint) {
+    /// A `diff`'s verdict as the journal keeps it: where it compared and how many keys of each kind it found. The
+    /// examples (keys and attribute names) stay out: the journal holds no item data.
+    public struct Verdict: Sendable, Codable, Hashable {
+        /// `end of plan` or `checkpoint`.
+        public var position: String
+        /// The source time the expected state reaches.
+        public var expectedThrough: String
+        public var windowsCompared: Int
+        /// Files of a window in progress that were compared (a checkpoint in the middle of a window).
+        public var partialWindowFiles: Int
+        public var counts: DiffReport.Counts
+        public var itemsScanned: Int64
+        public var seconds: Double
+
+        public init(_ report: DiffReport) {
+            position = report.position
+            expectedThrough = report.expectedThrough
+            windowsCompared = report.windowsCompared
+            partialWindowFiles = report.partialWindowFiles
+            counts = report.counts
+            itemsScanned = report.scan.itemsScanned
+            seconds = report.seconds
+        }
+
+        public var differs: Bool { counts.differences > 0 }
+    }
+
+    func started(command: String, planId: String, checkpoint: Checkpoint?) {
         var entry = entry(.runStarted)
         entry.command = command
         entry.planId = planId
-        fill(&entry, checkpoint)
+        if let checkpoint { fill(&entry, checkpoint) }
         append(entry)
+    }
+
+    /// A diff's verdict, synced: the report's verification rests on it.
+    func verified(_ report: DiffReport) throws {
+        var entry = entry(.verified)
+        entry.diff = Verdict(report)
+        append(entry)
+        try sync()
+    }
+
+    /// The end of a run that applies nothing (a diff).
+    func ended(_ outcome: String, error: (any Error)?) throws {
+        var entry = entry(.runEnded)
+        entry.outcome = outcome
+        entry.error = error.map { "\($0)" }
+        append(entry)
+        try sync()
     }
 
     func progress(_ snapshot: ApplyProgress) {

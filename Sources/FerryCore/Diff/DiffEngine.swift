@@ -20,6 +20,11 @@ public struct DiffEngine: Sendable {
         /// What a (possibly interrupted) `apply` has done: its completed windows and the completed files of the
         /// window in progress.
         case checkpoint(Checkpoint)
+
+        var checkpoint: Checkpoint? {
+            if case .checkpoint(let checkpoint) = self { return checkpoint }
+            return nil
+        }
     }
 
     public let plan: Plan
@@ -41,6 +46,8 @@ public struct DiffEngine: Sendable {
     /// Also write every difference, as JSON lines, to `<workDirectory>/differences.jsonl`.
     public var listAll = false
     public var progress: @Sendable (String) -> Void = { _ in }
+    /// The run record the verdict is appended to (`RunJournal`), for `ferry report`; nil keeps none.
+    public var journal: RunJournal?
 
     public init(
         plan: Plan,
@@ -62,7 +69,21 @@ public struct DiffEngine: Sendable {
         try? FileManager.default.removeItem(atPath: workDirectory)
     }
 
+    /// Compares, and records the run and its verdict in the journal when there is one.
     public func run() async throws -> DiffReport {
+        journal?.started(command: "diff", planId: plan.planId, checkpoint: position.checkpoint)
+        do {
+            let report = try await compare()
+            try journal?.verified(report)
+            try journal?.ended("completed", error: nil)
+            return report
+        } catch {
+            try? journal?.ended("failed", error: error)
+            throw error
+        }
+    }
+
+    func compare() async throws -> DiffReport {
         let started = ContinuousClock.now
         let table = try await dynamo.describeTable(plan.target.table)
         try TargetPin.check(table, plan: plan)

@@ -6,7 +6,7 @@ import Foundation
 /// figures, and the throughput against the budget over time. `build` is pure (time comes in as arguments);
 /// `RunReportHTML` renders it as one self-contained page.
 public struct RunReport: Sendable, Codable, Hashable {
-    public var reportVersion = 1
+    public var reportVersion = 2
     public var planId: String
     public var source: String
     public var target: String
@@ -19,11 +19,13 @@ public struct RunReport: Sendable, Codable, Hashable {
     public var windows: [Window]
     public var throughput: [Sample]
     public var totals: Totals
-    /// Not yet recorded by `diff` into the journal: the report says so rather than guessing.
-    public var verification: String
+    /// The proof: the last `diff`'s verdict, whether it covers what is applied now, and the rejects.
+    public var verification: Verification
 
     public struct Run: Sendable, Codable, Hashable {
         public var id: String
+        /// `apply`, `diff`, … (nil in journals written before commands were recorded: an apply).
+        public var command: String?
         public var startedAt: Int64
         /// The last entry of the run (its end, or the last thing it recorded before a crash).
         public var lastSeenAt: Int64
@@ -40,6 +42,44 @@ public struct RunReport: Sendable, Codable, Hashable {
         /// Time between runs (stopped, crashed, waiting for a resume), and time running.
         public var stoppedSeconds: Double
         public var runningSeconds: Double?
+        /// When the target was verified (the end of the passing diff that covers the applied position); RTO runs to
+        /// it when there is one.
+        public var verifiedAt: Int64?
+        /// Where the time went.
+        public var phases: [Phase]
+    }
+
+    /// A share of the RTO: `waiting for exports`, `FULL bootstrap`, `incremental windows`, `verification (diff)`,
+    /// `stopped`.
+    public struct Phase: Sendable, Codable, Hashable {
+        public var name: String
+        public var seconds: Double
+    }
+
+    public struct Verification: Sendable, Codable, Hashable {
+        public enum Status: String, Sendable, Codable, Hashable {
+            /// The last diff found the target equal to the expected state at the position applied now.
+            case matches
+            /// The last diff found differences.
+            case differs
+            /// The last diff matched, but more has been applied since (or it compared another position).
+            case stale
+            /// The last diff did not finish.
+            case failed
+            case notVerified = "not verified"
+        }
+
+        public var status: Status
+        /// True only when the status is `matches` and nothing was rejected: what `ferry report --exit-code` checks.
+        public var passed: Bool
+        /// One sentence for people.
+        public var summary: String
+        /// When the last diff ended, and its verdict.
+        public var at: Int64?
+        public var diff: RunJournal.Verdict?
+        public var rejects: Int64
+        /// Where the rejected records are, when there are any.
+        public var rejectsFile: String?
     }
 
     public struct RPO: Sendable, Codable, Hashable {
@@ -84,13 +124,14 @@ public struct RunReport: Sendable, Codable, Hashable {
     }
 
     /// The report of `plan` from its checkpoint (nil: nothing applied yet) and journal entries, as of `asOf`, made at
-    /// `now` (both epoch milliseconds).
+    /// `now` (both epoch milliseconds). `rejectsFile`: where `apply` put rejected records.
     public static func build(
         plan: Plan,
         checkpoint: Checkpoint?,
         journal: [RunJournal.Entry],
         asOf: Int64,
-        now: Int64
+        now: Int64,
+        rejectsFile: String? = nil
     ) -> RunReport {
         let chain = plan.chain(with: checkpoint)
         let windowsDone = checkpoint?.windowsDone ?? 0
@@ -101,7 +142,15 @@ public struct RunReport: Sendable, Codable, Hashable {
         for entry in journal {
             if index[entry.run] == nil {
                 index[entry.run] = runs.count
-                runs.append(Run(id: entry.run, startedAt: entry.at, lastSeenAt: entry.at, outcome: "crashed"))
+                runs.append(
+                    Run(
+                        id: entry.run,
+                        command: entry.command,
+                        startedAt: entry.at,
+                        lastSeenAt: entry.at,
+                        outcome: "crashed"
+                    )
+                )
             }
             let i = index[entry.run]!
             runs[i].lastSeenAt = max(runs[i].lastSeenAt, entry.at)
@@ -173,15 +222,39 @@ public struct RunReport: Sendable, Codable, Hashable {
             )
         }
 
-        let firstStart = runs.first?.startedAt
+        let verification = Self.verification(
+            journal: journal,
+            runs: runs,
+            checkpoint: checkpoint,
+            windows: chain.windows.count,
+            rejectsFile: rejectsFile
+        )
+        // RTO starts with the first run that writes (a dry-run diff before it does not count) and ends when the
+        // target was caught up — and verified, when a passing diff came after.
+        let writing = runs.filter { $0.command != "diff" }
+        let firstStart = writing.first?.startedAt
         let caughtUp = windowsDone == chain.windows.count && !chain.windows.isEmpty ? done[chain.windows.count] : nil
+        let verifiedAt = verification.passed ? verification.at.flatMap { at in caughtUp.map { max($0, at) } } : nil
+        let end = verifiedAt ?? caughtUp
+        let counted = runs.filter { run in
+            firstStart.map { run.startedAt >= $0 } == true && end.map { run.startedAt <= $0 } ?? true
+        }
         var stopped = 0.0
-        for (earlier, later) in zip(runs, runs.dropFirst()) {
+        for (earlier, later) in zip(counted, counted.dropFirst()) {
             stopped += Double(max(0, later.startedAt - earlier.lastSeenAt)) / 1000
         }
-        let wall = firstStart.flatMap { s in caughtUp.map { Double($0 - s) / 1000 } }
+        let wall = firstStart.flatMap { s in end.map { Double($0 - s) / 1000 } }
         let through = checkpoint?.appliedThrough
         let lag = through.flatMap { ExportTime($0) }.map { Double(asOf - $0.epochMilliseconds) / 1000 }
+        var phases = [
+            Phase(name: "waiting for exports", seconds: Self.waitingSeconds(journal)),
+            Phase(name: "FULL bootstrap", seconds: windows.first?.seconds ?? 0),
+            Phase(name: "incremental windows", seconds: windows.dropFirst().compactMap(\.seconds).reduce(0, +)),
+        ]
+        if verifiedAt != nil, let diff = verification.diff {
+            phases.append(Phase(name: "verification (diff)", seconds: diff.seconds))
+        }
+        phases.append(Phase(name: "stopped", seconds: stopped))
 
         return RunReport(
             planId: plan.planId,
@@ -195,7 +268,9 @@ public struct RunReport: Sendable, Codable, Hashable {
                 caughtUpAt: caughtUp,
                 wallSeconds: wall,
                 stoppedSeconds: stopped,
-                runningSeconds: wall.map { $0 - stopped }
+                runningSeconds: wall.map { $0 - stopped },
+                verifiedAt: verifiedAt,
+                phases: phases
             ),
             rpo: RPO(appliedThrough: through, lagSeconds: lag),
             windows: windows,
@@ -209,8 +284,82 @@ public struct RunReport: Sendable, Codable, Hashable {
                 throttles: throttles,
                 retries: retries
             ),
-            verification: "not recorded: run `ferry diff PLAN --exit-code` to verify the target"
+            verification: verification
         )
+    }
+
+    /// The last diff's verdict against what is applied now.
+    static func verification(
+        journal: [RunJournal.Entry],
+        runs: [Run],
+        checkpoint: Checkpoint?,
+        windows: Int,
+        rejectsFile: String?
+    ) -> Verification {
+        let rejects = checkpoint?.rejects ?? 0
+        var result = Verification(
+            status: .notVerified,
+            passed: false,
+            summary: "not verified: run `ferry diff PLAN --exit-code` after the apply to verify the target",
+            rejects: rejects,
+            rejectsFile: rejects > 0 ? rejectsFile : nil
+        )
+        guard let last = runs.last(where: { $0.command == "diff" }) else { return result }
+        result.at = last.lastSeenAt
+        guard let verdict = journal.last(where: { $0.run == last.id && $0.kind == .verified })?.diff else {
+            result.status = .failed
+            result.summary =
+                last.outcome == "crashed"
+                ? "the last diff did not finish (run \(last.id))"
+                : "the last diff failed: \(last.error ?? last.outcome)"
+            return result
+        }
+        result.diff = verdict
+        let counts = verdict.counts
+        let applied = checkpoint?.appliedThrough ?? "nothing"
+        if verdict.differs {
+            result.status = .differs
+            result.summary =
+                "the target differs from the expected state through \(verdict.expectedThrough) (\(verdict.position)): "
+                + "\(counts.differences) keys — \(counts.wouldPut) missing, \(counts.wouldOverwrite) different, "
+                + "\(counts.wouldDelete) not deleted, \(counts.extra) extra"
+        } else if verdict.expectedThrough != checkpoint?.appliedThrough
+            || verdict.windowsCompared != (checkpoint?.windowsDone ?? 0)
+            || verdict.partialWindowFiles != (checkpoint?.filesDone.count ?? 0)
+        {
+            result.status = .stale
+            result.summary =
+                "the last diff matched through \(verdict.expectedThrough) (\(verdict.windowsCompared) windows), "
+                + "but the target is applied through \(applied) (\(checkpoint?.windowsDone ?? 0) of \(windows) windows): "
+                + "run `ferry diff PLAN --exit-code` again"
+        } else {
+            result.status = .matches
+            result.summary =
+                "the target matches the expected state through \(verdict.expectedThrough): "
+                + "\(counts.unchanged) items equal, \(verdict.itemsScanned) scanned"
+        }
+        if rejects > 0 {
+            result.summary += "; \(rejects) records were rejected" + (rejectsFile.map { " (in \($0))" } ?? "")
+        }
+        result.passed = result.status == .matches && rejects == 0
+        return result
+    }
+
+    /// Time `apply --follow` spent waiting for the next export: from a `waiting` snapshot to the next window's start
+    /// (or the run's last entry), per run.
+    static func waitingSeconds(_ journal: [RunJournal.Entry]) -> Double {
+        var since: [String: Int64] = [:]
+        var total: Int64 = 0
+        for entry in journal {
+            if entry.progress?.event == .waiting {
+                if since[entry.run] == nil { since[entry.run] = entry.at }
+            } else if entry.progress?.event == .windowStarted || entry.kind == .runEnded,
+                let start = since.removeValue(forKey: entry.run)
+            {
+                total += entry.at - start
+            }
+        }
+        return Double(total) / 1000
     }
 
     public var json: Data {

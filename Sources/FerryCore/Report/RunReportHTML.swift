@@ -11,9 +11,9 @@ public enum RunReportHTML {
             <title>Ferry run report — \(escape(report.target))</title>
             <style>
             :root { color-scheme: light dark; --fg: #1b1f24; --bg: #ffffff; --muted: #57606a; --line: #d0d7de;
-              --a: #0969da; --b: #bf8700; }
+              --a: #0969da; --b: #bf8700; --ok: #1a7f37; --bad: #cf222e; }
             @media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --bg: #0d1117; --muted: #8d96a0;
-              --line: #30363d; --a: #4493f8; --b: #d29922; } }
+              --line: #30363d; --a: #4493f8; --b: #d29922; --ok: #3fb950; --bad: #f85149; } }
             body { font: 15px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); margin: 2rem auto;
               max-width: 62rem; padding: 0 1rem; }
             h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
@@ -25,6 +25,8 @@ public enum RunReportHTML {
             th:first-child, td:first-child, td.text, th.text { text-align: left; }
             svg { width: 100%; height: auto; } .a { stroke: var(--a); } .b { stroke: var(--b); }
             .grid { stroke: var(--line); } text { fill: var(--muted); font-size: 11px; }
+            .status { font-weight: 600; padding: .1rem .5rem; border-radius: 4px; border: 1px solid currentColor; }
+            .pass { color: var(--ok); } .fail { color: var(--bad); }
             @media print { body { margin: 0; } }
             </style></head><body>
             <h1>Ferry run report</h1>
@@ -40,9 +42,12 @@ public enum RunReportHTML {
             <div class="figure">Rejects<b>\(report.totals.rejects)</b>
             <span class="muted">\(report.totals.throttles) throttles, \(report.totals.retries) retries</span></div>
             </div>
-            <p id="verification"><b>Verification:</b> \(escape(report.verification))</p>
+            <p class="muted">RTO runs from the first write to the target caught up\(report.rto.verifiedAt == nil ? "" : " and verified"); \
+            time stopped between runs is shown apart. RPO is how far behind the source the target is, as of the report.</p>
 
             """
+        html += verificationSection(report.verification)
+        html += phasesTable(report.rto)
         html += "<h2>Throughput</h2>\n"
         html += chart(
             id: "items-chart",
@@ -84,6 +89,42 @@ public enum RunReportHTML {
         }
         html += "</tbody></table>\n</body></html>\n"
         return html
+    }
+
+    /// The proof: the last diff's verdict with its counts, and the rejects.
+    static func verificationSection(_ verification: RunReport.Verification) -> String {
+        var html = "<h2>Verification</h2>\n<p id=\"verification\"><span class=\"status "
+        html += verification.passed ? "pass" : "fail"
+        html += "\" id=\"verification-status\">\(escape(verification.status.rawValue))</span> "
+        html += escape(verification.summary) + "</p>\n"
+        if let diff = verification.diff {
+            let counts = diff.counts
+            html += "<table id=\"diff-counts\"><thead><tr><th class=\"text\">diff at</th><th>equal</th>"
+            html += "<th>missing</th><th>different</th><th>not deleted</th><th>extra</th><th>scanned</th><th>time</th>"
+            html +=
+                "</tr></thead><tbody><tr><td class=\"text\">\(escape(diff.position)) · \(escape(diff.expectedThrough))"
+            html += verification.at.map { " · " + time($0) } ?? ""
+            html += "</td><td>\(counts.unchanged)</td><td>\(counts.wouldPut)</td><td>\(counts.wouldOverwrite)</td>"
+            html += "<td>\(counts.wouldDelete)</td><td>\(counts.extra)</td><td>\(diff.itemsScanned)</td>"
+            html += "<td>\(duration(diff.seconds))</td></tr></tbody></table>\n"
+        }
+        if verification.rejects > 0 {
+            html += "<p id=\"rejects\" class=\"fail\">\(verification.rejects) records rejected by DynamoDB"
+            html +=
+                (verification.rejectsFile.map { ", with the reason, in <code>\(escape($0))</code>" } ?? "") + ".</p>\n"
+        }
+        return html
+    }
+
+    /// Where the RTO's time went.
+    static func phasesTable(_ rto: RunReport.RTO) -> String {
+        var html = "<h2>Recovery time by phase</h2>\n<table id=\"phases\"><thead><tr><th class=\"text\">phase</th>"
+        html += "<th>time</th></tr></thead><tbody>\n"
+        for phase in rto.phases {
+            html += "<tr class=\"phase\"><td class=\"text\">\(escape(phase.name))</td>"
+            html += "<td>\(duration(phase.seconds))</td></tr>\n"
+        }
+        return html + "</tbody></table>\n"
     }
 
     /// A line chart of `series` over time, with its axes' ranges written out.
