@@ -209,3 +209,14 @@ extension DynamoDBClient {
         }
     }
 }
+
+extension DynamoDBClient {
+    /// Turns point-in-time recovery on (`ferry export --enable-pitr`). The PITR window starts now: an export can only
+    /// be taken at or after it.
+    public func enablePointInTimeRecovery(_ table: String) async throws {
+        let body =
+            "{\"TableName\":\(ExportRequest.string(table)),"
+            + "\"PointInTimeRecoverySpecification\":{\"PointInTimeRecoveryEnabled\":true}}"
+        _ = try await call("UpdateContinuousBackups", body: Array(body.utf8), table: table)
+    }
+}

@@ -21,7 +21,10 @@ struct Ferry: AsyncParsableCommand {
               7   a local file could not be written or read (checkpoint directory, diff work directory)
               70  an unexpected internal error (please report it)
             """,
-        subcommands: [PlanCommand.self, ApplyCommand.self, DiffCommand.self, StatusCommand.self, ReportCommand.self]
+        subcommands: [
+            ExportCommand.self, PlanCommand.self, ApplyCommand.self, DiffCommand.self, StatusCommand.self,
+            ReportCommand.self,
+        ]
     )
 
     /// Like ArgumentParser's `main`, but usage errors exit 2 as the command-line contract says (not 64).

@@ -126,6 +126,52 @@ struct ExportSchedulerTests {
             ExportScheduler.next(Self.state(latest: 600, completed: [Self.full], running: [failed]))
                 == .failed(exportArn: "arn:…/export/x", code: "S3AccessDenied", message: "Access Denied")
         )
+        // Once the window was exported after all (a retry), the failure is history: the chain goes on.
+        let retried = ExportScheduler.Completed(
+            exportArn: "arn:…/export/y",
+            kind: .incremental,
+            from: Self.at(0),
+            to: Self.at(15)
+        )
+        guard
+            case let .requestIncremental(from, to, _) = ExportScheduler.next(
+                Self.state(latest: 600, completed: [Self.full, retried], running: [failed])
+            )
+        else {
+            Issue.record("expected the next window")
+            return
+        }
+        #expect(from == Self.at(15) && to == Self.at(30))
+        // A failed FULL export stops only while there is no FULL export.
+        var failedFull = failed
+        failedFull.kind = .full
+        failedFull.from = nil
+        #expect(
+            ExportScheduler.next(Self.state(latest: 600, running: [failedFull]))
+                == .failed(exportArn: "arn:…/export/x", code: "S3AccessDenied", message: "Access Denied")
+        )
+        #expect(ExportScheduler.next(Self.state(latest: nil, running: [failedFull])) != .pitrDisabled)
+    }
+
+    @Test("--retry-failed: the window's next request has a new token, the same for every re-issue of that attempt")
+    func retryTokens() {
+        var state = Self.state(latest: 600, completed: [Self.full])
+        guard case let .requestIncremental(_, _, first) = ExportScheduler.next(state) else {
+            Issue.record("expected a request")
+            return
+        }
+        state.attempts[Self.at(0).epochMilliseconds] = 1
+        guard case let .requestIncremental(from, _, second) = ExportScheduler.next(state),
+            case let .requestIncremental(_, _, again) = ExportScheduler.next(state)
+        else {
+            Issue.record("expected a request")
+            return
+        }
+        #expect(from == Self.at(0) && first != second && second == again)
+        #expect(
+            second
+                == ExportScheduler.clientToken(state, kind: .incremental, from: Self.at(0), to: Self.at(15), attempt: 1)
+        )
     }
 
     @Test("a completed export beyond a gap does not move the chain: the missing window is what is requested")

@@ -66,6 +66,9 @@ public enum ExportScheduler {
         public var running: [Running]
         public var earliest: ExportTime?
         public var latest: ExportTime?
+        /// Failed attempts at the incremental window starting at a time (epoch ms), set aside by
+        /// `ferry export --retry-failed`: the next request for that window carries a new, still deterministic token.
+        public var attempts: [Int64: Int] = [:]
 
         public init(
             tableArn: String,
@@ -108,15 +111,15 @@ public enum ExportScheduler {
     }
 
     public static func next(_ state: State) -> Step {
-        if let failed = state.running.first(where: { if case .failed = $0.status { true } else { false } }),
-            case let .failed(code, message) = failed.status
-        {
-            return .failed(exportArn: failed.exportArn, code: code, message: message)
+        // A failed export stops the chain only where the chain needs it: the FULL export while there is none, or the
+        // window at the chain's end. One that was retried since, or lies elsewhere, is history.
+        func failure(_ export: Running) -> Step? {
+            guard case let .failed(code, message) = export.status else { return nil }
+            return .failed(exportArn: export.exportArn, code: code, message: message)
         }
-        guard let latest = state.latest else { return .pitrDisabled }
-        let newestFull = state.completed.filter { $0.kind == .full }
-            .max { $0.to != $1.to ? $0.to < $1.to : $0.exportArn.utf8.lexicographicallyPrecedes($1.exportArn.utf8) }
-        guard let full = newestFull else {
+        guard let full = newestFull(state.completed) else {
+            if let failed = state.running.lazy.filter({ $0.kind == .full }).compactMap(failure).first { return failed }
+            guard let latest = state.latest else { return .pitrDisabled }
             let fulls = state.running.filter { $0.kind == .full }
             if !fulls.isEmpty { return .wait(for: fulls.map(\.exportArn)) }
             return .startFull(exportTime: latest, clientToken: clientToken(state, kind: .full, from: nil, to: latest))
@@ -124,8 +127,10 @@ public enum ExportScheduler {
         // The chain so far: completed windows, then those still running, each continuing the end exactly or overlapping it.
         let incrementals = state.completed.filter { $0.kind == .incremental && $0.from != nil }
             .map { (from: $0.from!, to: $0.to, running: nil as String?) }
-        let inFlight = state.running.filter { $0.kind == .incremental && $0.from != nil && $0.to != nil }
-            .map { (from: $0.from!, to: $0.to!, running: Optional($0.exportArn)) }
+        let inFlight = state.running.filter {
+            $0.kind == .incremental && $0.from != nil && $0.to != nil && failure($0) == nil
+        }
+        .map { (from: $0.from!, to: $0.to!, running: Optional($0.exportArn)) }
         // The planner's own contiguity rule, so what is requested is what `ferry plan` will chain.
         let chained = ChainPlanner.contiguous(
             after: full.to,
@@ -134,6 +139,12 @@ public enum ExportScheduler {
             to: { $0.to }
         ).selected
         let end = chained.last?.to ?? full.to
+        if let failed = state.running.lazy.filter({ $0.kind == .incremental && $0.from == end }).compactMap(failure)
+            .first
+        {
+            return failed
+        }
+        guard let latest = state.latest else { return .pitrDisabled }
         let waiting = chained.compactMap(\.running)
         if let earliest = state.earliest, end < earliest { return .pitrGap(chainEnd: end, earliest: earliest) }
         let to = ExportTime(epochMilliseconds: end.epochMilliseconds + state.windowMilliseconds)
@@ -141,7 +152,13 @@ public enum ExportScheduler {
             return .requestIncremental(
                 from: end,
                 to: to,
-                clientToken: clientToken(state, kind: .incremental, from: end, to: to)
+                clientToken: clientToken(
+                    state,
+                    kind: .incremental,
+                    from: end,
+                    to: to,
+                    attempt: state.attempts[end.epochMilliseconds] ?? 0
+                )
             )
         }
         if !waiting.isEmpty || !inFlight.isEmpty {
@@ -150,14 +167,37 @@ public enum ExportScheduler {
         return .caughtUp(chainEnd: end, nextDue: to)
     }
 
+    /// The chain starts at the newest FULL export (ties by ARN, so every run picks the same one).
+    static func newestFull(_ completed: [Completed]) -> Completed? {
+        completed.filter { $0.kind == .full }
+            .max { $0.to != $1.to ? $0.to < $1.to : $0.exportArn.utf8.lexicographicallyPrecedes($1.exportArn.utf8) }
+    }
+
+    /// Where the chain of completed exports ends (nil before a FULL export completed), by the planner's rule.
+    public static func chainEnd(_ completed: [Completed]) -> ExportTime? {
+        guard let full = newestFull(completed) else { return nil }
+        let incrementals = completed.filter { $0.kind == .incremental && $0.from != nil }
+            .sorted { ($0.to, $0.from!) < ($1.to, $1.from!) }
+        return ChainPlanner.contiguous(after: full.to, incrementals, from: { $0.from! }, to: { $0.to }).selected.last?
+            .to ?? full.to
+    }
+
     /// A request's `ClientToken`: the same table, destination, format, view, kind and window give the same token, so
     /// a request issued again after a crash returns the export already started instead of a second one.
-    public static func clientToken(_ state: State, kind: ExportKind, from: ExportTime?, to: ExportTime) -> String {
-        let identity = [
+    /// `attempt` > 0: the request after that many failed ones for the window (`--retry-failed`).
+    public static func clientToken(
+        _ state: State,
+        kind: ExportKind,
+        from: ExportTime?,
+        to: ExportTime,
+        attempt: Int = 0
+    ) -> String {
+        var identity = [
             "ferry-export-v1", state.tableArn, state.destination, state.format.rawValue,
             kind == .full ? "FULL" : state.viewType.rawValue,
             kind.rawValue, from.map { String($0.epochMilliseconds) } ?? "-", String(to.epochMilliseconds),
         ].joined(separator: "\n")
+        if attempt > 0 { identity += "\nattempt \(attempt)" }
         return SHA256.hash(data: Data(identity.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
     }
 }
