@@ -26,12 +26,16 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-## What only the tests need: a headless browser to render the run report in (Debian: chromium), and a JSON Schema
-## validator for the report's JSON (PyPI: jsonschema).
+## What only the tests need: a headless browser to render the run report in (Debian: chromium), a JSON Schema
+## validator for the report's JSON (PyPI: jsonschema), and pytest for the export service's tests (PyPI: pytest).
 test-deps:
 	@if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then \
 		echo "installing chromium (the report's test renders it in a headless browser) …"; \
 		(apt-get update -qq && apt-get install -y -qq chromium) >/dev/null || { echo "error: chromium is missing and could not be installed (need root and Debian's package registry)"; exit 1; }; \
+	fi
+	@if ! python3 -c "import pytest" 2>/dev/null; then \
+		echo "installing pytest (runs the export service's tests and ferry export / migrate against it) …"; \
+		python3 -m pip install -q pytest || { echo "error: could not install pytest with pip"; exit 1; }; \
 	fi
 	@if ! python3 -c "import jsonschema" 2>/dev/null; then \
 		echo "installing jsonschema (validates the report's JSON against docs/run-report.schema.json) …"; \
@@ -43,9 +47,12 @@ test: deps test-deps
 	@mkdir -p .build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build 2>&1 | tee .build/test.log
+	@echo "== the local export service, and ferry export / migrate against it (pytest)"
+	python3 -m pytest -q -p no:cacheprovider scripts/test_export_service.py scripts/test_ferry_export.py 2>&1 | tee .build/pytest.log
 	@passed=$$(grep -Eo 'Test run with [0-9]+ tests?' .build/test.log | tail -1 | grep -Eo '[0-9]+'); \
 	 failed=$$(grep -Ec '^✘ Test .* failed' .build/test.log || true); \
-	 echo "$${passed:-0} passed, $${failed} failed"
+	 py=$$(grep -Eo '[0-9]+ passed' .build/pytest.log | tail -1 | grep -Eo '[0-9]+'); \
+	 echo "$$(( $${passed:-0} + $${py:-0} )) passed, $${failed} failed ($${passed:-0} Swift tests, $${py:-0} Python tests)"
 
 ## House style: swift-format with the repository's .swift-format (line length 120, as async-http-client).
 .PHONY: format lint

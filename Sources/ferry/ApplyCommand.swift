@@ -88,7 +88,20 @@ struct ApplyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try logging.bootstrap()
+        try await apply()
+    }
+
+    /// What `ferry migrate` runs beside the apply: the export chain. `now` is the time the follow's lag is measured
+    /// against (the service's); `work` runs until the apply ends (then it is cancelled) and may stop it gracefully.
+    struct Companion: Sendable {
+        var now: @Sendable () -> Int64
+        var work: @Sendable (StopSignal) async -> Void
+    }
+
+    func apply(companion: Companion? = nil) async throws {
         let environment = ProcessInfo.processInfo.environment
+        let wallNow: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        let followNow = companion?.now ?? wallNow
         try await runReportingErrors {
             let loaded = try PlanFile.read(plan)
             try await AsyncHTTPClientTransport.withTransport { transport in
@@ -116,7 +129,8 @@ struct ApplyCommand: AsyncParsableCommand {
                 if follow {
                     engine.follow = ApplyEngine.FollowOptions(
                         pollInterval: .seconds(pollInterval.flatMap(DurationArgument.init)?.seconds ?? 60),
-                        untilLagSeconds: untilLag.flatMap(DurationArgument.init)?.seconds
+                        untilLagSeconds: untilLag.flatMap(DurationArgument.init)?.seconds,
+                        now: followNow
                     )
                 }
                 // A live status line on a terminal; JSON lines otherwise (for logs and scripts), ticks every 10 s.
@@ -136,8 +150,10 @@ struct ApplyCommand: AsyncParsableCommand {
                 let checkpointPath = checkpoint ?? CheckpointFile.defaultPath(forPlan: plan)
                 let report = try await withCompanion(
                     { try await ready.run() },
-                    companion: {
-                        await Self.handleSignals(signals, stop: stop, grace: grace, checkpoint: checkpointPath)
+                    companion: { [companion] in
+                        await Self.alongside(companion, stop: stop) {
+                            await Self.handleSignals(signals, stop: stop, grace: grace, checkpoint: checkpointPath)
+                        }
                     }
                 )
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
@@ -156,6 +172,19 @@ struct ApplyCommand: AsyncParsableCommand {
                     throw ExitCode(6)
                 }
             }
+        }
+    }
+
+    /// Runs `signals` (the signal handler) and the companion's work, if any, until both end or are cancelled.
+    static func alongside(
+        _ companion: Companion?,
+        stop: StopSignal,
+        signals: @escaping @Sendable () async -> Void
+    ) async {
+        guard let companion else { return await signals() }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await signals() }
+            group.addTask { await companion.work(stop) }
         }
     }
 

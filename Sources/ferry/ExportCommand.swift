@@ -83,9 +83,11 @@ struct ExportCommand: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
-        try logging.bootstrap()
-        guard case let .s3(bucket, rawPrefix) = try SourceLocation(to) else { return }
+    /// The runner's options from the flags (validated).
+    func options() throws -> ExportChainOptions {
+        guard case let .s3(bucket, rawPrefix) = try SourceLocation(to) else {
+            throw ValidationError("--to must be s3://bucket/prefix (got \(to))")
+        }
         var prefix = rawPrefix
         while prefix.hasSuffix("/") { prefix.removeLast() }
         var options = ExportChainOptions(bucket: bucket, prefix: prefix)
@@ -100,45 +102,61 @@ struct ExportCommand: AsyncParsableCommand {
         options.untilLagMilliseconds = untilLag.map { Int64(DurationArgument($0)!.seconds * 1000) }
         options.pollInterval = .milliseconds(Int64(DurationArgument(pollInterval)!.seconds * 1000))
         options.maxInFlight = maxInFlight
+        return options
+    }
+
+    func run() async throws {
+        try logging.bootstrap()
+        let options = try options()
+        try await runReportingErrors {
+            let (tableArn, result) = try await runChain(options)
+            if json {
+                let object: [String: Any] = [
+                    "table": tableArn, "destination": options.destination, "reason": result.reason.rawValue,
+                    "chainEnd": result.chainEnd?.text ?? NSNull(), "latestRestorable": result.latest?.text ?? NSNull(),
+                    "requested": result.requested, "completed": result.completed,
+                ]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                print(
+                    "\(result.reason.rawValue): the chain of \(table) under \(options.destination) ends at "
+                        + "\(result.chainEnd?.text ?? "(no FULL export complete yet)"); \(result.requested) "
+                        + "export\(result.requested == 1 ? "" : "s") requested, \(result.completed) completed in this run"
+                )
+            }
+        }
+    }
+
+    /// Runs the chain with `options` (also `ferry migrate`'s first and third steps): the table's ARN and how the run
+    /// ended. `onServiceTime` hears every `LatestRestorableDateTime` read (epoch ms).
+    func runChain(
+        _ options: ExportChainOptions,
+        onServiceTime: @escaping @Sendable (Int64) -> Void = { _ in }
+    ) async throws -> (tableArn: String, result: ExportChainResult) {
         let environment = ProcessInfo.processInfo.environment
         let terminal = isatty(2) == 1
-        try await runReportingErrors {
-            try await AsyncHTTPClientTransport.withTransport { transport in
-                let session = try AWSSession.make(sourceAWS.side, environment: environment, transport: transport)
-                let dynamo = DynamoDBClient(executor: try session.executor(.dynamodb))
-                // Pre-flight: the table exists (and its ARN, which exports are requested and listed by).
-                let description = try await dynamo.describeTable(table)
-                let tableArn = description.TableArn ?? table
-                let s3 = S3ExportSource(s3: S3Client(executor: try session.executor(.s3)), bucket: bucket)
-                let runner = ExportChainRunner(
-                    table: description.TableName,
-                    tableArn: tableArn,
-                    options: options,
-                    control: DynamoExportControl(client: dynamo, tableArn: tableArn),
-                    bucket: DiscoveredExportBucket(source: s3, prefix: prefix.isEmpty ? "" : prefix + "/"),
-                    clock: ContinuousClock()
-                )
-                let result = try await runner.run { event in printError(terminal ? event.text : event.jsonLine) }
-                if json {
-                    let object: [String: Any] = [
-                        "table": tableArn, "destination": options.destination, "reason": result.reason.rawValue,
-                        "chainEnd": result.chainEnd?.text ?? NSNull(),
-                        "latestRestorable": result.latest?.text ?? NSNull(),
-                        "requested": result.requested, "completed": result.completed,
-                    ]
-                    let data = try JSONSerialization.data(
-                        withJSONObject: object,
-                        options: [.sortedKeys, .prettyPrinted]
-                    )
-                    print(String(decoding: data, as: UTF8.self))
-                } else {
-                    print(
-                        "\(result.reason.rawValue): the chain of \(description.TableName) under \(options.destination) "
-                            + "ends at \(result.chainEnd?.text ?? "(no FULL export complete yet)"); \(result.requested) "
-                            + "export\(result.requested == 1 ? "" : "s") requested, \(result.completed) completed in this run"
-                    )
-                }
-            }
+        return try await AsyncHTTPClientTransport.withTransport { transport in
+            let session = try AWSSession.make(sourceAWS.side, environment: environment, transport: transport)
+            let dynamo = DynamoDBClient(executor: try session.executor(.dynamodb))
+            // Pre-flight: the table exists (and its ARN, which exports are requested and listed by).
+            let description = try await dynamo.describeTable(table)
+            let tableArn = description.TableArn ?? table
+            let s3 = S3ExportSource(s3: S3Client(executor: try session.executor(.s3)), bucket: options.bucket)
+            let control = ServiceTimeRecorder(
+                DynamoExportControl(client: dynamo, tableArn: tableArn),
+                onTime: onServiceTime
+            )
+            let runner = ExportChainRunner(
+                table: description.TableName,
+                tableArn: tableArn,
+                options: options,
+                control: control,
+                bucket: DiscoveredExportBucket(source: s3, prefix: options.prefix.isEmpty ? "" : options.prefix + "/"),
+                clock: ContinuousClock()
+            )
+            let result = try await runner.run { event in printError(terminal ? event.text : event.jsonLine) }
+            return (tableArn, result)
         }
     }
 }

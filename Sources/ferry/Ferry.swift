@@ -22,7 +22,8 @@ struct Ferry: AsyncParsableCommand {
               70  an unexpected internal error (please report it)
             """,
         subcommands: [
-            ExportCommand.self, PlanCommand.self, ApplyCommand.self, DiffCommand.self, StatusCommand.self,
+            ExportCommand.self, MigrateCommand.self, PlanCommand.self, ApplyCommand.self, DiffCommand.self,
+            StatusCommand.self,
             ReportCommand.self,
         ]
     )

@@ -57,6 +57,11 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         try logging.bootstrap()
+        try await makePlan()
+    }
+
+    /// The plan, written to `--out` (also `ferry migrate`'s second step).
+    func makePlan() async throws {
         let environment = ProcessInfo.processInfo.environment
         let options = PlanOptions(
             source: Plan.Source(

@@ -20,6 +20,8 @@ public struct ExportChainOptions: Sendable {
     public var retryFailed = false
     /// Request what is due and return, without waiting for anything (`--once`).
     public var once = false
+    /// Return as soon as the bucket holds a complete FULL export (`ferry migrate` plans from it, then applies).
+    public var untilFullExport = false
     /// Return once everything due is complete and the chain ends within this many milliseconds of the table's
     /// `LatestRestorableDateTime` (`--until-lag`). Nil: run until cancelled.
     public var untilLagMilliseconds: Int64?
@@ -53,6 +55,8 @@ public struct ExportChainResult: Sendable, Hashable {
         case requestedDue = "requested what was due"
         /// `--until-lag` was reached.
         case caughtUp = "caught up"
+        /// `untilFullExport`: the FULL export the chain starts from is complete.
+        case fullExportReady = "FULL export complete"
     }
 
     public var reason: Reason
@@ -138,6 +142,7 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
                     completed: reported.count
                 )
             }
+            if options.untilFullExport && chainEnd != nil { return result(.fullExportReady) }
             switch step {
             case .pitrDisabled:
                 guard options.enablePITR, !enabled else { throw ExportChainError.pitrDisabled(table: table) }

@@ -1,5 +1,6 @@
 import AWSClient
 import ExportReader
+import Synchronization
 
 /// The DynamoDB side of `ferry export` for one table: its PITR window and its exports. `DynamoExportControl` is the
 /// live one; tests drive the chain runner with an in-memory one.
@@ -66,4 +67,42 @@ public actor DiscoveredExportBucket: ExportBucket {
             }
         }
     }
+}
+
+/// An `ExportControl` that remembers the latest `LatestRestorableDateTime` it has seen: the service's "now" (about
+/// five minutes behind real time), which `ferry migrate` measures the target's lag against — the same time the
+/// export chain is made by, so a skewed or emulated clock cannot make the two disagree.
+public final class ServiceTimeRecorder: ExportControl {
+    let wrapped: any ExportControl
+    let onTime: @Sendable (Int64) -> Void
+    private let latest = Mutex<Int64?>(nil)
+
+    public init(_ wrapped: any ExportControl, onTime: @escaping @Sendable (Int64) -> Void = { _ in }) {
+        self.wrapped = wrapped
+        self.onTime = onTime
+    }
+
+    /// Epoch milliseconds of the latest restorable time seen so far, nil before the first look.
+    public var latestRestorable: Int64? { latest.withLock { $0 } }
+
+    public func pointInTimeRecovery() async throws -> PointInTimeRecovery {
+        let pitr = try await wrapped.pointInTimeRecovery()
+        if let time = pitr.LatestRestorableDateTime?.value {
+            onTime(
+                latest.withLock {
+                    $0 = max($0 ?? time, time)
+                    return $0!
+                }
+            )
+        }
+        return pitr
+    }
+    public func enablePointInTimeRecovery() async throws { try await wrapped.enablePointInTimeRecovery() }
+    public func startExport(_ request: ExportRequest) async throws -> ExportDescription {
+        try await wrapped.startExport(request)
+    }
+    public func describeExport(_ exportArn: String) async throws -> ExportDescription {
+        try await wrapped.describeExport(exportArn)
+    }
+    public func listExports() async throws -> [ExportSummaryEntry] { try await wrapped.listExports() }
 }
