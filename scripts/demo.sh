@@ -123,3 +123,9 @@ for table, state in [("orders", states[-1]), ("orders-dr", states[3])]:  # the D
           + ("IDENTICAL" if actual == expected else f"DIFFERENT ({len(actual - expected)} unexpected, {len(expected - actual)} missing)"))
     if actual != expected: sys.exit(1)
 PY
+echo
+
+echo "== 10. ferry migrate from a live source table: the source (account 111111111111, us-east-1, a local export service"
+echo "       standing in for DynamoDB's exports) is written to for three hours of its time while ferry exports, plans"
+echo "       and applies into orders-live-copy (account 123456789012, us-west-2); cut-over at a lag of 30 minutes"
+python3 scripts/demo-migrate.py "$endpoint" "$key" "$secret" "$DEMO_DIR" "$BIN/ferry"

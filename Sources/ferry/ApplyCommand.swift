@@ -156,7 +156,7 @@ struct ApplyCommand: AsyncParsableCommand {
                         }
                     }
                 )
-                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                let now = followNow()
                 for line in ProgressRenderer.summary(
                     report,
                     plan: loaded,

@@ -152,7 +152,7 @@ struct ExportCommand: AsyncParsableCommand {
                 tableArn: tableArn,
                 options: options,
                 control: control,
-                bucket: DiscoveredExportBucket(source: s3, prefix: options.prefix.isEmpty ? "" : options.prefix + "/"),
+                bucket: DiscoveredExportBucket(source: s3, prefix: options.prefix),
                 clock: ContinuousClock()
             )
             let result = try await runner.run { event in printError(terminal ? event.text : event.jsonLine) }

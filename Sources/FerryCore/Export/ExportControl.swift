@@ -41,8 +41,8 @@ public struct DynamoExportControl: ExportControl {
     public func listExports() async throws -> [ExportSummaryEntry] { try await client.listExports(tableArn: tableArn) }
 }
 
-/// Completed exports found under `prefix` of an export source (S3, or a local copy in tests). A completed export
-/// never changes, so each summary is read once per process.
+/// Completed exports under `prefix` (no trailing `/`: exports are at `<prefix>/AWSDynamoDB/…`) of an export source
+/// (S3, or a local copy in tests). A completed export never changes, so each summary is read once per process.
 public actor DiscoveredExportBucket: ExportBucket {
     let source: any ExportSource
     let prefix: String
@@ -54,9 +54,13 @@ public actor DiscoveredExportBucket: ExportBucket {
     }
 
     public func completedExports(tableArn: String) async throws -> [ExportScheduler.Completed] {
+        // Listed under the bare prefix (moto's SigV4 check refuses a ListObjectsV2 prefix ending in `/`), then held
+        // to this prefix's own folder, so `chain2/AWSDynamoDB/…` is not taken for `chain`'s.
+        let folder = prefix.isEmpty ? "AWSDynamoDB/" : prefix + "/AWSDynamoDB/"
         let found = try await ExportDiscovery.discover(source, prefix: prefix, location: source.location, known: known)
         for export in found.exports { known[export.summaryKey] = export }
-        return found.exports.map(\.summary).filter { $0.tableArn == tableArn }.compactMap { summary in
+        let mine = found.exports.filter { $0.summaryKey.hasPrefix(folder) && $0.summary.tableArn == tableArn }
+        return mine.map(\.summary).compactMap { summary in
             switch summary.kind {
             case .full:
                 summary.exportTime.map { .init(exportArn: summary.exportArn, kind: .full, from: nil, to: $0) }
