@@ -15,6 +15,17 @@ time, PITR bound and export completion uses it. Control endpoints (plain HTTP):
     POST /_control/advance?seconds=N      GET /_control/now → {"now": epoch_ms}
     POST /_control/speed?value=N          POST /_control/fail-next-export?code=C&message=M
 Requests are not authenticated (any signature is accepted). Test tool only: it binds 127.0.0.1.
+
+Known differences from AWS (unverified points and deliberate simplifications):
+- a key inserted and deleted inside one window gets a Keys-only record (AWS may emit none; Ferry treats either as a
+  delete); writes that change nothing are not recorded, as Streams behaves;
+- window-length errors are InvalidExportTimeException (AWS may say ValidationException); an S3 failure at start shows
+  as FAILED from the next request on; every S3 error but NoSuchBucket becomes S3AccessDenied;
+- not modelled: ExportConflictException, limits, throttling, ConsumedCapacity, the 400 KB item limit, LSIs, Query,
+  BatchGetItem, UpdateExpression ADD/DELETE and nested paths (conditions and filters are refused, projections ignored);
+- numeric key values compare as exact text ("1" and "1.0" are two keys); BilledSizeBytes is the uncompressed size of
+  the data lines (at least 10 MB for an incremental); ION incrementals write WriteTimestampMicros as an Ion int;
+- one lock covers everything, S3 writes included; signatures are not checked; chunked request bodies get a 411.
 """
 import argparse
 import base64
