@@ -220,3 +220,47 @@ extension DynamoDBClient {
         _ = try await call("UpdateContinuousBackups", body: Array(body.utf8), table: table)
     }
 }
+
+extension DynamoDBClient {
+    /// `DescribeTimeToLive`: the TTL attribute when TTL is on (or being turned on), nil when off.
+    public func describeTimeToLive(_ table: String) async throws -> (status: String, attribute: String?) {
+        struct Envelope: Decodable {
+            struct Description: Decodable {
+                var TimeToLiveStatus: String?
+                var AttributeName: String?
+            }
+            var TimeToLiveDescription: Description?
+        }
+        let envelope: Envelope = try await decoded(
+            "DescribeTimeToLive",
+            body: Array("{\"TableName\":\(ExportRequest.string(table))}".utf8),
+            table: table
+        )
+        return (
+            envelope.TimeToLiveDescription?.TimeToLiveStatus ?? "DISABLED",
+            envelope.TimeToLiveDescription?.AttributeName
+        )
+    }
+
+    /// `ListTagsOfResource`, every page: the table's tags as (key, value) pairs in the service's order.
+    public func listTags(ofResource arn: String) async throws -> [(key: String, value: String)] {
+        struct Page: Decodable {
+            struct Tag: Decodable {
+                var Key: String
+                var Value: String
+            }
+            var Tags: [Tag]?
+            var NextToken: String?
+        }
+        var tags: [(key: String, value: String)] = []
+        var token: String?
+        repeat {
+            var body = "{\"ResourceArn\":\(ExportRequest.string(arn))"
+            if let token { body += ",\"NextToken\":\(ExportRequest.string(token))" }
+            let page: Page = try await decoded("ListTagsOfResource", body: Array((body + "}").utf8), table: arn)
+            tags += (page.Tags ?? []).map { ($0.Key, $0.Value) }
+            token = page.NextToken
+        } while token != nil
+        return tags
+    }
+}

@@ -30,6 +30,7 @@ public struct TableDescription: Sendable, Decodable, Hashable {
     public struct GlobalSecondaryIndex: Sendable, Decodable, Hashable {
         public var IndexName: String
         public var KeySchema: [KeySchemaElement]?
+        public var Projection: Projection?
         public var IndexStatus: String?
         public var ProvisionedThroughput: ProvisionedThroughput?
         public var OnDemandThroughput: OnDemandThroughput?
@@ -60,6 +61,22 @@ public struct TableDescription: Sendable, Decodable, Hashable {
     public var LocalSecondaryIndexes: [LocalSecondaryIndex]?
     public var ItemCount: Int64?
     public var TableSizeBytes: Int64?
+    public struct StreamSpecification: Sendable, Decodable, Hashable {
+        public var StreamEnabled: Bool?
+        public var StreamViewType: String?
+    }
+    public struct SSEDescription: Sendable, Decodable, Hashable {
+        public var Status: String?
+        public var SSEType: String?
+        public var KMSMasterKeyArn: String?
+    }
+    public struct TableClassSummary: Sendable, Decodable, Hashable {
+        public var TableClass: String?
+    }
+    public var StreamSpecification: StreamSpecification?
+    public var SSEDescription: SSEDescription?
+    public var DeletionProtectionEnabled: Bool?
+    public var TableClassSummary: TableClassSummary?
 
     /// PAY_PER_REQUEST or PROVISIONED; a table created without a billing mode has no summary and is provisioned.
     public var isOnDemand: Bool { self.BillingModeSummary?.BillingMode == "PAY_PER_REQUEST" }

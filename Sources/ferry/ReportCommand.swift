@@ -1,3 +1,4 @@
+import AWSClient
 import ArgumentParser
 import ExportReader
 import FerryCore
@@ -31,6 +32,13 @@ struct ReportCommand: AsyncParsableCommand {
         name: .customLong("exit-code"),
         help: "Exit 1 when verification did not pass (the last diff did not match what is applied, or rejects)."
     ) var exitCode = false
+    @Flag(
+        name: .customLong("compare-settings"),
+        help:
+            "Describe the source and target tables (DescribeTable, DescribeTimeToLive, DescribeContinuousBackups, ListTagsOfResource on each) and report where their settings differ."
+    ) var compareSettings = false
+    @OptionGroup(title: "Source AWS options (with --compare-settings)") var sourceAWS: SourceAWSOptions
+    @OptionGroup(title: "Target AWS options (with --compare-settings)") var targetAWS: TargetAWSOptions
     @OptionGroup(title: "Logging") var logging: LoggingOptions
 
     func validate() throws {
@@ -50,7 +58,7 @@ struct ReportCommand: AsyncParsableCommand {
             let ours = Set(all.filter { $0.kind == .runStarted && $0.planId == loaded.planId }.map(\.run))
             let entries = all.filter { ours.contains($0.run) }
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let report = RunReport.build(
+            var report = RunReport.build(
                 plan: loaded,
                 checkpoint: saved,
                 journal: entries,
@@ -58,6 +66,7 @@ struct ReportCommand: AsyncParsableCommand {
                 now: now,
                 rejectsFile: (plan.hasSuffix(".json") ? String(plan.dropLast(5)) : plan) + ".rejects.jsonl"
             )
+            if compareSettings { report.settings = await settingsDrift(loaded, now: now) }
             if json {
                 FileHandle.standardOutput.write(report.json + Data("\n".utf8))
             }
@@ -69,5 +78,53 @@ struct ReportCommand: AsyncParsableCommand {
             return report.verification.passed
         }
         if exitCode && !passed { throw ExitCode(1) }
+    }
+
+    /// Both tables' settings, read with each side's options (the plan's, overridden by the flags); a table that
+    /// cannot be described makes the comparison an error, a setting that cannot be read is shown as unknown.
+    func settingsDrift(_ plan: Plan, now: Int64) async -> SettingsDrift {
+        let environment = ProcessInfo.processInfo.environment
+        let sourceArn = plan.sourceTable.tableArn
+        let sourceRegion = sourceArn.split(separator: ":").dropFirst(3).first.map(String.init)
+        do {
+            return try await AsyncHTTPClientTransport.withTransport { transport in
+                func settings(_ side: AWSSideOptions, table: String) async throws -> TableSettings {
+                    let session = try AWSSession.make(side, environment: environment, transport: transport)
+                    return try await TableSettings.read(
+                        DynamoDBClient(executor: try session.executor(.dynamodb)),
+                        table: table
+                    )
+                }
+                let source = try await settings(
+                    sourceAWS.side.filled(
+                        region: plan.source.region ?? sourceRegion,
+                        profile: plan.source.profile,
+                        roleArn: plan.source.roleArn,
+                        endpointURL: plan.source.endpointUrl
+                    ),
+                    table: sourceArn
+                )
+                let target = try await settings(
+                    targetAWS.side.filled(
+                        region: plan.target.region,
+                        profile: plan.target.profile,
+                        roleArn: plan.target.roleArn,
+                        endpointURL: plan.target.endpointUrl
+                    ),
+                    table: plan.target.table
+                )
+                return SettingsDrift.compare(source: source, target: target, at: now)
+            }
+        } catch {
+            printError("warning: settings not compared: \(error)")
+            return SettingsDrift(
+                source: sourceArn,
+                target: plan.target.table,
+                at: now,
+                compared: [],
+                differences: [],
+                error: "\(error)"
+            )
+        }
     }
 }

@@ -21,6 +21,8 @@ public struct RunReport: Sendable, Codable, Hashable {
     public var totals: Totals
     /// The proof: the last `diff`'s verdict, whether it covers what is applied now, and the rejects.
     public var verification: Verification
+    /// Source and target tables' settings compared (`ferry report --compare-settings`); nil when not asked for.
+    public var settings: SettingsDrift?
 
     public struct Run: Sendable, Codable, Hashable {
         public var id: String

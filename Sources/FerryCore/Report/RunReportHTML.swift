@@ -47,6 +47,7 @@ public enum RunReportHTML {
 
             """
         html += verificationSection(report.verification)
+        html += settingsSection(report.settings)
         html += phasesTable(report.rto)
         html += "<h2>Throughput</h2>\n"
         html += chart(
@@ -114,6 +115,38 @@ public enum RunReportHTML {
                 (verification.rejectsFile.map { ", with the reason, in <code>\(escape($0))</code>" } ?? "") + ".</p>\n"
         }
         return html
+    }
+
+    /// Settings drift: every setting compared, the differing ones marked, both sides as they are.
+    static func settingsSection(_ drift: SettingsDrift?) -> String {
+        var html = "<h2>Settings: source and target</h2>\n"
+        guard let drift else {
+            return html
+                + "<p id=\"settings\" class=\"muted\">not compared (ferry report --compare-settings describes both "
+                + "tables)</p>\n"
+        }
+        if let error = drift.error {
+            return html + "<p id=\"settings\" class=\"fail\">not compared: \(escape(error))</p>\n"
+        }
+        let count = drift.differences.count
+        html += "<p id=\"settings\" class=\"\(count == 0 ? "pass" : "fail")\">"
+        html +=
+            count == 0 ? "the target's settings match the source's" : "\(count) setting\(count == 1 ? "" : "s") differ"
+        html += " · \(escape(drift.source)) → \(escape(drift.target)) · \(time(drift.at))</p>\n"
+        html += "<table id=\"settings-table\"><thead><tr><th class=\"text\">setting</th><th class=\"text\">source</th>"
+        html += "<th class=\"text\">target</th></tr></thead><tbody>\n"
+        let differing = Dictionary(drift.differences.map { ($0.setting, $0) }, uniquingKeysWith: { a, _ in a })
+        for name in drift.compared {
+            if let difference = differing[name] {
+                html += "<tr class=\"drift\"><td class=\"text\">\(escape(name))</td>"
+                html += "<td class=\"text\">\(escape(difference.source ?? "(none)"))</td>"
+                html += "<td class=\"text fail\">\(escape(difference.target ?? "(none)"))</td></tr>\n"
+            } else {
+                html += "<tr class=\"same\"><td class=\"text\">\(escape(name))</td>"
+                html += "<td class=\"text muted\" colspan=\"2\">same</td></tr>\n"
+            }
+        }
+        return html + "</tbody></table>\n"
     }
 
     /// Where the RTO's time went.
