@@ -79,6 +79,11 @@ try:
         source.put_item(TableName="orders-live", Item=item)
         history.append((now, key, item))
 
+    # Settings a restore does not carry over, for the report's drift section to catch.
+    source.update_time_to_live(TableName="orders-live", TimeToLiveSpecification={"Enabled": True,
+                                                                                 "AttributeName": "expires"})
+    source.tag_resource(ResourceArn="arn:aws:dynamodb:us-east-1:111111111111:table/orders-live",
+                        Tags=[{"Key": "team", "Value": "orders"}])
     source.update_continuous_backups(TableName="orders-live", PointInTimeRecoverySpecification={
         "PointInTimeRecoveryEnabled": True})
     for _ in range(600):
@@ -152,6 +157,17 @@ try:
     print("$ ferry diff live-plan.json --at-checkpoint --exit-code\n   " + diff.stdout.strip().replace("\n", "\n   "))
     if diff.returncode != 0:
         sys.exit(f"ferry diff exited {diff.returncode}: {diff.stderr}")
+
+    report = subprocess.run([ferry, "report", plan, "--compare-settings", "--json", "--source-region", "us-east-1",
+                             "--target-region", "us-west-2", "--target-endpoint-url", moto],
+                            env=env, capture_output=True, text=True)
+    if report.returncode != 0:
+        sys.exit(f"ferry report exited {report.returncode}: {report.stderr}")
+    settings = json.loads(report.stdout)["settings"]
+    print("$ ferry report live-plan.json --compare-settings: "
+          f"{len(settings['differences'])} of {len(settings['compared'])} settings differ between source and target")
+    for d in settings["differences"]:
+        print(f"   {d['setting']}: source {d.get('source', '(none)')}; target {d.get('target', '(none)')}")
 
     def value(v):
         (t, x), = v.items()

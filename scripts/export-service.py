@@ -207,6 +207,8 @@ class Table:
         self.history = []
         self.pitr_since_ms = None  # when PITR was (last) enabled; None while disabled
         self.recovery_days = 35
+        self.ttl = None  # the TTL attribute while TTL is on (kept for DescribeTimeToLive; nothing expires)
+        self.tags = {}
 
     def key_of(self, attributes, exact=False):
         """(canonical key, key attributes) of an item, or of a `Key` parameter when `exact` (nothing else allowed)."""
@@ -792,6 +794,28 @@ class Service:
         # Continuous backups (the feature) are always on; PITR is the switch.
         return {"ContinuousBackupsDescription": {"ContinuousBackupsStatus": "ENABLED",
                                                  "PointInTimeRecoveryDescription": pitr}}
+
+    # -- settings a report compares (TTL and tags are kept, not acted on)
+
+    def op_UpdateTimeToLive(self, request):
+        table = self.table(request.get("TableName"))
+        spec = request.get("TimeToLiveSpecification") or {}
+        table.ttl = spec.get("AttributeName") if spec.get("Enabled") else None
+        return {"TimeToLiveSpecification": spec}
+
+    def op_DescribeTimeToLive(self, request):
+        ttl = self.table(request.get("TableName")).ttl
+        return {"TimeToLiveDescription": {"TimeToLiveStatus": "ENABLED", "AttributeName": ttl} if ttl
+                else {"TimeToLiveStatus": "DISABLED"}}
+
+    def op_TagResource(self, request):
+        table = self.table(request.get("ResourceArn") or "")
+        table.tags.update({t["Key"]: t["Value"] for t in request.get("Tags") or []})
+        return {}
+
+    def op_ListTagsOfResource(self, request):
+        tags = self.table(request.get("ResourceArn") or "").tags
+        return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
 
     def op_DescribeContinuousBackups(self, request):
         return self.continuous_backups(self.table(request.get("TableName"), "TableNotFoundException"))
