@@ -22,7 +22,8 @@ func runReportingErrorsReturning<T>(_ body: () async throws -> T) async throws -
         printError("error: \(error)")
         if case ApplyError.interrupted = error { throw ExitCode(5) }
         switch error {
-        case is PlanError, is ExportReaderError, is SourceLocationError, is CheckpointError, is ExportChainError:
+        case is PlanError, is ExportReaderError, is SourceLocationError, is CheckpointError, is ExportChainError,
+            is MigrateError:
             throw ExitCode(3)
         case is AWSClientError, is AWSServiceError, is AWSConfigError, is EndpointError, is ApplyError:
             throw ExitCode(4)

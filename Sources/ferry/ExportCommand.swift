@@ -132,6 +132,7 @@ struct ExportCommand: AsyncParsableCommand {
     /// ended. `onServiceTime` hears every `LatestRestorableDateTime` read (epoch ms).
     func runChain(
         _ options: ExportChainOptions,
+        check: (_ tableArn: String) throws -> Void = { _ in },
         onServiceTime: @escaping @Sendable (Int64) -> Void = { _ in }
     ) async throws -> (tableArn: String, result: ExportChainResult) {
         let environment = ProcessInfo.processInfo.environment
@@ -142,6 +143,7 @@ struct ExportCommand: AsyncParsableCommand {
             // Pre-flight: the table exists (and its ARN, which exports are requested and listed by).
             let description = try await dynamo.describeTable(table)
             let tableArn = description.TableArn ?? table
+            try check(tableArn)
             let s3 = S3ExportSource(s3: S3Client(executor: try session.executor(.s3)), bucket: options.bucket)
             let control = ServiceTimeRecorder(
                 DynamoExportControl(client: dynamo, tableArn: tableArn),

@@ -93,21 +93,35 @@ struct MigrateCommand: AsyncParsableCommand {
     }
 
     func migrate(_ export: ExportCommand) async throws {
-        // 1. The FULL export the chain starts from.
+        // An existing plan is this migration's only if it reads the same place into the same table (checked before
+        // anything is requested), and was made from the same source table (checked once that is described).
+        let existing = FileManager.default.fileExists(atPath: planPath) ? try PlanFile.read(planPath) : nil
+        if let existing {
+            let same =
+                (try? SourceLocation(existing.source.location)).map(Self.normalised)
+                == Self.normalised(try SourceLocation(to))
+            guard same, existing.target.table == targetTable else {
+                throw MigrateError.otherPlan(
+                    path: planPath,
+                    what: "from \(existing.source.location) into \(existing.target.table)"
+                )
+            }
+        }
+        func check(_ tableArn: String) throws {
+            if let existing, existing.sourceTable.tableArn != tableArn {
+                throw MigrateError.otherPlan(path: planPath, what: "of table \(existing.sourceTable.tableArn)")
+            }
+        }
+
+        // 1. The FULL export the chain starts from (the plan's, when resuming).
         printError("== ferry export: a complete FULL export of \(table) under \(to)")
         var first = try export.options()
         first.untilFullExport = true
-        let (tableArn, full) = try await export.runChain(first)
+        first.fullExportArn = existing?.windows.first?.exportArn
+        let (tableArn, full) = try await export.runChain(first, check: check)
 
-        // 2. The plan (reused when it is this migration's).
-        if FileManager.default.fileExists(atPath: planPath) {
-            let existing = try PlanFile.read(planPath)
-            guard existing.source.location == to, existing.target.table == targetTable else {
-                printError(
-                    "error: \(planPath) is a plan from \(existing.source.location) into \(existing.target.table), not from \(to) into \(targetTable): pass another --plan"
-                )
-                throw ExitCode(2)
-            }
+        // 2. The plan.
+        if existing != nil {
             printError("== resuming with the plan \(planPath)")
         } else {
             printError("== ferry plan → \(planPath)")
@@ -117,6 +131,7 @@ struct MigrateCommand: AsyncParsableCommand {
             if let maxWriteUnits { arguments += ["--max-write-units", String(maxWriteUnits)] }
             try await PlanCommand.parse(arguments).makePlan()
         }
+        let planned = try PlanFile.read(planPath)
         if planOnly { return }
 
         // 3. Apply and follow while the chain is made; the lag is against the service's time.
@@ -132,9 +147,12 @@ struct MigrateCommand: AsyncParsableCommand {
             now: { serviceTime.withLock { $0 } ?? Int64(Date().timeIntervalSince1970 * 1000) },
             work: { stop in
                 do {
-                    _ = try await export.runChain(try export.options()) { latest in
-                        serviceTime.withLock { $0 = latest }
-                    }
+                    var options = try export.options()
+                    options.fullExportArn = planned.windows.first?.exportArn
+                    _ = try await export.runChain(
+                        options,
+                        onServiceTime: { latest in serviceTime.withLock { $0 = latest } }
+                    )
                 } catch is CancellationError {
                 } catch {
                     // The chain cannot go on: stop the apply gracefully, then report why.
@@ -148,9 +166,34 @@ struct MigrateCommand: AsyncParsableCommand {
             try await apply.apply(companion: companion)
         } catch {
             if let cause = exportError.withLock({ $0 }) {
-                throw ExitCode(cause is ExportChainError ? 3 : 4)
+                printError(
+                    "error: the migration stopped because the export chain cannot go on: \(cause). The target's "
+                        + "checkpoint is saved; fix the cause and run the same command again to resume."
+                )
+                throw ExitCode(cause is ExportChainError || cause is PlanError || cause is ExportReaderError ? 3 : 4)
             }
             throw error
+        }
+    }
+}
+
+extension MigrateCommand {
+    /// A location with its prefix's slashes trimmed: `s3://b/p/` and `s3://b/p` are one place.
+    static func normalised(_ location: SourceLocation) -> String {
+        switch location {
+        case let .s3(bucket, prefix): "s3://\(bucket)/" + prefix.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        case .directory(let path): path
+        }
+    }
+}
+
+enum MigrateError: Error, CustomStringConvertible {
+    case otherPlan(path: String, what: String)
+
+    var description: String {
+        switch self {
+        case let .otherPlan(path, what):
+            "\(path) is another migration's plan (\(what)): pass --plan with a new file, or remove it to start over"
         }
     }
 }

@@ -132,7 +132,7 @@ struct PlanCommand: AsyncParsableCommand {
                 if let table = target.table { try TargetPin.check(table, plan: plan) }
                 let path = out ?? "ferry-plan-\(targetTable).json"
                 let data = try PlanFile.encode(plan)
-                try data.write(to: URL(fileURLWithPath: path))
+                try data.write(to: URL(fileURLWithPath: path), options: .atomic)
                 let sealed = try PlanFile.decode(data, path: path)
                 if json {
                     FileHandle.standardOutput.write(data)

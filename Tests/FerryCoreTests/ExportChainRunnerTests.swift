@@ -28,6 +28,10 @@ actor MemoryExportService: ExportControl, ExportBucket {
     var entries: [Entry] = []
     var exportMinutes: Int64 = 3
     var failNext: (code: String, message: String)?
+    /// Every export fails (a cause that does not go away, e.g. the bucket's policy).
+    var failAll: (code: String, message: String)?
+    /// New exports are not listed (ListExports lagging behind) until they complete.
+    var hideNew = false
     var loseNextResponse = false
     /// Exports the listing does not show yet (as right after a request whose answer was lost).
     var unlisted = Set<String>()
@@ -47,6 +51,8 @@ actor MemoryExportService: ExportControl, ExportBucket {
     func failNextExport(_ code: String, _ message: String) { failNext = (code, message) }
     func loseNextExportResponse() { loseNextResponse = true }
     func setExportMinutes(_ minutes: Int64) { exportMinutes = minutes }
+    func failEveryExport(_ code: String, _ message: String) { failAll = (code, message) }
+    func hideNewExports() { hideNew = true }
 
     func status(_ entry: Entry) -> String {
         guard now >= entry.startedAt + exportMinutes * 60_000 else { return "IN_PROGRESS" }
@@ -121,7 +127,7 @@ actor MemoryExportService: ExportControl, ExportBucket {
             from: from,
             to: to,
             startedAt: now,
-            failure: failNext
+            failure: failNext ?? failAll
         )
         failNext = nil
         entries.append(entry)
@@ -138,7 +144,7 @@ actor MemoryExportService: ExportControl, ExportBucket {
     }
 
     func listExports() -> [ExportSummaryEntry] {
-        entries.filter { !unlisted.contains($0.arn) }.map {
+        entries.filter { !unlisted.contains($0.arn) && !(hideNew && status($0) == "IN_PROGRESS") }.map {
             Self.decode(["ExportArn": $0.arn, "ExportStatus": status($0)])
         }
     }
@@ -308,6 +314,72 @@ struct ExportChainRunnerTests {
             completed.map { ($0.from?.epochMilliseconds, $0.to.epochMilliseconds) }.sorted { $0.1 < $1.1 }
         )
         #expect(windows.count == completed.count + 1)
+    }
+}
+
+extension ExportChainRunnerTests {
+    @Test("two runs close together (or a run again after a lost answer) ask for one FULL export, not two")
+    func oneFull() async throws {
+        let clock = ImmediateClock()
+        clock.advance(by: .seconds(3600))
+        let service = MemoryExportService(clock: clock)
+        await service.loseNextExportResponse()
+        await #expect(throws: MemoryExportService.LostResponse.self) {
+            try await Self.runner(service, clock) { $0.once = true }.run()
+        }
+        clock.advance(by: .seconds(40))  // the latest restorable time moved: still the same FULL export time
+        let again = try await Self.runner(service, clock) { $0.once = true }.run()
+        let count = await service.windows().count
+        #expect(again.requested == 1 && count == 1, "the same token: the same export")
+    }
+
+    @Test("a pinned FULL export (migrate's plan) is continued even when a newer FULL export completes")
+    func pinnedFull() async throws {
+        let clock = ImmediateClock()
+        clock.advance(by: .seconds(3600))
+        let service = MemoryExportService(clock: clock)
+        _ = try await Self.runner(service, clock).run()
+        let first = try #require(await service.completedExports(tableArn: MemoryExportService.tableArn).first)
+        clock.advance(by: .seconds(20 * 60))
+        // Someone starts another FULL export into the same prefix.
+        _ = try await Self.runner(service, clock) {
+            $0.once = true
+            $0.fullExportArn = "arn:none"
+        }.run()
+        clock.advance(by: .seconds(3600))
+        let result = try await Self.runner(service, clock) { $0.fullExportArn = first.exportArn }.run()
+        let incrementals = await service.windows().filter { $0.from != nil }
+        #expect(incrementals.first?.from == first.to.epochMilliseconds, "the chain goes on from the pinned FULL")
+        #expect(result.chainEnd?.epochMilliseconds == incrementals.last?.to)
+    }
+
+    @Test("--retry-failed against a failure that does not go away: three new attempts, then it stops with the code")
+    func retryCap() async throws {
+        let clock = ImmediateClock()
+        clock.advance(by: .seconds(3600))
+        let service = MemoryExportService(clock: clock)
+        _ = try await Self.runner(service, clock).run()
+        clock.advance(by: .seconds(20 * 60))
+        await service.failEveryExport("S3AccessDenied", "Access Denied")
+        await #expect {
+            try await Self.runner(service, clock) { $0.retryFailed = true }.run()
+        } throws: { error in
+            "\(error)".contains("S3AccessDenied")
+        }
+        // Per window (the next one was requested too while the first ran): the first attempt and three retries.
+        let attempts = Dictionary(grouping: await service.windows().dropFirst(), by: { $0.from! }).mapValues(\.count)
+        #expect(!attempts.isEmpty && attempts.values.allSatisfy { $0 == 4 }, "\(attempts)")
+    }
+
+    @Test("exports ListExports does not show yet are waited for, not requested again and again")
+    func unlistedExports() async throws {
+        let clock = ImmediateClock()
+        clock.advance(by: .seconds(3600))
+        let service = MemoryExportService(clock: clock)
+        await service.hideNewExports()
+        let result = try await Self.runner(service, clock).run()
+        let (requests, windows) = (await service.requests, await service.windows().count)
+        #expect(result.reason == .caughtUp && requests == windows)
     }
 }
 

@@ -34,14 +34,21 @@ struct ExportSchedulerTests {
     static let full = ExportScheduler.Completed(exportArn: "arn:…/export/full", kind: .full, from: nil, to: at(0))
 
     @Test(
-        "no FULL export: one is started at the latest restorable time; while it runs, the scheduler waits; PITR off says so"
+        "no FULL export: one is started at the latest window-grid time restorable; while it runs, the scheduler waits; PITR off says so"
     )
     func fullFirst() {
         guard case let .startFull(time, token) = ExportScheduler.next(Self.state(latest: 5)) else {
             Issue.record("no FULL started")
             return
         }
-        #expect(time == Self.at(5) && token.count == 32)
+        // On the window grid: the latest quarter hour in the PITR window (t0 + 5 min → t0), the same for every run
+        // in that quarter hour; the latest restorable time itself when the grid point is before the window.
+        #expect(time == Self.at(0) && token.count == 32)
+        guard case .startFull(let inside, _) = ExportScheduler.next(Self.state(latest: 5, earliest: 2)) else {
+            Issue.record("no FULL started")
+            return
+        }
+        #expect(inside == Self.at(5))
         let running = ExportScheduler.Running(
             exportArn: "arn:…/export/f",
             kind: .full,

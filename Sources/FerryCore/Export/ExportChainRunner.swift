@@ -22,6 +22,10 @@ public struct ExportChainOptions: Sendable {
     public var once = false
     /// Return as soon as the bucket holds a complete FULL export (`ferry migrate` plans from it, then applies).
     public var untilFullExport = false
+    /// Continue this FULL export's chain (`ferry migrate`: the plan's), not the newest one's.
+    public var fullExportArn: String?
+    /// `--retry-failed`: at most this many new attempts per window in one run; past that the failure stops it.
+    public var maxRetries = 3
     /// Return once everything due is complete and the chain ends within this many milliseconds of the table's
     /// `LatestRestorableDateTime` (`--until-lag`). Nil: run until cancelled.
     public var untilLagMilliseconds: Int64?
@@ -128,10 +132,16 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
         var descriptions: [String: ExportDescription] = [:]  // finished exports never change
         var reported = Set<String>()
         var requested = 0
+        // Exports this run requested: running until the bucket shows them, even while ListExports does not list
+        // them yet (it is eventually consistent), so the same window is not asked for again in a tight loop.
+        var mine = Set<String>()
+        // Failed attempts per window when the run started: --retry-failed adds at most maxRetries to these.
+        var baseline: [Int64: Int]?
         var enabled = false
         while true {
             try Task.checkCancellation()
-            let (state, chainEnd) = try await gather(&descriptions)
+            let (state, chainEnd) = try await gather(&descriptions, requested: mine, baseline: baseline)
+            if baseline == nil { baseline = state.attempts }
             let step = ExportScheduler.next(state)
             func result(_ reason: ExportChainResult.Reason) -> ExportChainResult {
                 ExportChainResult(
@@ -153,6 +163,7 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
             case let .startFull(time, token):
                 let export = try await control.startExport(request(.full(exportTime: time.epochMilliseconds), token))
                 requested += 1
+                mine.insert(export.ExportArn)
                 progress(
                     .requested(
                         kind: .full,
@@ -170,6 +181,7 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
                 )
                 let export = try await control.startExport(request(kind, token))
                 requested += 1
+                mine.insert(export.ExportArn)
                 progress(
                     .requested(
                         kind: .incremental,
@@ -229,10 +241,10 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
 
     /// The scheduler's input, read afresh, and the end of the chain the bucket holds complete.
     func gather(
-        _ descriptions: inout [String: ExportDescription]
-    ) async throws -> (
-        ExportScheduler.State, ExportTime?
-    ) {
+        _ descriptions: inout [String: ExportDescription],
+        requested: Set<String> = [],
+        baseline: [Int64: Int]? = nil
+    ) async throws -> (ExportScheduler.State, ExportTime?) {
         let pitr = try await control.pointInTimeRecovery()
         let completed = try await bucket.completedExports(tableArn: tableArn)
         var state = ExportScheduler.State(
@@ -247,27 +259,34 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
                 ? pitr.EarliestRestorableDateTime.map { ExportTime(epochMilliseconds: $0.value) } : nil,
             latest: pitr.isEnabled ? pitr.LatestRestorableDateTime.map { ExportTime(epochMilliseconds: $0.value) } : nil
         )
+        state.fullExportArn = options.fullExportArn
         let done = Set(completed.map(\.exportArn))
-        for entry in try await control.listExports() where !done.contains(entry.ExportArn) {
+        let listed = try await control.listExports().map(\.ExportArn)
+        let unlisted = requested.subtracting(listed).sorted()
+        for arn in listed + unlisted where !done.contains(arn) {
             let export: ExportDescription
-            if let known = descriptions[entry.ExportArn], known.ExportStatus != "IN_PROGRESS" {
+            if let known = descriptions[arn], known.ExportStatus != "IN_PROGRESS" {
                 export = known
             } else {
-                export = try await control.describeExport(entry.ExportArn)
-                if export.ExportStatus != "IN_PROGRESS" { descriptions[entry.ExportArn] = export }
+                export = try await control.describeExport(arn)
+                if export.ExportStatus != "IN_PROGRESS" { descriptions[arn] = export }
             }
             // Only this destination's exports are part of this chain (the table may export elsewhere too).
             guard export.S3Bucket == options.bucket, (export.S3Prefix ?? "") == options.prefix else { continue }
             guard let running = running(export, state) else { continue }
-            if case .failed = running.status, options.retryFailed {
-                if running.kind == .incremental, let from = running.from {
-                    state.attempts[from.epochMilliseconds, default: 0] += 1
-                }
+            // --retry-failed: a failed attempt is set aside (the next request for its window is the next attempt,
+            // with its own token), up to maxRetries new ones per window in this run. FULL exports by export time.
+            if case .failed = running.status, options.retryFailed,
+                let window = (running.from ?? running.to)?.epochMilliseconds,
+                state.attempts[window, default: 0]
+                    < (baseline.map { $0[window, default: 0] + options.maxRetries } ?? .max)
+            {
+                state.attempts[window, default: 0] += 1
                 continue
             }
             state.running.append(running)
         }
-        let end = ExportScheduler.chainEnd(completed)
+        let end = ExportScheduler.chainEnd(completed, fullExportArn: options.fullExportArn)
         return (state, end)
     }
 
@@ -283,7 +302,7 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
         switch export.ExportStatus {
         case "FAILED":
             guard let to, let token = export.ClientToken,
-                (0..<64).contains(where: {
+                (0..<1000).contains(where: {
                     ExportScheduler.clientToken(state, kind: kind, from: from, to: to, attempt: $0) == token
                 })
             else { return nil }

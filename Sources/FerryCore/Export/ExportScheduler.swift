@@ -66,9 +66,11 @@ public enum ExportScheduler {
         public var running: [Running]
         public var earliest: ExportTime?
         public var latest: ExportTime?
-        /// Failed attempts at the incremental window starting at a time (epoch ms), set aside by
-        /// `ferry export --retry-failed`: the next request for that window carries a new, still deterministic token.
+        /// Failed attempts at the incremental window starting at a time (epoch ms) — or the FULL export at that
+        /// time — set aside by `ferry export --retry-failed`: the next request carries a new, deterministic token.
         public var attempts: [Int64: Int] = [:]
+        /// The FULL export the chain must continue (`ferry migrate`'s plan starts from it), instead of the newest.
+        public var fullExportArn: String?
 
         public init(
             tableArn: String,
@@ -117,12 +119,27 @@ public enum ExportScheduler {
             guard case let .failed(code, message) = export.status else { return nil }
             return .failed(exportArn: export.exportArn, code: code, message: message)
         }
-        guard let full = newestFull(state.completed) else {
+        guard let full = chainStart(state) else {
             if let failed = state.running.lazy.filter({ $0.kind == .full }).compactMap(failure).first { return failed }
             guard let latest = state.latest else { return .pitrDisabled }
             let fulls = state.running.filter { $0.kind == .full }
             if !fulls.isEmpty { return .wait(for: fulls.map(\.exportArn)) }
-            return .startFull(exportTime: latest, clientToken: clientToken(state, kind: .full, from: nil, to: latest))
+            // On the window grid (the latest grid point in the PITR window): two runs started close together, or
+            // a run again after a crash, ask for the same export time and so the same token — one FULL export.
+            let grid = latest.epochMilliseconds - latest.epochMilliseconds % state.windowMilliseconds
+            let time =
+                state.earliest.map { grid >= $0.epochMilliseconds } ?? true
+                ? ExportTime(epochMilliseconds: grid) : latest
+            return .startFull(
+                exportTime: time,
+                clientToken: clientToken(
+                    state,
+                    kind: .full,
+                    from: nil,
+                    to: time,
+                    attempt: state.attempts[time.epochMilliseconds] ?? 0
+                )
+            )
         }
         // The chain so far: completed windows, then those still running, each continuing the end exactly or overlapping it.
         let incrementals = state.completed.filter { $0.kind == .incremental && $0.from != nil }
@@ -167,15 +184,23 @@ public enum ExportScheduler {
         return .caughtUp(chainEnd: end, nextDue: to)
     }
 
-    /// The chain starts at the newest FULL export (ties by ARN, so every run picks the same one).
+    /// The chain starts at the pinned FULL export once complete, else at the newest one.
+    static func chainStart(_ state: State) -> Completed? {
+        guard let pinned = state.fullExportArn else { return newestFull(state.completed) }
+        return state.completed.first { $0.kind == .full && $0.exportArn == pinned }
+    }
+
+    /// The newest FULL export (ties by ARN, so every run picks the same one).
     static func newestFull(_ completed: [Completed]) -> Completed? {
         completed.filter { $0.kind == .full }
             .max { $0.to != $1.to ? $0.to < $1.to : $0.exportArn.utf8.lexicographicallyPrecedes($1.exportArn.utf8) }
     }
 
     /// Where the chain of completed exports ends (nil before a FULL export completed), by the planner's rule.
-    public static func chainEnd(_ completed: [Completed]) -> ExportTime? {
-        guard let full = newestFull(completed) else { return nil }
+    public static func chainEnd(_ completed: [Completed], fullExportArn: String? = nil) -> ExportTime? {
+        var state = State(tableArn: "", destination: "", completed: completed)
+        state.fullExportArn = fullExportArn
+        guard let full = chainStart(state) else { return nil }
         let incrementals = completed.filter { $0.kind == .incremental && $0.from != nil }
             .sorted { ($0.to, $0.from!) < ($1.to, $1.from!) }
         return ChainPlanner.contiguous(after: full.to, incrementals, from: { $0.from! }, to: { $0.to }).selected.last?
