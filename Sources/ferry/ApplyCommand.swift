@@ -28,6 +28,15 @@ struct ApplyCommand: AsyncParsableCommand {
             each file is first copied to the spool directory (default: next to the checkpoint, <plan>.spool; owner-only) \
             and applied from that copy, which is removed once the file is done. It needs room for about two data \
             files per file applied at once; the run checks before it starts.
+            Sharded (several machines, one plan): run N copies with --shard I/N (0-based), or --shards N with the \
+            index from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array \
+            job), all with the same --state s3://bucket/prefix. Each worker applies its part of every window (data \
+            files split by items, the same way on every worker) at --write-percent / N, and no worker starts a window \
+            before all have finished the one before. A worker holds its shard with a lease renewed in the state \
+            prefix (S3 conditional writes): a second worker given the same index stops with exit 8 and writes \
+            nothing; a worker started after a crash takes the shard over once the lease (--shard-lease, default \
+            30s) has run out 1.5 times, and resumes from its checkpoint (the local one, or its last window's marker \
+            in the state prefix). `ferry status PLAN --state …` shows every shard and the barrier.
             """
     )
 
@@ -57,6 +66,7 @@ struct ApplyCommand: AsyncParsableCommand {
         name: .customLong("max-write-units"),
         help: "Write-unit ceiling for on-demand tables (default: the plan's)."
     ) var maxWriteUnits: Int?
+    @OptionGroup(title: "Sharding") var sharding: ShardOptions
     @OptionGroup(title: "Source AWS options") var sourceAWS: SourceAWSOptions
     @OptionGroup(title: "Target AWS options") var targetAWS: TargetAWSOptions
     @OptionGroup(title: "Logging") var logging: LoggingOptions
@@ -80,6 +90,12 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         if let maxWriteUnits, maxWriteUnits <= 0 {
             throw ValidationError("--max-write-units must be a positive number of write units")
+        }
+        try sharding.validate()
+        if follow && sharding.isSharded {
+            throw ValidationError(
+                "--follow does not work with --shard/--shards yet: apply the plan sharded, then follow with one worker (or `ferry migrate`)"
+            )
         }
         if let stopGrace, (DurationArgument(stopGrace)?.seconds ?? 0) <= 0 {
             throw ValidationError("--stop-grace must be a positive duration such as 25s (got \(stopGrace))")
@@ -112,19 +128,24 @@ struct ApplyCommand: AsyncParsableCommand {
                     transport: transport,
                     environment: environment
                 )
-                let base = plan.hasSuffix(".json") ? String(plan.dropLast(5)) : plan
+                let shard = try sharding.spec(environment: environment)
+                // A sharded worker's files are its own: <plan>.shard-I-of-N.checkpoint.json, .rejects.jsonl, …
+                let base =
+                    (plan.hasSuffix(".json") ? String(plan.dropLast(5)) : plan)
+                    + (shard.map { ".shard-\($0.index)-of-\($0.count)" } ?? "")
+                let checkpointPath = checkpoint ?? base + ".checkpoint.json"
                 var engine = ApplyEngine(
                     plan: loaded,
                     source: clients.source,
                     dynamo: clients.dynamo,
-                    store: CheckpointFile(path: checkpoint ?? CheckpointFile.defaultPath(forPlan: plan)),
+                    store: CheckpointFile(path: checkpointPath),
                     rejectsPath: base + ".rejects.jsonl",
                     writePercent: writePercent?.value ?? loaded.throttle.writePercent,
                     maxWriteUnits: maxWriteUnits ?? loaded.throttle.maxWriteUnits
                 )
                 engine.spoolDirectory = spoolDir
                 engine.journal = try RunJournal(
-                    path: RunJournal.path(journal: journal, checkpoint: checkpoint, plan: plan)
+                    path: RunJournal.path(journal: journal, checkpoint: checkpointPath, plan: plan)
                 )
                 if follow {
                     engine.follow = ApplyEngine.FollowOptions(
@@ -140,6 +161,15 @@ struct ApplyCommand: AsyncParsableCommand {
                         FileHandle.standardError.write(Data(text.utf8))
                     }
                 }
+                if let shard {
+                    engine.coordinator = try sharding.coordinator(
+                        shard: shard,
+                        plan: loaded,
+                        target: clients.targetSide,
+                        transport: transport,
+                        environment: environment
+                    )
+                }
                 let started = ContinuousClock.now
                 let stop = engine.stop
                 let ready = engine
@@ -147,7 +177,6 @@ struct ApplyCommand: AsyncParsableCommand {
                 let grace = Duration.milliseconds(
                     Int64((stopGrace.flatMap(DurationArgument.init)?.seconds ?? 25) * 1000)
                 )
-                let checkpointPath = checkpoint ?? CheckpointFile.defaultPath(forPlan: plan)
                 let report = try await withCompanion(
                     { try await ready.run() },
                     companion: { [companion] in

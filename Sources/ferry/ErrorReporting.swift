@@ -22,6 +22,11 @@ func runReportingErrorsReturning<T>(_ body: () async throws -> T) async throws -
         printError("error: \(error)")
         if case ApplyError.interrupted = error { throw ExitCode(5) }
         switch error {
+        case ShardError.claimedByAnother, ShardError.claimLost: throw ExitCode(8)
+        case is ShardError: throw ExitCode(3)
+        default: break
+        }
+        switch error {
         case is PlanError, is ExportReaderError, is SourceLocationError, is CheckpointError, is ExportChainError,
             is MigrateError:
             throw ExitCode(3)

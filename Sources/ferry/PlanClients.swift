@@ -8,6 +8,8 @@ import Foundation
 struct PlanClients {
     var source: any ExportSource
     var dynamo: DynamoDBClient
+    /// The target side's settings as resolved (the plan's, overridden by the command line).
+    var targetSide: AWSSideOptions
 
     init(
         plan: Plan,
@@ -48,5 +50,6 @@ struct PlanClients {
         )
         let session = try AWSSession.make(side, environment: environment, transport: transport)
         dynamo = DynamoDBClient(executor: try session.executor(.dynamodb))
+        targetSide = side
     }
 }

@@ -8,9 +8,6 @@ import Synchronization
 /// Applies a plan to the target table: each window's files concurrently (their writes interleave across source
 /// partitions), batches within the capacity budget, UnprocessedItems and throttles retried, item-level rejects
 /// isolated into the rejects file, a checkpoint after each file and each window, resumed from it.
-/// Applies a plan to the target table: each window's files concurrently (their writes interleave across source
-/// partitions), batches within the capacity budget, UnprocessedItems and throttles retried, item-level rejects
-/// isolated into the rejects file, a checkpoint after each file and each window, resumed from it.
 ///
 /// The run's position and every decision about it (what to read, send, save, report, when to stop) is
 /// `ApplyStateMachine`'s; the engine is its driver: it carries out the machine's actions against the target, the
@@ -49,6 +46,9 @@ public struct ApplyEngine: Sendable {
     public let stop = StopSignal()
     /// The run record this run appends to (`RunJournal`); nil keeps none.
     public var journal: RunJournal?
+    /// A sharded run (`apply --shard I/N --state s3://…`): this worker applies its shard's files of each window at
+    /// `writePercent / N`, holds its shard's claim, and waits at a barrier between windows (`ShardCoordinator`).
+    public var coordinator: ShardCoordinator?
 
     public init(
         plan: Plan,
@@ -123,7 +123,46 @@ public struct ApplyEngine: Sendable {
     public func run() async throws -> Report {
         let lock = try store.lock()
         defer { withExtendedLifetime(lock) {} }
-        var saved = try store.load(for: plan.planId) ?? Checkpoint(planId: plan.planId)
+        guard let coordinator else { return try await run(lease: nil) }
+        try await coordinator.join()
+        let lease = try await coordinator.claim()
+        do {
+            let report = try await run(lease: lease)
+            await coordinator.release(lease)
+            return report
+        } catch {
+            await coordinator.release(lease)
+            throw error
+        }
+    }
+
+    /// The checkpoint to go on from: the store's, or — sharded — the shard's newest window marker when it is further
+    /// (a worker replaced on another machine has no local checkpoint).
+    func startingCheckpoint() async throws -> Checkpoint {
+        let local = try store.load(for: plan.planId)
+        guard let coordinator else { return local ?? Checkpoint(planId: plan.planId) }
+        if let local, local.shard != coordinator.shard.description {
+            throw ShardError.checkpointOfOtherShard(
+                path: store.path,
+                recorded: local.shard.map { "shard \($0)" } ?? "a single worker",
+                given: coordinator.shard.description
+            )
+        }
+        var saved = local ?? Checkpoint(planId: plan.planId)
+        saved.shard = coordinator.shard.description
+        if let marked = try await coordinator.latestCheckpoint(from: saved.windowsDone),
+            marked.planId == plan.planId, marked.windowsDone > saved.windowsDone
+        {
+            coordinator.notice(
+                "shard \(coordinator.shard): resuming after window \(marked.windowsDone) from its marker at \(coordinator.store.location) (the local checkpoint had \(saved.windowsDone))"
+            )
+            saved = marked
+        }
+        return saved
+    }
+
+    func run(lease: ShardLease?) async throws -> Report {
+        var saved = try await startingCheckpoint()
         // The plan's windows, and those an earlier `--follow` run added (a resume finishes them too). Only the
         // windows not yet applied are read again: applied exports may have expired from the bucket.
         let chain = plan.chain(with: saved)
@@ -157,12 +196,13 @@ public struct ApplyEngine: Sendable {
                         pollInterval: $0.pollInterval,
                         untilLagMilliseconds: $0.untilLagSeconds.map { Int64(($0 * 1000).rounded()) }
                     )
-                }
+                },
+                shard: coordinator?.shard
             )
         )
         let catalog = Catalog(Dictionary(zip(remaining.map(\.index), exports), uniquingKeysWith: { a, _ in a }))
         journal?.started(command: "apply", planId: plan.planId, checkpoint: machine.checkpoint)
-        let outcome = await drive(machine, context: context, catalog: catalog)
+        let outcome = await drive(machine, context: context, catalog: catalog, lease: lease)
         try await rejects.close()
         switch outcome {
         case .completed(let report):
@@ -202,7 +242,9 @@ public struct ApplyEngine: Sendable {
     /// Runs the machine: carries out its actions, and hands it each event (a batch acknowledged, a file read, a
     /// tick, a stop) one at a time, until it finishes. Batches are never cancelled: the machine finishes only once
     /// none is in flight; what is left running then (readers, the monitor, a poll's wait) is cancelled.
-    func drive(_ start: Machine, context: ApplyContext, catalog: Catalog) async -> Machine.Outcome {
+    func drive(_ start: Machine, context: ApplyContext, catalog: Catalog, lease: ShardLease? = nil) async
+        -> Machine.Outcome
+    {
         var machine = start
         let (events, sink) = AsyncStream<Machine.Event>.makeStream()
         let readers = Mutex<[BytewiseString: AsyncStream<Bool>.Continuation]>([:])
@@ -216,6 +258,13 @@ public struct ApplyEngine: Sendable {
         )
         return await withDiscardingTaskGroup { group in
             group.addTask { await monitor(context.gate, events: sink) }
+            if let lease, let coordinator {
+                group.addTask {
+                    do { try await coordinator.keepRenewing(lease) } catch is CancellationError {} catch {
+                        sink.yield(.failed(error))
+                    }
+                }
+            }
             var outcome: Machine.Outcome?
             var queue = machine.handle(.started(capacity), elapsed: elapsed())
             var iterator = events.makeAsyncIterator()
@@ -249,6 +298,14 @@ public struct ApplyEngine: Sendable {
                     case .send(let batch):
                         group.addTask {
                             do {
+                                // Sharded: no write once this worker's claim may have passed to another.
+                                if let lease, !lease.isValid, let coordinator {
+                                    throw ShardError.claimLost(
+                                        shard: coordinator.shard.description,
+                                        state: coordinator.store.location,
+                                        why: lease.lostReason ?? "its lease ran out before it could be renewed"
+                                    )
+                                }
                                 let done = try await write(batch.payload, context: context)
                                 sink.yield(.batchDone(id: batch.id, done))
                             } catch {
@@ -280,6 +337,8 @@ public struct ApplyEngine: Sendable {
                             do { try await clock.sleep(for: duration) } catch { return }
                             sink.yield(.wokeUp)
                         }
+                    case let .barrier(window, marker):
+                        group.addTask { await barrier(after: window, marker: marker, events: sink) }
                     case .finish(let result):
                         outcome = result
                     }
@@ -292,6 +351,42 @@ public struct ApplyEngine: Sendable {
             sink.finish()
             group.cancelAll()
             return outcome ?? .failed(CancellationError(), machine.report)
+        }
+    }
+
+    /// Sharded: records this shard's completion of `window` (when `marker` is given), then reads the other shards'
+    /// markers every poll until all are there, saying which are missing whenever that changes.
+    func barrier(after window: Int, marker: Checkpoint?, events: AsyncStream<Machine.Event>.Continuation) async {
+        guard let coordinator else {
+            events.yield(.failed(ApplyError.internalState("a barrier in a run that is not sharded")))
+            return
+        }
+        do {
+            if let marker { try await coordinator.publish(window: window, checkpoint: marker) }
+            var seen = Set<Int>()
+            var reported: [Int]?
+            while true {
+                let missing = try await coordinator.missing(window: window, seen: &seen)
+                if marker == nil, missing.contains(coordinator.shard.index) {
+                    throw ShardError.markerMissing(
+                        shard: coordinator.shard.description,
+                        window: window,
+                        state: coordinator.store.location
+                    )
+                }
+                if missing.isEmpty {
+                    events.yield(.barrierPassed(window: window))
+                    return
+                }
+                if missing != reported {
+                    events.yield(.barrierWaiting(window: window, missing: missing))
+                    reported = missing
+                }
+                try await clock.sleep(for: coordinator.pollInterval)
+            }
+        } catch is CancellationError {
+        } catch {
+            events.yield(.failed(error))
         }
     }
 
@@ -383,7 +478,12 @@ public struct ApplyEngine: Sendable {
 
     func controller(for table: TableDescription) throws -> CapacityController {
         let (limits, mode) = try capacityLimits(for: table)
-        return CapacityController(percent: writePercent, limits: limits, mode: mode)
+        // Sharded: each of the N workers takes P / N, so together they never exceed P.
+        return CapacityController(
+            percent: writePercent / Double(coordinator?.shard.count ?? 1),
+            limits: limits,
+            mode: mode
+        )
     }
 
     /// What each resource (the table, each GSI) may take at 100 %, and how: provisioned, or on-demand with its warm

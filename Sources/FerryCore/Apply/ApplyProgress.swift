@@ -6,7 +6,10 @@ import Foundation
 public struct ApplyProgress: Sendable, Codable, Hashable {
     /// `waiting`: with `--follow`, a later export is complete but exports still in progress may fill the gap
     /// before it; the run waits for them (re-checked every poll) instead of stopping.
-    public enum Event: String, Sendable, Codable { case windowStarted, fileDone, windowDone, tick, caughtUp, waiting }
+    /// `barrier`: a sharded worker has done its part of the window and waits for the shards in `waitingFor`.
+    public enum Event: String, Sendable, Codable {
+        case windowStarted, fileDone, windowDone, tick, caughtUp, waiting, barrier
+    }
 
     public var event: Event
     /// 1-based window number and the chain's window count (the plan's, plus any `--follow` found).
@@ -85,6 +88,10 @@ public struct ApplyProgress: Sendable, Codable, Hashable {
                 "waiting: window \(window)/\(windows) \(exportId) applied, lag \(PlanSummary.durationText(lagSeconds ?? 0)); "
                 + "export\(ids.count == 1 ? "" : "s") \(ids.joined(separator: ", ")) still in progress, a later one is complete: "
                 + "until they finish, \(pendingGap ?? "a gap is left")"
+        }
+        if event == .barrier {
+            return "barrier: window \(window)/\(windows) \(exportId) done by this shard; waiting for "
+                + (waitingFor ?? []).joined(separator: ", ") + " to finish it  \(itemsApplied) items  \(rejects) rejects"
         }
         if event == .caughtUp {
             return

@@ -26,11 +26,20 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
         public var batchesInFlightPerFile: Int
         /// `apply --follow`: look for new incremental exports once the chain is applied; nil ends the run there.
         public var follow: Follow?
+        /// A sharded run: this worker applies only its shard's files of each window, and passes a barrier (every
+        /// shard done with the window) before the next one and before it finishes.
+        public var shard: ShardSpec?
 
-        public init(filesAtOnce: Int = 8, batchesInFlightPerFile: Int = 4, follow: Follow? = nil) {
+        public init(
+            filesAtOnce: Int = 8,
+            batchesInFlightPerFile: Int = 4,
+            follow: Follow? = nil,
+            shard: ShardSpec? = nil
+        ) {
             self.filesAtOnce = max(1, filesAtOnce)
             self.batchesInFlightPerFile = max(1, batchesInFlightPerFile)
             self.follow = follow
+            self.shard = shard
         }
     }
 
@@ -105,6 +114,10 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
         case tick(Capacity)
         /// The wait of a `sleep` action is over.
         case wokeUp
+        /// Sharded: at the barrier after `window`, these shards are not done with it yet.
+        case barrierWaiting(window: Int, missing: [Int])
+        /// Sharded: every shard is done with `window`.
+        case barrierPassed(window: Int)
     }
 
     public struct Waiting: Sendable, Hashable {
@@ -131,6 +144,9 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
         case findExports(chain: [Plan.Window])
         /// Wait this long, then send `wokeUp`.
         case sleep(Duration)
+        /// Sharded: record this shard's completion of `window` (`marker`, its checkpoint then; nil when it was
+        /// recorded before this run), then wait until every shard's is there; answer with `barrierPassed`.
+        case barrier(window: Int, marker: Checkpoint?)
         case finish(Outcome)
     }
 
@@ -160,7 +176,7 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
     }
 
     private enum Phase: Sendable {
-        case notStarted, applying, findingExports, sleeping, finished
+        case notStarted, applying, findingExports, sleeping, atBarrier, finished
     }
 
     public let configuration: Configuration
@@ -234,6 +250,7 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
         checkpoint.followWindows = followWindows
         checkpoint.exportKeys = exportKeys
         checkpoint.targetArn = targetArn
+        checkpoint.shard = configuration.shard?.description
         return checkpoint
     }
 
@@ -266,7 +283,14 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
         case .started(let capacity):
             guard phase == .notStarted else { return [] }
             self.capacity = capacity
-            nextWindow(&actions)
+            if configuration.shard != nil, windowsDone > 0 {
+                // A resume passes the barrier of the last window done first: every shard may not be there yet
+                // (and this shard's marker may not have been written, when it stopped just after its checkpoint).
+                phase = .atBarrier
+                actions.append(.barrier(window: windowsDone - 1, marker: filesDone.isEmpty ? checkpoint : nil))
+            } else {
+                nextWindow(&actions)
+            }
         case let .batchReady(file, keys, payload):
             let name = BytewiseString(file)
             guard open[name] != nil, !stopping, failure == nil else {
@@ -356,6 +380,14 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
             guard phase == .sleeping else { break }
             phase = .findingExports
             actions.append(.findExports(chain: chain.windows))
+        case let .barrierWaiting(window, missing):
+            guard phase == .atBarrier, window < chain.windows.count else { break }
+            actions.append(
+                .report(snapshot(.barrier, chain.windows[window], waiting: .init(exports: missing.map { "shard \($0)" }, gap: "")))
+            )
+        case .barrierPassed(let window):
+            guard phase == .atBarrier, window == windowsDone - 1 else { break }
+            nextWindow(&actions)
         }
         return actions
     }
@@ -391,7 +423,8 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
         }
         phase = .applying
         let window = chain.windows[windowsDone]
-        pending = window.files.map(\.key).filter { !filesDoneSet.contains(BytewiseString($0)) }
+        let files = configuration.shard.map { $0.files(of: window) } ?? window.files.map(\.key)
+        pending = files.filter { !filesDoneSet.contains(BytewiseString($0)) }
         actions.append(.report(snapshot(.windowStarted, window)))
         openFiles(&actions)
         windowMayBeDone(&actions)
@@ -435,9 +468,13 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
         windowsApplied += 1
         actions.append(.saveCheckpoint(checkpoint))
         actions.append(.report(snapshot(.windowDone, window)))
-        // A stop asked for during this window ends the run here: the next window is not started.
+        // A stop asked for during this window ends the run here: the next window is not started (a sharded resume
+        // records the window's completion first).
         if stopping || failure != nil {
             finish(&actions)
+        } else if configuration.shard != nil {
+            phase = .atBarrier
+            actions.append(.barrier(window: window.index, marker: checkpoint))
         } else {
             nextWindow(&actions)
         }
@@ -496,7 +533,7 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
             retries: retries,
             lagSeconds: lagSeconds,
             waitingFor: waiting?.exports,
-            pendingGap: waiting?.gap
+            pendingGap: waiting.flatMap { $0.gap.isEmpty ? nil : $0.gap }
         )
     }
 }

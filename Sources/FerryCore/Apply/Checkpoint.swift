@@ -32,6 +32,8 @@ public struct Checkpoint: Sendable, Hashable, Codable {
     public var exportKeys: [KeyAttribute]?
     /// The ARN of the table the writes went to (from DescribeTable): a resume against another table is refused.
     public var targetArn: String?
+    /// A sharded run's shard (`I/N`): what this checkpoint counts is that shard's part of each window.
+    public var shard: String?
 
     public struct KeyAttribute: Sendable, Hashable, Codable {
         public var name: String
