@@ -273,6 +273,8 @@ struct ApplyStateMachineTests {
                 finding = true
             case .sleep:
                 sleeping = true
+            case .barrier:
+                try check(false, "a barrier in a run that is not sharded")
             case .finish(let outcome):
                 try check(inFlight.isEmpty, "finished with \(inFlight.count) batches in flight")
                 self.outcome = outcome
