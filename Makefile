@@ -37,6 +37,10 @@ test-deps:
 		echo "installing pytest (runs the export service's tests and ferry export / migrate against it) …"; \
 		python3 -m pip install -q pytest || { echo "error: could not install pytest with pip"; exit 1; }; \
 	fi
+	@if ! python3 -c "import yaml" 2>/dev/null; then \
+		echo "installing PyYAML (parses the Kubernetes manifest in deploy/) …"; \
+		python3 -m pip install -q pyyaml || { echo "error: could not install PyYAML with pip"; exit 1; }; \
+	fi
 	@if ! python3 -c "import jsonschema" 2>/dev/null; then \
 		echo "installing jsonschema (validates the report's JSON against docs/run-report.schema.json) …"; \
 		python3 -m pip install -q jsonschema || { echo "error: could not install jsonschema with pip"; exit 1; }; \
@@ -47,8 +51,8 @@ test: deps test-deps
 	@mkdir -p .build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build 2>&1 | tee .build/test.log
-	@echo "== the local export service, and ferry export / migrate against it (pytest)"
-	python3 -m pytest -q -p no:cacheprovider scripts/test_export_service.py scripts/test_ferry_export.py 2>&1 | tee .build/pytest.log
+	@echo "== the local export service, ferry export / migrate against it, sharded apply with N worker processes, and the capacity simulator (pytest)"
+	python3 -m pytest -q -p no:cacheprovider scripts/test_export_service.py scripts/test_ferry_export.py scripts/test_shards.py scripts/test_deploy.py bench/test_capsim.py 2>&1 | tee .build/pytest.log
 	@passed=$$(grep -Eo 'Test run with [0-9]+ tests?' .build/test.log | tail -1 | grep -Eo '[0-9]+'); \
 	 failed=$$(grep -Ec '^✘ Test .* failed' .build/test.log || true); \
 	 py=$$(grep -Eo '[0-9]+ passed' .build/pytest.log | tail -1 | grep -Eo '[0-9]+'); \
@@ -78,8 +82,8 @@ plans: release
 LINES ?= 1000000
 DIFF_ITEMS ?= 5000000
 APPLY_ITEMS ?= 1000000
-.PHONY: bench-read bench-diff bench-apply bench-accuracy
-bench: bench-read bench-apply bench-accuracy bench-diff
+.PHONY: bench-read bench-diff bench-apply bench-accuracy bench-shards
+bench: bench-read bench-apply bench-accuracy bench-diff bench-shards
 
 bench-read: release
 	.build/release/ferry-bench read --lines $(LINES)
@@ -97,6 +101,11 @@ bench-apply: release deps
 ## mixed item sizes (0.3–3.5 KB) with a sparse GSI. BENCH_FERRY=PATH measures another ferry build (before/after).
 bench-accuracy: release deps
 	python3 bench/throttle_accuracy.py --seconds 30 --svg-dir .bench-data/accuracy-plots $(if $(BENCH_FERRY),--ferry $(BENCH_FERRY))
+
+## Sharded apply: 1, 2 and 4 workers against the simulator (20 ms round trips) with a budget of 3 x one worker's ceiling:
+## aggregate items/s, share of the budget, busiest second against it.
+bench-shards: release deps
+	python3 bench/shards.py $(if $(BENCH_FERRY),--ferry $(BENCH_FERRY))
 
 clean:
 	rm -rf .build $(DEMO_DIR)

@@ -288,6 +288,11 @@ class Stats:
         self.totals = [[0.0] * 6 for _ in resources]
         self.total_calls = 0
         self.total_ptee = 0
+        # Table units by the second the client signed each request (SigV4's X-Amz-Date): the writer's own
+        # clock, free of this server's scheduling delays. Written to --signed-log at the end, when given.
+        self.signed_path = None
+        self.signed_now = None
+        self.signed = collections.Counter()
         self.f = open_log(log_path) if log_path else None
         if self.f:
             self.f.write(json.dumps(config) + '\n')
@@ -338,6 +343,9 @@ class Stats:
     def close(self, now):
         self.tick(now)
         self.emit(partial=True)
+        if self.signed_path:
+            with open(self.signed_path, 'w') as f:
+                json.dump(dict(sorted(self.signed.items())), f)
         if self.f:
             self.f.flush()
             self.f.close()
@@ -523,6 +531,8 @@ class App:
         self.clock = clock          # tests pass a fake clock
         self.table = Table(opts, t0)
         self.stats = Stats(t0, self.table.resources, opts.log_part or opts.log, config_line(opts, self.table))
+        self.stats.signed_path = opts.signed_log
+        self.latency = opts.latency_ms / 1000.0
         self.fast = opts.unlimited and not opts.store and not opts.exact
         self.requests = 0
         self.ops = {
@@ -633,6 +643,8 @@ class App:
         c = st.cur[0]
         c[WCU] += table_units
         c[ITEMS] += n
+        if st.signed_now:
+            st.signed[st.signed_now] += table_units
         total = table_units
         if gsis:
             for k, u in enumerate(gsi_units):
@@ -790,6 +802,8 @@ class App:
         c = cur[0]
         c[WCU] += used_t
         c[ITEMS] += done
+        if st.signed_now and used_t:
+            st.signed[st.signed_now] += used_t
         for k in range(ng):
             if used_g[k]:
                 cur[k + 1][WCU] += used_g[k]
@@ -1004,7 +1018,7 @@ MAX_BODY = 64 * 1024 * 1024
 
 
 class HTTPProtocol(asyncio.Protocol):
-    __slots__ = ('app', 'tr', 'buf', 'clen', 'target', 'close_after', 'server')
+    __slots__ = ('app', 'tr', 'buf', 'clen', 'target', 'close_after', 'server', 'signed')
 
     def __init__(self, app, server):
         self.app = app
@@ -1014,6 +1028,13 @@ class HTTPProtocol(asyncio.Protocol):
         self.clen = -1
         self.target = None
         self.close_after = False
+        self.signed = None
+
+    def answer_late(self, response, close):
+        if self.tr is not None and not self.tr.is_closing():
+            self.tr.write(response)
+            if close:
+                self.tr.close()
 
     def connection_made(self, transport):
         self.tr = transport
@@ -1055,6 +1076,8 @@ class HTTPProtocol(asyncio.Protocol):
                         clen = int(v)
                     elif k == b'x-amz-target':
                         target = v.strip()
+                    elif k == b'x-amz-date':
+                        self.signed = v.strip().decode('latin-1')
                     elif k == b'connection':
                         v = v.strip().lower()
                         close = v == b'close'
@@ -1085,13 +1108,21 @@ class HTTPProtocol(asyncio.Protocol):
             if self.target is None:
                 status, out = 200, b'healthy: dynamodb.us-east-1.amazonaws.com '
             else:
+                app.stats.signed_now = self.signed
                 status, out = app.handle(self.target, body)
             extra = b'Connection: close\r\n' if self.close_after else b''
-            self.tr.write(RESP_HEAD % (status, REASON.get(status, b'Error'), app.requests,
-                                       zlib.crc32(out), len(out), extra) + out)
-            if self.close_after:
-                self.tr.close()
-                return
+            response = RESP_HEAD % (status, REASON.get(status, b'Error'), app.requests, zlib.crc32(out), len(out),
+                                    extra) + out
+            if app.latency > 0:
+                # A network's round trip: the request is charged now, its answer arrives --latency-ms later.
+                asyncio.get_running_loop().call_later(app.latency, self.answer_late, response, self.close_after)
+                if self.close_after:
+                    return
+            else:
+                self.tr.write(response)
+                if self.close_after:
+                    self.tr.close()
+                    return
             if not buf:
                 return
 
@@ -1355,6 +1386,10 @@ def parse_args(argv=None):
                    help='--unlimited: parse every request and size items exactly (default: estimate from byte lengths)')
     p.add_argument('--workers', type=int, default=1, help='--unlimited: N processes on one SO_REUSEPORT port')
     p.add_argument('--log', help='per-second JSON-lines log')
+    p.add_argument('--latency-ms', type=float, default=0.0,
+                   help='answer every request this long after it arrives (a network round trip; default 0)')
+    p.add_argument('--signed-log', help='table WCU by the second each request was signed (X-Amz-Date), one JSON '
+                   'object {"YYYYMMDDTHHMMSSZ": units}, written at exit (not with --workers)')
     p.add_argument('--quiet', action='store_true', help='no summary on stderr at exit')
     opts = p.parse_args(argv)
     if opts.store is None:

@@ -36,7 +36,9 @@ struct ApplyCommand: AsyncParsableCommand {
             prefix (S3 conditional writes): a second worker given the same index stops with exit 8 and writes \
             nothing; a worker started after a crash takes the shard over once the lease (--shard-lease, default \
             30s) has run out 1.5 times, and resumes from its checkpoint (the local one, or its last window's marker \
-            in the state prefix). `ferry status PLAN --state …` shows every shard and the barrier.
+            in the state prefix). With --follow, the first worker to find new exports announces them in the state \
+            prefix and every worker applies them, with the same barrier; --until-lag ends the run for all of them \
+            once one finds the lag within it. `ferry status PLAN --state …` shows every shard and the barrier.
             """
     )
 
@@ -48,7 +50,10 @@ struct ApplyCommand: AsyncParsableCommand {
     ) var untilLag: String?
     @Option(name: .customLong("poll-interval"), help: "With --follow: how often to look for new exports (default 60s).")
     var pollInterval: String?
-    @Option(help: "Checkpoint file (default: next to the plan, <plan>.checkpoint.json).") var checkpoint: String?
+    @Option(
+        help: "Checkpoint file (default: next to the plan, <plan>.checkpoint.json); the rejects file goes beside it."
+    )
+    var checkpoint: String?
     @Option(
         name: .customLong("spool-dir"),
         help:
@@ -92,11 +97,6 @@ struct ApplyCommand: AsyncParsableCommand {
             throw ValidationError("--max-write-units must be a positive number of write units")
         }
         try sharding.validate()
-        if follow && sharding.isSharded {
-            throw ValidationError(
-                "--follow does not work with --shard/--shards yet: apply the plan sharded, then follow with one worker (or `ferry migrate`)"
-            )
-        }
         if let stopGrace, (DurationArgument(stopGrace)?.seconds ?? 0) <= 0 {
             throw ValidationError("--stop-grace must be a positive duration such as 25s (got \(stopGrace))")
         }
@@ -134,12 +134,18 @@ struct ApplyCommand: AsyncParsableCommand {
                     (plan.hasSuffix(".json") ? String(plan.dropLast(5)) : plan)
                     + (shard.map { ".shard-\($0.index)-of-\($0.count)" } ?? "")
                 let checkpointPath = checkpoint ?? base + ".checkpoint.json"
+                // With --checkpoint the rejects go beside it: the plan may be on a read-only mount (a ConfigMap).
+                let rejectsBase =
+                    checkpoint.map { path in
+                        path.hasSuffix(".checkpoint.json")
+                            ? String(path.dropLast(16)) : path.hasSuffix(".json") ? String(path.dropLast(5)) : path
+                    } ?? base
                 var engine = ApplyEngine(
                     plan: loaded,
                     source: clients.source,
                     dynamo: clients.dynamo,
                     store: CheckpointFile(path: checkpointPath),
-                    rejectsPath: base + ".rejects.jsonl",
+                    rejectsPath: rejectsBase + ".rejects.jsonl",
                     writePercent: writePercent?.value ?? loaded.throttle.writePercent,
                     maxWriteUnits: maxWriteUnits ?? loaded.throttle.maxWriteUnits
                 )

@@ -131,11 +131,14 @@ struct ShardTests {
         _ store: MemorySharedStateStore,
         _ clock: ManualClock,
         shard: Int = 0,
-        count: Int = 2
-    )
-        throws -> ShardCoordinator
-    {
-        var coordinator = ShardCoordinator(store: store, shard: try ShardSpec(index: shard, count: count), planId: "p")
+        count: Int = 2,
+        planId: String = "p"
+    ) throws -> ShardCoordinator {
+        var coordinator = ShardCoordinator(
+            store: store,
+            shard: try ShardSpec(index: shard, count: count),
+            planId: planId
+        )
         coordinator.clock = clock
         coordinator.leaseDuration = .seconds(30)
         coordinator.pollInterval = .seconds(2)
@@ -264,8 +267,7 @@ struct ShardTests {
             }
             let first = try await clock.run(
                 until: { ended.value >= 1 },
-                advancingWithin: .seconds(10),
-                timeout: .seconds(20)
+                advancingWithin: .seconds(10)
             )
             #expect(first, "a worker ended")
             _ = try await watcher.value
@@ -284,6 +286,102 @@ struct ShardTests {
             for window in 0..<plan.windows.count {
                 for shard in 0..<4 { #expect(state.keys.contains("windows/\(window)/shard-\(shard).json")) }
             }
+        }
+    }
+
+    @Test("--follow with three workers: new exports announced once, applied by all behind the barrier, one close")
+    func followWithShards() async throws {
+        try await withTemporaryDirectory { directory in
+            let (chain, plan, moves, end) = try await ApplyFollowTests.setUp(directory, hidden: 2)
+            let expected = try loadState(
+                directory + "/chain/" + chain.exports.last!.expectedStateFile!,
+                keyNames: chain.keyNames
+            )
+            let table = MemoryTargetTable(partitionKey: ("pk", "S"), sortKey: ("sk", "N"))
+            let (state, clock) = (MemorySharedStateStore(), ManualClock())
+            let stores = (0..<3).map { MemoryCheckpointStore(path: directory + "/cp\($0)") }
+            var engines: [ApplyEngine] = []
+            for index in 0..<3 {
+                try FileManager.default.createDirectory(
+                    atPath: directory + "/w\(index)",
+                    withIntermediateDirectories: true
+                )
+                var engine = ApplyDriverTests.engine(plan, chain, table, stores[index], directory + "/w\(index)")
+                engine.clock = clock
+                // Caught up (lag within 2 minutes) only at the end of the whole chain.
+                engine.follow = .init(pollInterval: .seconds(1), untilLagSeconds: 120, now: { end + 60_000 })
+                var coordinator = try Self.coordinator(state, clock, shard: index, count: 3, planId: plan.planId)
+                coordinator.leaseDuration = .seconds(3600)
+                engine.coordinator = coordinator
+                engines.append(engine)
+            }
+            let ended = Counter()
+            let tasks = engines.map { engine in
+                Task { [engine] in
+                    defer { ended.add() }
+                    return try await engine.run()
+                }
+            }
+            // Every worker applies the plan and keeps looking: nothing new yet, the lag is over 2 minutes.
+            let planned = try await clock.run(
+                until: { stores.allSatisfy { ($0.history.last?.windowsDone ?? 0) == plan.windows.count } },
+                advancingWithin: .seconds(10)
+            )
+            #expect(planned, "the plan applied by every worker")
+            for _ in 0..<5 {
+                clock.advance(by: .seconds(1))
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(ended.value == 0, "still following")
+            #expect(try await ShardCoordinator.followedWindows(store: state).isEmpty)
+            // The two late exports land.
+            for (folder, away) in moves { try FileManager.default.moveItem(atPath: away, toPath: folder) }
+            #expect(try await clock.run(until: { ended.value == 3 }, advancingWithin: .seconds(10)), "all end")
+            for task in tasks { _ = try await task.value }
+            #expect(stores.map { $0.history.last?.windowsDone } == Array(repeating: plan.windows.count + 2, count: 3))
+            #expect(try ApplyDriverTests.state(of: table, keyNames: chain.keyNames) == expected, "the exact state")
+            let followed = try await ShardCoordinator.followedWindows(store: state)
+            #expect(followed.map(\.exportId) == chain.exports.suffix(2).map(\.exportId), "announced once, in order")
+            let record: ShardCoordinator.FollowRecord = try ShardCoordinator.decode(
+                try #require(try await state.read(ShardCoordinator.followKey)).body,
+                key: ShardCoordinator.followKey
+            )
+            #expect(record.closedAt == 2, "closed after the two followed windows")
+            for window in 0..<(plan.windows.count + 2) {
+                for shard in 0..<3 { #expect(state.keys.contains("windows/\(window)/shard-\(shard).json")) }
+            }
+            let status = try await ShardedStatus.read(plan, store: state, now: end + 60_000)
+            #expect(status.windows == plan.windows.count + 2 && status.barrierWindowsDone == status.windows)
+        }
+    }
+
+    @Test("follow agreement: announced once; a worker that does not see them yet waits; a close ends every worker")
+    func followAgreement() async throws {
+        try await withTemporaryDirectory { directory in
+            let chain = try TestChains.generate(directory + "/chain", items: 20, windows: 4, changes: 5)
+            let whole = try await TestChains.plan(for: chain).windows
+            let (state, clock) = (MemorySharedStateStore(), ManualClock())
+            let a = try Self.coordinator(state, clock, shard: 0, count: 2)
+            let b = try Self.coordinator(state, clock, shard: 1, count: 2)
+            let (w3, w4) = (whole[3], whole[4])
+            // Nothing found, not caught up: nothing to do, nothing written.
+            #expect(try await a.agree(followed: [], found: [], caughtUp: false) == .apply([]))
+            #expect(!state.keys.contains(ShardCoordinator.followKey))
+            // A finds window 3 and announces it; B's look does not see it yet (S3 listing lag): it waits.
+            #expect(try await a.agree(followed: [], found: [w3], caughtUp: false) == .apply([w3]))
+            #expect(try await b.agree(followed: [], found: [], caughtUp: false) == .apply([]))
+            // B sees 3 and 4: it applies the announced 3 only; 4 is announced after 3 is applied.
+            #expect(try await b.agree(followed: [], found: [w3, w4], caughtUp: false) == .apply([w3]))
+            #expect(try await ShardCoordinator.followedWindows(store: state).map(\.exportId) == [w3.exportId])
+            // A different window where 3 was announced is refused, naming both.
+            let error = await #expect(throws: ShardError.self) {
+                try await b.agree(followed: [], found: [w4], caughtUp: false)
+            }
+            #expect("\(error!)".contains(w3.exportId) && "\(error!)".contains(w4.exportId))
+            // A is caught up after 3 and closes; B, which found 4 meanwhile, finishes too, without 4.
+            #expect(try await a.agree(followed: [w3], found: [], caughtUp: true) == .closed)
+            #expect(try await b.agree(followed: [w3], found: [w4], caughtUp: false) == .closed)
+            #expect(try await ShardCoordinator.followedWindows(store: state).count == 1)
         }
     }
 

@@ -242,7 +242,12 @@ public struct ApplyEngine: Sendable {
     /// Runs the machine: carries out its actions, and hands it each event (a batch acknowledged, a file read, a
     /// tick, a stop) one at a time, until it finishes. Batches are never cancelled: the machine finishes only once
     /// none is in flight; what is left running then (readers, the monitor, a poll's wait) is cancelled.
-    func drive(_ start: Machine, context: ApplyContext, catalog: Catalog, lease: ShardLease? = nil) async
+    func drive(
+        _ start: Machine,
+        context: ApplyContext,
+        catalog: Catalog,
+        lease: ShardLease? = nil
+    ) async
         -> Machine.Outcome
     {
         var machine = start
@@ -402,15 +407,26 @@ public struct ApplyEngine: Sendable {
             manifestChecksums: plan.source.manifestChecksums
         )
         let step = try ChainPlanner.extend(chain, table: plan.sourceTable, with: found)
-        let windows = step.exports.enumerated().map { offset, export in
+        var windows = step.exports.enumerated().map { offset, export in
             ChainPlanner.window(index: chain.count + offset, export: export, sizes: found.sizes)
         }
         catalog.add(found: found.exports, windows: Array(zip(windows.map(\.index), step.exports)))
-        return .exportsFound(
-            windows: windows,
-            nowMilliseconds: (follow?.now ?? { Int64(Date().timeIntervalSince1970 * 1000) })(),
-            waiting: step.pendingGap.map { Machine.Waiting(exports: step.waitingFor, gap: "\($0)") }
-        )
+        let now = (follow?.now ?? { Int64(Date().timeIntervalSince1970 * 1000) })()
+        let waiting = step.pendingGap.map { Machine.Waiting(exports: step.waitingFor, gap: "\($0)") }
+        if let coordinator {
+            // Sharded: every worker applies the same windows, as the first to find them announced them.
+            let end = chain.last.flatMap { ExportTime($0.to)?.epochMilliseconds } ?? 0
+            let caughtUp = follow?.untilLagSeconds.map { now - end <= Int64(($0 * 1000).rounded()) } ?? false
+            switch try await coordinator.agree(
+                followed: Array(chain.dropFirst(plan.windows.count)),
+                found: windows,
+                caughtUp: caughtUp && windows.isEmpty
+            ) {
+            case .apply(let agreed): windows = agreed
+            case .closed: return .exportsFound(windows: [], nowMilliseconds: now, waiting: nil, closed: true)
+            }
+        }
+        return .exportsFound(windows: windows, nowMilliseconds: now, waiting: waiting)
     }
 
     /// The disk the spool needs at most, estimated from the plan (which keeps no per-file sizes): `filesAtOnce`

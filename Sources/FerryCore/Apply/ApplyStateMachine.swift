@@ -108,7 +108,8 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
         case failed(any Error)
         /// `--follow`: the windows found after the chain's end (none: caught up, or `waiting` for exports still in
         /// progress that may fill a gap), and the wall time they were looked for at.
-        case exportsFound(windows: [Plan.Window], nowMilliseconds: Int64, waiting: Waiting?)
+        /// `closed`: a sharded run's workers agreed that the run ends here (one found the lag within `--until-lag`).
+        case exportsFound(windows: [Plan.Window], nowMilliseconds: Int64, waiting: Waiting?, closed: Bool = false)
         case stopRequested
         /// A progress tick, with the capacity figures of this moment.
         case tick(Capacity)
@@ -344,7 +345,7 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
         case .stopRequested:
             stopping = true
             halt(&actions)
-        case let .exportsFound(windows, now, waiting):
+        case let .exportsFound(windows, now, waiting, closed):
             guard phase == .findingExports else { break }
             if !windows.isEmpty {
                 chain = chain.appending(windows)
@@ -367,7 +368,9 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
                     )
                 )
             )
-            if let limit = configuration.follow?.untilLagMilliseconds, lag <= limit {
+            if closed {
+                finish(&actions)
+            } else if let limit = configuration.follow?.untilLagMilliseconds, lag <= limit {
                 finish(&actions)
             } else {
                 phase = .sleeping
@@ -383,7 +386,13 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
         case let .barrierWaiting(window, missing):
             guard phase == .atBarrier, window < chain.windows.count else { break }
             actions.append(
-                .report(snapshot(.barrier, chain.windows[window], waiting: .init(exports: missing.map { "shard \($0)" }, gap: "")))
+                .report(
+                    snapshot(
+                        .barrier,
+                        chain.windows[window],
+                        waiting: .init(exports: missing.map { "shard \($0)" }, gap: "")
+                    )
+                )
             )
         case .barrierPassed(let window):
             guard phase == .atBarrier, window == windowsDone - 1 else { break }

@@ -140,7 +140,11 @@ public struct ShardCoordinator: Sendable {
                 guard try await store.read(key)?.eTag == current.eTag else { continue }
             }
             let taking = since()
-            switch try await store.write(key, try body(sequence: held.sequence + 1), condition: .ifMatch(eTag: current.eTag ?? ""))
+            switch try await store.write(
+                key,
+                try body(sequence: held.sequence + 1),
+                condition: .ifMatch(eTag: current.eTag ?? "")
+            )
             {
             case .written(let eTag):
                 notice(
@@ -310,6 +314,90 @@ public struct ShardCoordinator: Sendable {
             )
         }
         return shards
+    }
+
+    // MARK: --follow
+
+    static let followKey = "follow.json"
+
+    /// The windows `--follow` added after the plan's, as the workers agreed on them, and where the run ended.
+    struct FollowRecord: Codable, Hashable {
+        var windows: [Plan.Window]
+        /// Set once a worker found the lag within `--until-lag` after this many followed windows: no window is
+        /// announced after it, and every worker finishes there.
+        var closedAt: Int?
+    }
+
+    /// What the workers agreed to do after the chain a worker has applied (and passed the barrier of).
+    public enum FollowAgreement: Sendable, Equatable {
+        /// Apply these windows next (empty: nothing new yet; look again after the poll interval).
+        case apply([Plan.Window])
+        /// The run is over: a worker found the lag within `--until-lag` at this chain's end.
+        case closed
+    }
+
+    /// `--follow`, sharded: the windows after `followed` (this worker's windows beyond the plan's) are announced once,
+    /// by the first worker that finds them and creates or replaces `follow.json` (`If-None-Match: *` / `If-Match`);
+    /// every other worker applies the announced ones, once its own look at the source finds them too (it reads
+    /// their files). `found` are the windows this worker's look found after the chain; `caughtUp` says its lag is
+    /// within `--until-lag`, which closes the run at this chain's end for every worker.
+    public func agree(followed: [Plan.Window], found: [Plan.Window], caughtUp: Bool) async throws -> FollowAgreement {
+        let key = Self.followKey
+        for _ in 0..<20 {
+            let object = try await store.read(key)
+            let record: FollowRecord = try object.map { try Self.decode($0.body, key: key) } ?? .init(windows: [])
+            guard record.windows.count >= followed.count,
+                zip(record.windows, followed).allSatisfy({ $0.exportId == $1.exportId })
+            else {
+                throw ShardError.unreadable(
+                    key: key,
+                    reason:
+                        "its windows (\(record.windows.map(\.exportId))) are not the ones this worker applied (\(followed.map(\.exportId)))"
+                )
+            }
+            if record.windows.count > followed.count {
+                let announced = Array(record.windows[followed.count...])
+                // Applied only as this worker's own look finds them: it needs their manifests to read the files.
+                let common = zip(announced, found).prefix { $0.exportId == $1.exportId }.count
+                if common == 0 && !found.isEmpty {
+                    throw ShardError.unreadable(
+                        key: key,
+                        reason:
+                            "another worker announced export \(announced[0].exportId) as window \(announced[0].index + 1), this worker's look at the source continues the chain with \(found[0].exportId): the workers see different exports (overlapping windows?); stop them and plan again"
+                    )
+                }
+                return .apply(Array(found.prefix(common)))
+            }
+            if record.closedAt != nil { return .closed }
+            var next = record
+            if !found.isEmpty {
+                next.windows += found
+            } else if caughtUp {
+                next.closedAt = followed.count
+            } else {
+                return .apply([])
+            }
+            let condition: S3Client.WriteCondition = object.map { .ifMatch(eTag: $0.eTag ?? "") } ?? .ifAbsent
+            switch try await store.write(key, try Self.encode(next), condition: condition) {
+            case .written:
+                if !found.isEmpty {
+                    notice(
+                        "shard \(shard): announced \(found.count) new window(s) to every worker: \(found.map(\.exportId).joined(separator: ", "))"
+                    )
+                }
+                return found.isEmpty ? .closed : .apply(found)
+            case .preconditionFailed: continue  // another worker announced or closed first: read again
+            case .conflict: try await clock.sleep(for: .milliseconds(200))
+            }
+        }
+        throw ShardError.unreadable(key: key, reason: "it kept changing while it was written")
+    }
+
+    /// The windows `--follow` added after the plan's, as announced in the state (empty when none).
+    public static func followedWindows(store: any SharedStateStore) async throws -> [Plan.Window] {
+        guard let object = try await store.read(followKey) else { return [] }
+        let record: FollowRecord = try decode(object.body, key: followKey)
+        return record.windows
     }
 
     /// The run record's shard count, if the state holds a run of `planId` (nil: no run there yet).

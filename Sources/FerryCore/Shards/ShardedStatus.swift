@@ -20,16 +20,19 @@ public struct ShardedStatus: Sendable, Codable, Hashable {
     public static func read(_ plan: Plan, store: any SharedStateStore, now: Int64) async throws -> ShardedStatus {
         let count = try await ShardCoordinator.recordedShards(store: store, planId: plan.planId)
         var shards: [ShardCoordinator.ShardStatus] = []
+        // The plan's windows and those `--follow` announced after them.
+        var windows = plan.windows
         if let count {
-            shards = try await ShardCoordinator.status(store: store, count: count, windows: plan.windows.count)
+            windows += try await ShardCoordinator.followedWindows(store: store)
+            shards = try await ShardCoordinator.status(store: store, count: count, windows: windows.count)
         }
         let barrier = shards.map(\.windowsDone).min() ?? 0
-        let through = barrier > 0 ? plan.windows[barrier - 1].to : nil
+        let through = barrier > 0 ? windows[barrier - 1].to : nil
         return ShardedStatus(
             planId: plan.planId,
             state: store.location,
             shardCount: count,
-            windows: plan.windows.count,
+            windows: windows.count,
             barrierWindowsDone: barrier,
             appliedThrough: through,
             lagSeconds: through.flatMap(ExportTime.init).map { Double(now - $0.epochMilliseconds) / 1000 },

@@ -48,7 +48,11 @@ public struct S3SharedStateStore: SharedStateStore {
         try await s3.getObjectIfPresent(bucket: bucket, key: objectKey(key))
     }
 
-    public func write(_ key: String, _ body: [UInt8], condition: S3Client.WriteCondition) async throws
+    public func write(
+        _ key: String,
+        _ body: [UInt8],
+        condition: S3Client.WriteCondition
+    ) async throws
         -> S3Client.PutOutcome
     {
         try await s3.putObject(
@@ -70,7 +74,11 @@ public final class MemorySharedStateStore: SharedStateStore {
 
     public func read(_ key: String) async throws -> S3Client.VersionedObject? { objects.withLock { $0.byKey[key] } }
 
-    public func write(_ key: String, _ body: [UInt8], condition: S3Client.WriteCondition) async throws
+    public func write(
+        _ key: String,
+        _ body: [UInt8],
+        condition: S3Client.WriteCondition
+    ) async throws
         -> S3Client.PutOutcome
     {
         objects.withLock { state in
