@@ -102,7 +102,7 @@ bench-apply: release deps
 bench-accuracy: release deps
 	python3 bench/throttle_accuracy.py --seconds 30 --svg-dir .bench-data/accuracy-plots $(if $(BENCH_FERRY),--ferry $(BENCH_FERRY))
 
-## Sharded apply: 1, 2 and 4 workers against the simulator (20 ms round trips) with a budget of 3 x one worker's ceiling:
+## Sharded apply: 1, 2 and 4 workers against the simulator (250 ms round trips) with a budget of 3 x one worker's ceiling:
 ## aggregate items/s, share of the budget, busiest second against it.
 bench-shards: release deps
 	python3 bench/shards.py $(if $(BENCH_FERRY),--ferry $(BENCH_FERRY))

@@ -2,11 +2,14 @@
 """bench-shards: a sharded `ferry apply` with 1, 2 and 4 workers against the capacity simulator, with a budget one
 worker cannot fill: the aggregate items/s, the share of the budget used, and the busiest second against the budget.
 
-    python3 bench/shards.py [--latency-ms 20] [--seconds 20] [--workers 1 2 4] [--ferry PATH]
+    python3 bench/shards.py [--latency-ms 250] [--seconds 20] [--workers 1 2 4] [--ferry PATH]
 
 On two cores one worker is not limited by CPU against a simulator on the same machine but by the round trip: the
 simulator answers every request --latency-ms after it arrives (a network's round trip to DynamoDB), so a worker's
-ceiling is its requests in flight over the latency, as on a real network. First one worker runs with a budget far
+ceiling is its requests in flight over the latency, as across continents. The simulator is one Python process: at
+about 12,000 items/s (500 requests/s of 20 KB) it uses a whole core and becomes the limit, so the round trip is long
+enough (250 ms) that the budget, 3 x one worker's ceiling, stays well under that. The exports have 64 data files per export,
+so every worker has as many files to apply at once (8) as one worker alone, and so the same ceiling. First one worker runs with a budget far
 above its ceiling (its ceiling, C1); then the budget is set to 3 x C1 and 1, 2 and 4 workers apply a FULL export
 (~800-byte items, 1 WCU each) sized for about --seconds at min(N x C1, budget). The state is shared in a moto S3
 bucket; each worker runs in a directory of its own. Goal: with N workers the aggregate reaches >= 95 % of
@@ -27,7 +30,6 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FERRY = os.path.join(ROOT, ".build/release/ferry")
-EXPORTGEN = os.path.join(ROOT, ".build/release/ferry-exportgen")
 CAPSIM = os.path.join(ROOT, "bench/capsim.py")
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
 ENV.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1",
@@ -56,16 +58,16 @@ def start_moto():
     raise SystemExit("moto did not start")
 
 
-def generate(directory, items):
-    subprocess.run([EXPORTGEN, "generate", "--out", directory, "--items", str(items), "--windows", "1",
-                    "--changes", "1", "--partitions", "16", "--item-bytes", "800"], check=True,
+def generate(directory, items, exportgen):
+    subprocess.run([exportgen, "generate", "--out", directory, "--items", str(items), "--windows", "1",
+                    "--changes", "1", "--partitions", "64", "--item-bytes", "800"], check=True,
                    stdout=subprocess.DEVNULL, timeout=600)
 
 
 def run(name, workers, budget, items, latency_ms, moto_url, ferry, tmp):
     work = os.path.join(tmp, name)
     os.makedirs(work)
-    generate(os.path.join(work, "chain"), items)
+    generate(os.path.join(work, "chain"), items, os.path.join(os.path.dirname(ferry), "ferry-exportgen"))
     log, signed = os.path.join(work, "cap.jsonl"), os.path.join(work, "signed.json")
     sim = subprocess.Popen([sys.executable, CAPSIM, "--wcu", str(budget), "--rcu", "1000", "--burst-seconds", "0",
                             "--table", "bench", "--hash", "pk:S", "--range", "sk:N", "--no-store",
@@ -113,19 +115,26 @@ def run(name, workers, budget, items, latency_ms, moto_url, ferry, tmp):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--latency-ms", type=float, default=250.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--ferry", default=FERRY)
+    parser.add_argument("--ferry", default=FERRY, help="the ferry binary (ferry-exportgen beside it is used too)")
+    parser.add_argument("--ceiling", type=int, help="one worker's ceiling in items/s (skips the calibration run)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, plans)")
+    parser.add_argument("--calibration-items", type=int, default=60_000, help="items of the one-worker ceiling run")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="ferry-bench-shards-")
     moto, moto_url = start_moto()
     results = []
     try:
         # One worker's ceiling: a budget it cannot reach.
-        calibration = run("ceiling", 1, 1_000_000, 60_000, args.latency_ms, moto_url, args.ferry, tmp)
-        ceiling = calibration["items_per_s"]
-        print(json.dumps(calibration), flush=True)
+        if args.ceiling:
+            ceiling = args.ceiling
+        else:
+            calibration = run("ceiling", 1, 1_000_000, args.calibration_items, args.latency_ms, moto_url, args.ferry,
+                              tmp)
+            ceiling = calibration["items_per_s"]
+            print(json.dumps(calibration), flush=True)
         budget = int(round(3 * ceiling, -2))
         for workers in args.workers:
             expected = min(workers * ceiling, budget)
@@ -139,7 +148,10 @@ def main():
     finally:
         moto.terminate()
         moto.wait(10)
-        shutil.rmtree(tmp, ignore_errors=True)
+        if args.keep:
+            print("kept", tmp, file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(f"one worker's ceiling C1 = {ceiling:,} items/s at {args.latency_ms:g} ms per round trip; "
           f"budget = 3 x C1 = {budget:,} WCU/s (~800-byte items: 1 WCU each)")

@@ -237,6 +237,33 @@ struct RunJournalTests {
             #expect(filesDone == Set(plan.windows.flatMap { $0.files.map(\.key) }))
             let windowsDone = entries.filter { $0.kind == .progress && $0.progress?.event == .windowDone }
             #expect(windowsDone.count == plan.windows.count)
+            // Each window's puts, deletes and write units, across the stop in the FULL export (the first run's file
+            // carried in the checkpoint): against the writes the table applied, counted by the table itself.
+            let figures = windowsDone.compactMap { $0.progress?.windowFigures }
+            #expect(figures.count == plan.windows.count)
+            for (window, figure) in zip(plan.windows, figures) {
+                #expect(figure.puts + figure.deletes == window.itemCount, "window \(window.index + 1): every record")
+                #expect(figure.writeUnits >= Double(figure.puts + figure.deletes), "at least a unit a write")
+            }
+            #expect(figures[0].deletes == 0, "a FULL export only puts")
+            let log = table.log
+            #expect(figures.map(\.deletes).reduce(0, +) == Int64(log.count { $0.item == nil }))
+            #expect(figures.map(\.puts).reduce(0, +) == Int64(log.count { $0.item != nil }))
+            #expect(figures.dropFirst().contains { $0.deletes > 0 }, "the generated windows delete")
+            // The report's window rows carry them, in the HTML table too.
+            let built = RunReport.build(
+                plan: plan,
+                checkpoint: try #require(store.history.last),
+                journal: entries,
+                asOf: 3_000,
+                now: 3_000
+            )
+            #expect(built.windows.map(\.puts) == figures.map(\.puts))
+            #expect(built.windows.map(\.deletes) == figures.map(\.deletes))
+            #expect(built.windows.map(\.writeUnits) == figures.map(\.writeUnits))
+            let html = RunReportHTML.render(built)
+            #expect(html.contains("<th>puts</th><th>deletes</th>") && html.contains("<th>WCU</th>"))
+            #expect(html.contains("<td>\(figures[1].deletes)</td>"))
             // No item data: no key value of the table appears in it.
             for key in table.items.keys.prefix(50) {
                 let json = String(decoding: key.bytes, as: UTF8.self)

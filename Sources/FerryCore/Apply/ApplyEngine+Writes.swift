@@ -85,10 +85,14 @@ extension ApplyEngine {
             case .written(let consumed):
                 await gate.consumed(consumed, for: spend)
                 outcome.written += Int64(toSend.count)
+                outcome.deletes += Int64(toSend.count { $0.record.isDelete })
+                outcome.writeUnits += consumed.values.reduce(0, +)
                 return outcome
             case let .unprocessed(left, consumed):
                 await gate.consumed(consumed, for: spend)
                 outcome.written += Int64(toSend.count - left.count)
+                outcome.deletes += Int64(toSend.count { $0.record.isDelete } - left.count { $0.record.isDelete })
+                outcome.writeUnits += consumed.values.reduce(0, +)
                 toSend = left
                 unprocessedRounds += 1
                 outcome.retries += 1
@@ -111,6 +115,8 @@ extension ApplyEngine {
                 for write in toSend {
                     let alone = try await self.write([write], context: context)
                     outcome.written += alone.written
+                    outcome.deletes += alone.deletes
+                    outcome.writeUnits += alone.writeUnits
                     outcome.rejected += alone.rejected
                     outcome.retries += alone.retries
                     outcome.throttles += alone.throttles

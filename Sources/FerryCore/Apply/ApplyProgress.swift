@@ -37,6 +37,21 @@ public struct ApplyProgress: Sendable, Codable, Hashable {
     /// At `waiting`: the exports still in progress, and the gap they may fill (as a plan would refuse it).
     public var waitingFor: [String]?
     public var pendingGap: String?
+    /// At `windowDone`: what the window's files wrote (files re-applied after a crash counted once) and the write
+    /// units DynamoDB reported consumed for them (table and indexes).
+    public var windowFigures: WindowFigures?
+
+    public struct WindowFigures: Sendable, Codable, Hashable {
+        public var puts: Int64
+        public var deletes: Int64
+        public var writeUnits: Double
+
+        public init(puts: Int64, deletes: Int64, writeUnits: Double) {
+            self.puts = puts
+            self.deletes = deletes
+            self.writeUnits = writeUnits
+        }
+    }
 
     public init(
         event: Event,
@@ -55,7 +70,8 @@ public struct ApplyProgress: Sendable, Codable, Hashable {
         retries: Int = 0,
         lagSeconds: Double? = nil,
         waitingFor: [String]? = nil,
-        pendingGap: String? = nil
+        pendingGap: String? = nil,
+        windowFigures: WindowFigures? = nil
     ) {
         self.event = event
         self.window = window
@@ -74,6 +90,7 @@ public struct ApplyProgress: Sendable, Codable, Hashable {
         self.lagSeconds = lagSeconds
         self.waitingFor = waitingFor
         self.pendingGap = pendingGap
+        self.windowFigures = windowFigures
     }
 
     /// Items per second this run.
@@ -91,7 +108,8 @@ public struct ApplyProgress: Sendable, Codable, Hashable {
         }
         if event == .barrier {
             return "barrier: window \(window)/\(windows) \(exportId) done by this shard; waiting for "
-                + (waitingFor ?? []).joined(separator: ", ") + " to finish it  \(itemsApplied) items  \(rejects) rejects"
+                + (waitingFor ?? []).joined(separator: ", ")
+                + " to finish it  \(itemsApplied) items  \(rejects) rejects"
         }
         if event == .caughtUp {
             return

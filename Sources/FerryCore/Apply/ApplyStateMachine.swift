@@ -69,12 +69,24 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
         /// `UnprocessedItems` (and transaction-conflict) rounds retried, and whole calls throttled.
         public var retries: Int
         public var throttles: Int
+        /// Of `written`, the deletes; and the write units DynamoDB reported consumed (table and indexes).
+        public var deletes: Int64
+        public var writeUnits: Double
 
-        public init(written: Int64, rejected: Int64 = 0, retries: Int = 0, throttles: Int = 0) {
+        public init(
+            written: Int64,
+            rejected: Int64 = 0,
+            retries: Int = 0,
+            throttles: Int = 0,
+            deletes: Int64 = 0,
+            writeUnits: Double = 0
+        ) {
             self.written = written
             self.rejected = rejected
             self.retries = retries
             self.throttles = throttles
+            self.deletes = deletes
+            self.writeUnits = writeUnits
         }
     }
 
@@ -167,6 +179,8 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
         var held: Batch?
         var readDone = false
         var written: Int64 = 0
+        var deletes: Int64 = 0
+        var writeUnits: Double = 0
         /// A batch of it failed: some of its writes may never have been applied.
         var broken = false
     }
@@ -198,6 +212,10 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
     private var filesDoneSet: Set<BytewiseString>
     private var itemsCommitted: Int64
     private var currentWindowItems: Int64
+    private var currentWindowDeletes: Int64
+    private var currentWindowWriteUnits: Double
+    /// The figures of the window just done, for its `windowDone` snapshot.
+    private var doneWindow: ApplyProgress.WindowFigures?
     private var appliedThrough: String?
     public private(set) var rejects: Int64
 
@@ -234,6 +252,8 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
         filesDoneSet = Set(checkpoint.filesDone.map(BytewiseString.init))
         itemsCommitted = checkpoint.itemsApplied
         currentWindowItems = checkpoint.currentWindowItems
+        currentWindowDeletes = checkpoint.currentWindowDeletes ?? 0
+        currentWindowWriteUnits = checkpoint.currentWindowWriteUnits ?? 0
         appliedThrough = checkpoint.appliedThrough
         self.rejects = max(rejects, checkpoint.rejects)
         itemsAtStart = checkpoint.itemsApplied
@@ -246,6 +266,10 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
         checkpoint.filesDone = filesDone
         checkpoint.itemsApplied = itemsCommitted
         checkpoint.currentWindowItems = currentWindowItems
+        if currentWindowItems > 0 {
+            checkpoint.currentWindowDeletes = currentWindowDeletes
+            checkpoint.currentWindowWriteUnits = currentWindowWriteUnits
+        }
         checkpoint.rejects = rejects
         checkpoint.appliedThrough = appliedThrough
         checkpoint.followWindows = followWindows
@@ -323,6 +347,8 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
             throttles += outcome.throttles
             open[done.file]?.inFlight -= 1
             open[done.file]?.written += outcome.written
+            open[done.file]?.deletes += outcome.deletes
+            open[done.file]?.writeUnits += outcome.writeUnits
             // Free keys may let held batches go (of this file first, then the others in the order opened).
             for file in [done.file] + openOrder {
                 guard let held = open[file]?.held, canSend(held) else { continue }
@@ -460,6 +486,8 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
         filesDoneSet.insert(file)
         itemsCommitted += state.written
         currentWindowItems += state.written
+        currentWindowDeletes += state.deletes
+        currentWindowWriteUnits += state.writeUnits
         actions.append(.saveCheckpoint(checkpoint))
         actions.append(.report(snapshot(.fileDone, chain.windows[windowsDone], file: file.string)))
         openFiles(&actions)
@@ -472,7 +500,14 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
         windowsDone += 1
         filesDone = []
         filesDoneSet = []
+        doneWindow = .init(
+            puts: currentWindowItems - currentWindowDeletes,
+            deletes: currentWindowDeletes,
+            writeUnits: currentWindowWriteUnits
+        )
         currentWindowItems = 0
+        currentWindowDeletes = 0
+        currentWindowWriteUnits = 0
         appliedThrough = window.to
         windowsApplied += 1
         actions.append(.saveCheckpoint(checkpoint))
@@ -542,7 +577,8 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
             retries: retries,
             lagSeconds: lagSeconds,
             waitingFor: waiting?.exports,
-            pendingGap: waiting.flatMap { $0.gap.isEmpty ? nil : $0.gap }
+            pendingGap: waiting.flatMap { $0.gap.isEmpty ? nil : $0.gap },
+            windowFigures: event == .windowDone ? doneWindow : nil
         )
     }
 }

@@ -20,6 +20,10 @@ public struct Checkpoint: Sendable, Hashable, Codable {
     public var itemsApplied: Int64
     /// Items of the current window written so far.
     public var currentWindowItems: Int64
+    /// Of those, the deletes, and the write units DynamoDB reported for them (for the window's figures in the run
+    /// record; absent when the window has no file done yet, and in checkpoints of earlier versions).
+    public var currentWindowDeletes: Int64?
+    public var currentWindowWriteUnits: Double?
     /// Records DynamoDB rejected (they are in the rejects file).
     public var rejects: Int64
     /// The point in time the target has reached: the `to` of the last applied window.

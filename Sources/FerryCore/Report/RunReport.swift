@@ -105,6 +105,11 @@ public struct RunReport: Sendable, Codable, Hashable {
         public var doneAt: Int64?
         public var seconds: Double?
         public var applied: Bool
+        /// What its files wrote and the write units DynamoDB reported for them, as its `windowDone` said (absent
+        /// for a window not done, or done by a version that did not record them).
+        public var puts: Int64?
+        public var deletes: Int64?
+        public var writeUnits: Double?
     }
 
     /// One progress tick: items/s since the previous tick of the same run, WCU/s consumed and the budget.
@@ -165,6 +170,7 @@ public struct RunReport: Sendable, Codable, Hashable {
         // Windows: the first start and the last completion seen for each.
         var started: [Int: Int64] = [:]
         var done: [Int: Int64] = [:]
+        var figures: [Int: ApplyProgress.WindowFigures] = [:]
         var samples: [Sample] = []
         var lastTick: [String: (at: Int64, items: Int64)] = [:]
         var throttles = 0
@@ -173,7 +179,9 @@ public struct RunReport: Sendable, Codable, Hashable {
             guard let progress = entry.progress else { continue }
             switch progress.event {
             case .windowStarted: started[progress.window] = started[progress.window] ?? entry.at
-            case .windowDone: done[progress.window] = entry.at
+            case .windowDone:
+                done[progress.window] = entry.at
+                figures[progress.window] = progress.windowFigures
             case .tick:
                 if let last = lastTick[entry.run], entry.at > last.at {
                     samples.append(
@@ -220,7 +228,10 @@ public struct RunReport: Sendable, Codable, Hashable {
                 startedAt: start,
                 doneAt: end,
                 seconds: start.flatMap { s in end.map { Double($0 - s) / 1000 } },
-                applied: window.index < windowsDone
+                applied: window.index < windowsDone,
+                puts: end == nil ? nil : figures[number]?.puts,
+                deletes: end == nil ? nil : figures[number]?.deletes,
+                writeUnits: end == nil ? nil : figures[number]?.writeUnits
             )
         }
 

@@ -66,7 +66,8 @@ public enum RunReportHTML {
         html += """
             <h2>Windows</h2>
             <table id="windows"><thead><tr><th>#</th><th class="text">export</th><th class="text">kind</th>
-            <th class="text">to</th><th>records</th><th>files</th><th>bytes</th><th>time</th><th class="text">state</th>
+            <th class="text">to</th><th>records</th><th>puts</th><th>deletes</th><th>files</th><th>bytes</th><th>time</th>
+            <th>WCU</th><th class="text">state</th>
             </tr></thead><tbody>
 
             """
@@ -74,8 +75,10 @@ public enum RunReportHTML {
             html += """
                 <tr class="window"><td>\(window.number)</td><td class="text">\(escape(window.exportId))</td>\
                 <td class="text">\(window.kind)</td><td class="text">\(escape(window.to))</td><td>\(window.records)</td>\
+                <td>\(window.puts.map(String.init) ?? "—")</td><td>\(window.deletes.map(String.init) ?? "—")</td>\
                 <td>\(window.files)</td><td>\(window.compressedBytes)</td>\
                 <td>\(window.seconds.map(duration) ?? "—")</td>\
+                <td>\(window.writeUnits.map { String(Int($0.rounded())) } ?? "—")</td>\
                 <td class="text">\(window.applied ? "applied" : (window.startedAt == nil ? "to do" : "in progress"))</td></tr>
 
                 """
