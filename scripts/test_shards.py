@@ -8,6 +8,7 @@ directory of its own, as on a machine of its own: its plan copy, checkpoint, rej
 the bucket is shared. The waits here are for processes to make progress, bounded; nothing is timed by them.
 """
 import base64
+import calendar
 import glob
 import json
 import os
@@ -336,3 +337,44 @@ def test_the_aggregate_never_exceeds_the_budget_in_any_second(moto, tmp_path):
     assert sum(s["table"]["throttled_calls"] for s in seconds) == 0, "60 % of a table is never throttled"
     # And the workers together use the budget (not a quarter of it): the busiest seconds come near it.
     assert max(by_second) >= 0.9 * 600, f"the workers together fill the budget: {signed}"
+
+
+def test_follow_with_three_workers_announces_new_exports_once_and_closes_for_all(moto, tmp_path):
+    """--follow: the last two exports land while three workers wait for more; one announces them, all apply them
+    behind the barrier, and the --until-lag cut-over ends every worker."""
+    moto.create_table("orders", 4000)
+    env = {**BASE_ENV, **moto.keys, "AWS_ENDPOINT_URL_DYNAMODB": moto.url, "AWS_ENDPOINT_URL_S3": moto.url}
+    chain_dir = chain(tmp_path, items=600, windows=3, changes=120)
+    exports = chain_dir / "exports" / "exports" / "AWSDynamoDB"
+    late = sorted(p for p in os.listdir(exports) if p != "data")[-2:]
+    for name in late:
+        shutil.move(str(exports / name), str(tmp_path / name))
+    plan_path = plan(env, chain_dir, tmp_path, "orders", 80)
+    planned = windows_of(plan_path)
+    with open(plan_path) as f:
+        plan_end = json.load(f)["windows"][-1]["to"]
+    # Caught up only at the whole chain's end (two 15-minute windows after the plan's), with 5 minutes to spare.
+    end = calendar.timegm(time.strptime(plan_end[:19], "%Y-%m-%dT%H:%M:%S")) + 2 * 900
+    until = int(time.time() - end) + 300
+    state = f"s3://{BUCKET}/follow"
+    options = ("--follow", "--poll-interval", "1s", "--until-lag", f"{until}s", "--barrier-poll", "0.2s")
+    workers = [Worker(env, plan_path, tmp_path, i, 3, state, extra=options) for i in range(3)]
+    wait_for(lambda: all((w.checkpoint or {}).get("windowsDone") == planned for w in workers), 120,
+             "every worker to apply the plan")
+    time.sleep(2)  # a couple of polls that find nothing: the lag is over --until-lag
+    assert all(w.process.poll() is None for w in workers), [w.stderr()[-800:] for w in workers]
+    for name in late:
+        shutil.move(str(tmp_path / name), str(exports / name))
+    codes = [w.wait() for w in workers]
+    assert codes == [0, 0, 0], [w.stderr()[-1500:] for w in workers]
+    assert scan(moto.ddb, "orders") == expected_state(chain_dir)
+    record = json.loads(moto.s3.get_object(Bucket=BUCKET, Key="follow/follow.json")["Body"].read())
+    assert [w["exportId"] for w in record["windows"]] == late and record["closedAt"] == 2, record
+    announced = [line for w in workers for line in w.stderr().splitlines() if "announced" in line]
+    assert sum(int(line.split("announced ")[1].split()[0]) for line in announced) == 2, announced
+    assert all(w.checkpoint["windowsDone"] == planned + 2 for w in workers)
+    assert_markers(moto, "follow", planned + 2, 3)
+    status = subprocess.run([FERRY, "status", str(workers[0].plan), "--state", state, "--json"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    report = json.loads(status.stdout)
+    assert report["windows"] == report["barrierWindowsDone"] == planned + 2, report
