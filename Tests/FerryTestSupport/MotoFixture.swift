@@ -30,7 +30,9 @@ public struct MotoFixture {
     }
 
     public static func start() throws -> MotoFixture {
-        let (process, stdin, line) = try ScriptFixture.launch(script, arguments: ["--timeout", "120"])
+        // A backstop only (the fixture stops when the test closes its stdin): long enough for a SIGKILL-and-resume
+        // test on a loaded 2-core machine, where one took over 120 s and met a stopped moto.
+        let (process, stdin, line) = try ScriptFixture.launch(script, arguments: ["--timeout", "600"])
         guard let info = try? JSONDecoder().decode(Info.self, from: line) else {
             process.terminate()
             throw FixtureError(
