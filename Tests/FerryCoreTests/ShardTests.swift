@@ -59,6 +59,10 @@ struct ShardTests {
 
     typealias Machine = ApplyStateMachine<Int>
 
+    /// A bound on the real time the in-process workers' work may take: about a second alone, but a full `make test`
+    /// on 2 cores runs many suites at once (one such run took 92 s).
+    static let workBound: Duration = .seconds(600)
+
     @Test("the machine reads only its shard's files and starts no window before the barrier of the one before")
     func barrierInTheMachine() async throws {
         try await withTemporaryDirectory { directory in
@@ -173,16 +177,27 @@ struct ShardTests {
         let first = try Self.coordinator(store, clock)
         let lease = try await first.claim()
         let second = try Self.coordinator(store, clock)
-        let claiming = Task { try await second.claim() }
+        let claimed = Counter()
+        let claiming = Task {
+            defer { claimed.add() }
+            return try await second.claim()
+        }
+        // Time moves 2 s at a time, each once the watcher waits again (it polls every 2 s), until it has the claim.
         var waited = Duration.zero
-        while waited < .seconds(120) {
+        while claimed.value == 0 && waited < .seconds(120) {
             try await Self.untilSleeping(clock)
             clock.advance(by: .seconds(2))
             waited += .seconds(2)
             if waited == .seconds(26) { #expect(!lease.isValid, "no batch after 5/6 of a lease without renewal") }
-            if waited < .seconds(45) { #expect(!store.keys.isEmpty) }
-            try await Task.sleep(for: .milliseconds(2))
-            if clock.pendingSleeps.isEmpty { break }
+            // Let the watcher act on the new time before the next step (bounded: it ends the loop when it claims).
+            for _ in 0..<2000 where claimed.value == 0 && clock.pendingSleeps.isEmpty {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+        }
+        guard claimed.value > 0 else {
+            claiming.cancel()
+            Issue.record("the watcher did not take the claim within 120 s of its clock")
+            return
         }
         let taken = try await claiming.value
         #expect(taken.isValid)
@@ -267,7 +282,8 @@ struct ShardTests {
             }
             let first = try await clock.run(
                 until: { ended.value >= 1 },
-                advancingWithin: .seconds(10)
+                advancingWithin: .seconds(10),
+                timeout: Self.workBound
             )
             #expect(first, "a worker ended")
             _ = try await watcher.value
@@ -280,7 +296,9 @@ struct ShardTests {
                 for index in [0, 1, 3] { _ = try await tasks[index].value }
                 return try await restarted.value
             }
-            #expect(try await clock.run(until: { done.value > 0 }, advancingWithin: .seconds(10)))
+            #expect(
+                try await clock.run(until: { done.value > 0 }, advancingWithin: .seconds(10), timeout: Self.workBound)
+            )
             _ = try await all.value
             #expect(try ApplyDriverTests.state(of: table, keyNames: chain.keyNames) == expected, "the exact state")
             for window in 0..<plan.windows.count {
@@ -325,7 +343,8 @@ struct ShardTests {
             // Every worker applies the plan and keeps looking: nothing new yet, the lag is over 2 minutes.
             let planned = try await clock.run(
                 until: { stores.allSatisfy { ($0.history.last?.windowsDone ?? 0) == plan.windows.count } },
-                advancingWithin: .seconds(10)
+                advancingWithin: .seconds(10),
+                timeout: Self.workBound
             )
             #expect(planned, "the plan applied by every worker")
             for _ in 0..<5 {
@@ -336,7 +355,14 @@ struct ShardTests {
             #expect(try await ShardCoordinator.followedWindows(store: state).isEmpty)
             // The two late exports land.
             for (folder, away) in moves { try FileManager.default.moveItem(atPath: away, toPath: folder) }
-            #expect(try await clock.run(until: { ended.value == 3 }, advancingWithin: .seconds(10)), "all end")
+            #expect(
+                try await clock.run(
+                    until: { ended.value == 3 },
+                    advancingWithin: .seconds(10),
+                    timeout: Self.workBound
+                ),
+                "all end"
+            )
             for task in tasks { _ = try await task.value }
             #expect(stores.map { $0.history.last?.windowsDone } == Array(repeating: plan.windows.count + 2, count: 3))
             #expect(try ApplyDriverTests.state(of: table, keyNames: chain.keyNames) == expected, "the exact state")
