@@ -93,7 +93,7 @@ try:
     plan = os.path.join(demo, "live-plan.json")
     env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": service_url, "AWS_ENDPOINT_URL_S3": moto}
     command = [ferry, "migrate", "--table", "orders-live", "--to", "s3://orders-exports/chain",
-               "--target-table", "orders-live-copy", "--plan", plan, "--write-percent", "50",
+               "--bucket-owner", "123456789012", "--target-table", "orders-live-copy", "--plan", plan, "--write-percent", "50",
                "--poll-interval", "0.1s", "--source-region", "us-east-1", "--target-region", "us-west-2",
                "--target-endpoint-url", moto]
     def run(arguments, steps, writing, interrupt):

@@ -459,8 +459,9 @@ class S3Writer:
     @staticmethod
     def _options(export):
         options = {}
-        if export.bucket_owner:
-            options["ExpectedBucketOwner"] = export.bucket_owner
+        # As DynamoDB does in effect: the bucket must be the caller's account's unless S3BucketOwner names another
+        # (S3BucketOwner is required for a bucket in another account), so every write names the owner it expects.
+        options["ExpectedBucketOwner"] = export.bucket_owner or export.table_arn.split(":")[4]
         if export.sse_algorithm == "KMS":
             options["ServerSideEncryption"] = "aws:kms"
             if export.sse_key_id:

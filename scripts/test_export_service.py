@@ -62,24 +62,41 @@ def listening(port):
 class Env:
     """A moto_server (the S3 the exports go to) and the export service, with clients for both."""
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, users=None, s3_writer=None):
+        """`users` (NAME@ACCOUNT=POLICY specs): moto runs as scripts/moto-fixture.py, signatures and IAM enforced,
+        with those users (in `self.fixture["users"]`); the service writes to S3 as the user named `s3_writer`."""
         self.tmp = tmp_path
-        moto_port = free_port()
-        self.moto_url = f"http://127.0.0.1:{moto_port}"
-        self.moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
-                                     env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.service = None
-        wait_for(lambda: listening(moto_port), 15, "moto_server")
+        self.service, self.fixture = None, None
+        s3_keys = []
+        if users is None:
+            moto_port = free_port()
+            self.moto_url = f"http://127.0.0.1:{moto_port}"
+            self.moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                                          str(moto_port)], env=ENV, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            wait_for(lambda: listening(moto_port), 15, "moto_server")
+            key = secret = "test"
+        else:
+            self.moto = subprocess.Popen(
+                [sys.executable, os.path.join(HERE, "moto-fixture.py"), "--timeout", "600",
+                 *[a for spec in users for a in ("--user", spec)]],
+                env=ENV, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            self.fixture = json.loads(self.moto.stdout.readline())
+            self.moto_url = self.fixture["endpoint"]
+            key, secret = self.fixture["admin"]["accessKeyId"], self.fixture["admin"]["secretAccessKey"]
+            writer = self.fixture["users"][s3_writer]
+            s3_keys = ["--s3-access-key", writer["accessKeyId"], "--s3-secret-key", writer["secretAccessKey"]]
         port_file = tmp_path / "port"
         self.service = subprocess.Popen(
             [sys.executable, SERVICE, "--port", "0", "--s3-endpoint", self.moto_url, "--speed", "0",
-             "--start", "2026-01-14T10:00:00Z", "--account", "111111111111", "--port-file", str(port_file)],
+             "--start", "2026-01-14T10:00:00Z", "--account", "111111111111", "--port-file", str(port_file),
+             *s3_keys],
             env=ENV, stdout=subprocess.PIPE, text=True)
         wait_for(port_file.exists, 15, "the export service's port file")
         self.url = f"http://127.0.0.1:{port_file.read_text()}"
         assert self.service.stdout.readline().strip() == f"listening on {self.url}"
         self.s3 = boto3.client("s3", endpoint_url=self.moto_url, region_name="us-east-1", config=CONFIG,
-                               aws_access_key_id="test", aws_secret_access_key="test")
+                               aws_access_key_id=key, aws_secret_access_key=secret)
         self.ddb = boto3.client("dynamodb", endpoint_url=self.url, region_name="us-east-1", config=CONFIG,
                                 aws_access_key_id="test", aws_secret_access_key="test")
 
@@ -88,8 +105,12 @@ class Env:
             self.service.terminate()
             assert self.service.wait(10) == 0, "the service did not stop cleanly on SIGTERM"
             self.service.stdout.close()
-        self.moto.terminate()
-        self.moto.wait(10)
+        if self.fixture:
+            self.moto.stdin.close()  # moto-fixture.py stops when its standard input closes
+            self.moto.stdout.close()
+        else:
+            self.moto.terminate()
+        self.moto.wait(20)
 
     def control(self, action, method="POST", **query):
         url = f"{self.url}/_control/{action}?" + "&".join(f"{k}={v}" for k, v in query.items())

@@ -15,8 +15,9 @@ import threading
 import time
 
 import boto3
+import pytest
 
-from test_export_service import CONFIG, ENV, by_value, env  # noqa: F401 (env: the fixture)
+from test_export_service import CONFIG, ENV, Env, by_value, env  # noqa: F401 (env: the fixture)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FERRY = os.path.join(HERE, "..", ".build", "debug", "ferry")
@@ -48,11 +49,11 @@ def exports_by_window(env, arn):
     return counts
 
 
-def run_advancing(env, arguments, seconds, each=None, stop_after=None, stop=None):
+def run_advancing(env, arguments, seconds, each=None, stop_after=None, stop=None, environment=None):
     """Runs a ferry process while the service's clock moves `seconds` per step (and `each()` runs, e.g. a write),
     bounded in real time: (exit code, stdout, stderr). `stop` is sent after `stop_after` steps."""
-    process = subprocess.Popen(arguments, env={**ENV, **aws(env)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(arguments, env=environment or {**ENV, **aws(env)}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
     lines, out = [], []
     readers = [threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True),
                threading.Thread(target=lambda: out.extend(process.stdout), daemon=True)]
@@ -224,3 +225,111 @@ def test_migrate_follows_a_table_written_to_continuously_and_ends_exact(env, tmp
     diff = ferry(env, "diff", str(plan), "--exit-code", "--at-checkpoint", "--max-read-units", "5000", "--target-region", "us-west-2",
                  "--target-endpoint-url", env.moto_url, "--source-region", "us-east-1", check=False)
     assert diff.returncode == 0, diff.stdout + diff.stderr
+
+
+# A bucket in another account: the table is in SOURCE (the export service's account); the bucket `dr-exports` is
+# created by moto's admin, in TARGET. The exporting identity is a user in SOURCE whose policy allows writing under
+# `chain/` and nothing else; the target account reads its bucket with a list-and-read-only user. moto-fixture.py
+# enforces signatures and IAM, and `x-amz-expected-bucket-owner` as S3 does.
+SOURCE_ACCOUNT, TARGET_ACCOUNT = "111111111111", "123456789012"
+EXPORTER_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl", "s3:GetObject"],
+     "Resource": "arn:aws:s3:::dr-exports/chain/*"},
+    {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::dr-exports"}]})
+READER_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::dr-exports/chain/*"},
+    {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::dr-exports"}]})
+
+
+@pytest.fixture
+def cross(tmp_path):
+    environment = Env(tmp_path, users=[f"exporter@{SOURCE_ACCOUNT}={EXPORTER_POLICY}",
+                                       f"reader@{TARGET_ACCOUNT}={READER_POLICY}"], s3_writer="exporter")
+    try:
+        environment.s3.create_bucket(Bucket="dr-exports")
+        credentials = tmp_path / "credentials"
+        users = {**environment.fixture["users"], "admin": environment.fixture["admin"]}
+        credentials.write_text("".join(
+            f"[{name}]\naws_access_key_id = {u['accessKeyId']}\naws_secret_access_key = {u['secretAccessKey']}\n"
+            for name, u in users.items()))
+        (tmp_path / "config").write_text("")
+        environment.profiles = {k: v for k, v in ENV.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        environment.profiles.update(AWS_SHARED_CREDENTIALS_FILE=str(credentials), AWS_CONFIG_FILE=str(tmp_path / "config"),
+                                    **aws(environment))
+        yield environment
+    finally:
+        environment.stop()
+
+
+def test_export_to_a_bucket_in_another_account_with_iam_enforced(cross, tmp_path):
+    env = cross
+    arn = env.table()
+    writer = Writer(env, 3)
+    for _ in range(40):
+        writer.step()
+    env.advance(600)
+
+    def run(*arguments, profile="exporter"):
+        return subprocess.run([FERRY, *arguments, "--source-profile", profile], env=env.profiles,
+                              capture_output=True, text=True, timeout=60)
+
+    export = ["export", "--table", "orders", "--to", "s3://dr-exports/chain", "--poll-interval", "0.05s",
+              "--source-region", "us-east-1"]
+    # Without --bucket-owner the bucket must be the table's account's: refused before anything is requested.
+    missing = run(*export, "--once")
+    assert missing.returncode == 4, missing.stderr
+    assert "s3://dr-exports/chain/.ferry-write-check (AccessDenied, HTTP 403)" in missing.stderr
+    assert "account 111111111111, the table's" in missing.stderr and "--bucket-owner ACCOUNT" in missing.stderr
+    wrong = run(*export, "--once", "--bucket-owner", "999999999999")
+    assert wrong.returncode == 4 and "account 999999999999 (--bucket-owner)" in wrong.stderr, wrong.stderr
+    # The exporter may write under chain/ only: IAM refuses another prefix.
+    elsewhere = run(*export[:4], "s3://dr-exports/elsewhere", *export[5:], "--once", "--bucket-owner", TARGET_ACCOUNT)
+    assert elsewhere.returncode == 4 and "AccessDenied" in elsewhere.stderr, elsewhere.stderr
+    assert exports_by_window(env, arn) == {}, "nothing was requested"
+    assert "aws_secret_access_key" not in missing.stderr + wrong.stderr + elsewhere.stderr
+    for user in env.fixture["users"].values():
+        assert user["secretAccessKey"] not in missing.stderr + wrong.stderr + elsewhere.stderr
+
+    # With the bucket's owner named: the FULL export, then windows, each written by the exporter into the other
+    # account's bucket with S3BucketOwner (the service writes with ExpectedBucketOwner, checked by the fixture).
+    owned = [*export, "--bucket-owner", TARGET_ACCOUNT]
+    first = run(*owned, "--once")
+    assert first.returncode == 0 and "1 export requested" in first.stdout, first.stderr
+    for _ in range(30):
+        writer.step()
+        env.advance(181.3)
+    code, out, log = run_advancing(env, [FERRY, *owned, "--until-lag", "15m", "--source-profile", "exporter"],
+                                   seconds=30, environment=env.profiles)
+    assert code == 0 and "caught up" in out, log[-3000:]
+    described = [env.ddb.describe_export(ExportArn=s["ExportArn"])["ExportDescription"]
+                 for s in env.ddb.list_exports(TableArn=arn)["ExportSummaries"]]
+    assert all(d["ExportStatus"] == "COMPLETED" and d["S3BucketOwner"] == TARGET_ACCOUNT for d in described)
+    counts = exports_by_window(env, arn)
+    assert all(n == 1 for n in counts.values()) and len(counts) >= 5, counts
+
+    # The target account plans from its own bucket with the read-only user and applies into its table.
+    target = boto3.client("dynamodb", endpoint_url=env.moto_url, region_name="us-west-2", config=CONFIG,
+                          aws_access_key_id=env.fixture["admin"]["accessKeyId"],
+                          aws_secret_access_key=env.fixture["admin"]["secretAccessKey"])
+    target.create_table(TableName="orders-copy", BillingMode="PAY_PER_REQUEST",
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    plan = tmp_path / "plan.json"
+    sides = ["--source-region", "us-east-1", "--target-region", "us-west-2", "--target-endpoint-url", env.moto_url,
+             "--target-profile", "admin"]
+    planned = run("plan", "--source", "s3://dr-exports/chain", "--target-table", "orders-copy", *sides, "--out",
+                  str(plan), profile="reader")
+    assert planned.returncode == 0, planned.stderr
+    windows = json.loads(plan.read_text())["windows"]
+    assert len(windows) == len(counts)
+    applied = run("apply", str(plan), "--max-write-units", "5000", *sides, profile="reader")
+    assert applied.returncode == 0, applied.stderr
+    through = json.loads((tmp_path / "plan.checkpoint.json").read_text())["appliedThrough"]
+    end_ms = calendar.timegm(time.strptime(through[:19], "%Y-%m-%dT%H:%M:%S")) * 1000 + int(through[20:23])
+    items = []
+    for page in target.get_paginator("scan").paginate(TableName="orders-copy"):
+        items += page["Items"]
+    assert normalised(items) == normalised(writer.state_before(end_ms).values())
+    # The reader may not write: its keys cannot be used to export into the bucket.
+    refused = run(*owned, "--once", profile="reader")
+    assert refused.returncode == 4 and "AccessDenied" in refused.stderr, refused.stderr

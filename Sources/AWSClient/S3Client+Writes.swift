@@ -66,7 +66,7 @@ extension S3Client {
                 operation: "PutObject",
                 method: "PUT",
                 path: path,
-                headers: [(name: "Content-Type", value: contentType)] + condition.headers,
+                headers: bucketHeaders + [(name: "Content-Type", value: contentType)] + condition.headers,
                 body: body,
                 throttles: .retry(onThrottle: { _ in }),
                 context: AWSErrorContext(
@@ -90,6 +90,7 @@ extension S3Client {
             operation: "DeleteObject",
             method: "DELETE",
             path: path,
+            headers: bucketHeaders,
             throttles: .retry(onThrottle: { _ in }),
             context: AWSErrorContext(
                 action: "s3:DeleteObject",
@@ -107,6 +108,7 @@ extension S3Client {
                 operation: "GetObject",
                 method: "GET",
                 path: path,
+                headers: bucketHeaders,
                 throttles: .retry(onThrottle: { _ in }),
                 context: AWSErrorContext(
                     action: "s3:GetObject",

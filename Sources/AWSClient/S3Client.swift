@@ -7,8 +7,19 @@ public struct S3Client: Sendable {
     public let executor: AWSRequestExecutor
     /// How many times a broken download is resumed before giving up.
     public var maxResumes = 5
+    /// The account that must own the bucket (`x-amz-expected-bucket-owner` on every request): S3 answers 403 rather
+    /// than read from or write to a bucket of the same name in another account.
+    public var expectedBucketOwner: String?
 
-    public init(executor: AWSRequestExecutor) { self.executor = executor }
+    public init(executor: AWSRequestExecutor, expectedBucketOwner: String? = nil) {
+        self.executor = executor
+        self.expectedBucketOwner = expectedBucketOwner
+    }
+
+    /// The headers every request to the bucket carries.
+    var bucketHeaders: [(name: String, value: String)] {
+        expectedBucketOwner.map { [(name: "x-amz-expected-bucket-owner", value: $0)] } ?? []
+    }
 
     /// The executor and path for an object: virtual-hosted (`bucket.s3.region.amazonaws.com/key`) when the bucket
     /// name allows it, path-style for custom endpoints and other names.
@@ -47,6 +58,7 @@ public struct S3Client: Sendable {
                 method: "GET",
                 path: path,
                 query: query,
+                headers: bucketHeaders,
                 throttles: .retry(onThrottle: { _ in }),
                 context: AWSErrorContext(
                     action: "s3:ListBucket",
@@ -84,7 +96,7 @@ public struct S3Client: Sendable {
         var resumes = 0
         while true {
             let (offset, eTag) = (received, firstETag)
-            var headers: [(name: String, value: String)] = []
+            var headers = bucketHeaders
             if offset > 0 {
                 headers.append((name: "Range", value: "bytes=\(offset)-"))
                 if let eTag { headers.append((name: "If-Match", value: eTag)) }
@@ -138,6 +150,7 @@ extension S3Client {
             operation: "HeadObject",
             method: "HEAD",
             path: path,
+            headers: bucketHeaders,
             throttles: .retry(onThrottle: { _ in }),
             context: AWSErrorContext(
                 action: "s3:GetObject",

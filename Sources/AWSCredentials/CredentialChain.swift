@@ -5,6 +5,8 @@ public struct CommandLineOptions: Sendable, Hashable {
     public var roleSessionName: String?
     public var externalId: String?
     public var region: String?
+    /// The flag `profile` came from, for messages (`--source-profile` in a command with two sides).
+    public var profileFlag = "--profile"
 
     public init(
         profile: String? = nil,
@@ -85,7 +87,7 @@ public enum CredentialChain {
         if selection != .default, config.profile(named: name) == nil {
             throw .profileNotFound(
                 profile: name,
-                selectedBy: selection.rawValue,
+                selectedBy: selection == .flag ? options.profileFlag : selection.rawValue,
                 configFile: config.configFile.path,
                 credentialsFile: config.credentialsFile.path
             )

@@ -53,7 +53,8 @@ public struct AWSSession: Sendable {
         transport: any HTTPTransport
     ) throws -> AWSSession {
         let config = try ConfigFileLoader.load(environment: environment)
-        let flags = CommandLineOptions(profile: options.profile, roleArn: options.roleArn, region: options.region)
+        var flags = CommandLineOptions(profile: options.profile, roleArn: options.roleArn, region: options.region)
+        flags.profileFlag = "--\(options.side)-profile"
         guard
             let region = CredentialChain.resolveRegion(options: flags, environment: environment, config: config)?.region
         else {

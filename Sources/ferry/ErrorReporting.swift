@@ -30,7 +30,8 @@ func runReportingErrorsReturning<T>(_ body: () async throws -> T) async throws -
         case is PlanError, is ExportReaderError, is SourceLocationError, is CheckpointError, is ExportChainError,
             is MigrateError:
             throw ExitCode(3)
-        case is AWSClientError, is AWSServiceError, is AWSConfigError, is EndpointError, is ApplyError:
+        case is AWSClientError, is AWSServiceError, is AWSConfigError, is EndpointError, is ApplyError,
+            is ExportDestinationError:
             throw ExitCode(4)
         case DiffError.workDirectory, DiffError.unreadableItem: throw ExitCode(7)
         case is DiffError: throw ExitCode(4)

@@ -17,7 +17,9 @@ struct ExportCommand: AsyncParsableCommand {
             and its answer) returns the same export, never a second one. Time is the service's, never this machine's.
 
             Runs until interrupted, or --until-lag (caught up, the chain within that of the latest restorable time), \
-            or --once (request what is due, then exit). Progress goes to stderr: text on a terminal, JSON lines \
+            or --once (request what is due, then exit). Before anything is requested, one small object \
+            (<prefix>/.ferry-write-check) is written to check the bucket is writable and owned by --bucket-owner (or, \
+            without it, by the table's account). Progress goes to stderr: text on a terminal, JSON lines \
             otherwise. Endpoints: --source-endpoint-url for both services, or AWS_ENDPOINT_URL_DYNAMODB and \
             AWS_ENDPOINT_URL_S3 apart.
 
@@ -144,7 +146,16 @@ struct ExportCommand: AsyncParsableCommand {
             let description = try await dynamo.describeTable(table)
             let tableArn = description.TableArn ?? table
             try check(tableArn)
-            let s3 = S3ExportSource(s3: S3Client(executor: try session.executor(.s3)), bucket: options.bucket)
+            let owner = ExportDestination.expectedOwner(bucketOwner: options.bucketOwner, tableArn: tableArn)
+            let client = S3Client(executor: try session.executor(.s3), expectedBucketOwner: owner)
+            try await ExportDestination.checkWritable(
+                s3: client,
+                bucket: options.bucket,
+                prefix: options.prefix,
+                owner: owner,
+                ownerGiven: options.bucketOwner != nil
+            )
+            let s3 = S3ExportSource(s3: client, bucket: options.bucket)
             let control = ServiceTimeRecorder(
                 DynamoExportControl(client: dynamo, tableArn: tableArn),
                 onTime: onServiceTime

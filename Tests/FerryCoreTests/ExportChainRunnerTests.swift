@@ -1,4 +1,5 @@
 import AWSClient
+import AWSCore
 import ExportReader
 import FerryCore
 import FerryTestSupport
@@ -36,6 +37,8 @@ actor MemoryExportService: ExportControl, ExportBucket {
     /// Exports the listing does not show yet (as right after a request whose answer was lost).
     var unlisted = Set<String>()
     var requests = 0
+    /// Service errors the next requests get, one each (`LimitExceededException` while the account is at its limit).
+    var refusals: [String] = []
 
     init(clock: ImmediateClock, pitrSince: Int64? = MemoryExportService.t0) {
         self.clock = clock
@@ -53,6 +56,7 @@ actor MemoryExportService: ExportControl, ExportBucket {
     func setExportMinutes(_ minutes: Int64) { exportMinutes = minutes }
     func failEveryExport(_ code: String, _ message: String) { failAll = (code, message) }
     func hideNewExports() { hideNew = true }
+    func refuseNext(_ codes: [String]) { refusals += codes }
 
     func status(_ entry: Entry) -> String {
         guard now >= entry.startedAt + exportMinutes * 60_000 else { return "IN_PROGRESS" }
@@ -105,6 +109,17 @@ actor MemoryExportService: ExportControl, ExportBucket {
 
     func startExport(_ request: ExportRequest) throws -> ExportDescription {
         requests += 1
+        if !refusals.isEmpty {
+            let code = refusals.removeFirst()
+            let error = AWSServiceError(
+                service: .dynamodb,
+                operation: "ExportTableToPointInTime",
+                httpStatus: 400,
+                code: code,
+                message: "refused by the test"
+            )
+            throw AWSClientError.service(error, classification: .throttled, attempts: 3)
+        }
         guard let since = pitrSince else { throw Refused(description: "PointInTimeRecoveryUnavailableException") }
         let latest = max(since, now - 5 * 60_000)
         let identity = "\(request.kind)|\(request.bucket)|\(request.prefix ?? "")|\(request.format)"
@@ -238,6 +253,50 @@ struct ExportChainRunnerTests {
         Self.expectContiguous(windows)
         #expect(result.requested == windows.count - before + 1, "the lost one re-issued (same token), then the rest")
         #expect(await service.requests == windows.count + 1, "one re-issue, answered with the same export")
+    }
+
+    @Test(
+        "the account at its export limit (LimitExceededException): the request is deferred a poll interval at a time, then made; the chain stays contiguous"
+    )
+    func limitExceeded() async throws {
+        let clock = ImmediateClock()
+        clock.advance(by: .seconds(3600))
+        let service = MemoryExportService(clock: clock)
+        _ = try await Self.runner(service, clock).run()
+        clock.advance(by: .seconds(61 * 60))
+        await service.refuseNext(Array(repeating: "LimitExceededException", count: 25))
+        let events = EventLog()
+        let sleepsBefore = clock.sleeps.count
+        let result = try await Self.runner(service, clock).run { events.append($0) }
+        Self.expectContiguous(await service.windows())
+        #expect(result.reason == .caughtUp && result.requested >= 4)
+        let deferred = events.all.compactMap {
+            if case let .deferred(code, _, attempt) = $0 { (code, attempt) } else { nil }
+        }
+        #expect(deferred.count == 25 && deferred.allSatisfy { $0.0 == "LimitExceededException" })
+        #expect(deferred.map(\.1) == Array(1...25), "consecutive refusals counted, however many")
+        #expect(clock.sleeps.count - sleepsBefore >= 25, "each deferral waited a poll interval on the injected clock")
+        #expect(events.all.first?.jsonLine.contains("\"event\":\"deferred\"") == true)
+    }
+
+    @Test("ExportConflictException that persists stops the run after 10 tries; --once does not wait at all")
+    func persistentConflict() async throws {
+        let clock = ImmediateClock()
+        clock.advance(by: .seconds(3600))
+        let service = MemoryExportService(clock: clock)
+        await service.refuseNext(Array(repeating: "ExportConflictException", count: 11))
+        await #expect {
+            try await Self.runner(service, clock).run()
+        } throws: { error in
+            guard case AWSClientError.service(let service, _, _) = error else { return false }
+            return service.code == "ExportConflictException"
+        }
+        #expect(await service.windows().isEmpty && clock.sleeps.count == 10)
+        await service.refuseNext(["LimitExceededException"])
+        await #expect(throws: AWSClientError.self) { try await Self.runner(service, clock) { $0.once = true }.run() }
+        #expect(clock.sleeps.count == 10, "--once reports the refusal instead of waiting")
+        let result = try await Self.runner(service, clock) { $0.once = true }.run()
+        #expect(result.requested == 1, "and the next run requests it")
     }
 
     @Test("the same window requested twice with one token returns one export (re-issue after a crash)")
@@ -388,4 +447,38 @@ final class EventLog: Sendable {
     private let events = Mutex<[ExportEvent]>([])
     func append(_ event: ExportEvent) { events.withLock { $0.append(event) } }
     var all: [ExportEvent] { events.withLock { $0 } }
+}
+
+@Suite("ferry export's destination pre-flight")
+struct ExportDestinationTests {
+    @Test("the expected owner: --bucket-owner, else the table's account from its ARN, else none")
+    func expectedOwner() {
+        let arn = "arn:aws:dynamodb:eu-west-1:111111111111:table/orders"
+        #expect(ExportDestination.expectedOwner(bucketOwner: "222222222222", tableArn: arn) == "222222222222")
+        #expect(ExportDestination.expectedOwner(bucketOwner: nil, tableArn: arn) == "111111111111")
+        #expect(ExportDestination.expectedOwner(bucketOwner: nil, tableArn: "orders") == nil)
+        #expect(ExportDestination.expectedOwner(bucketOwner: nil, tableArn: "arn:aws:s3:::orders") == nil)
+        #expect(ExportDestination.checkKey(prefix: "chain") == "chain/.ferry-write-check")
+        #expect(ExportDestination.checkKey(prefix: "") == ".ferry-write-check")
+    }
+
+    @Test("a refused check names the bucket, key, account and what to do; a missing bucket says so")
+    func messages() {
+        var error = ExportDestinationError(
+            bucket: "dr-exports",
+            key: "chain/.ferry-write-check",
+            owner: "111111111111",
+            ownerGiven: false,
+            code: "AccessDenied",
+            httpStatus: 403
+        )
+        #expect(error.description.contains("s3://dr-exports/chain/.ferry-write-check (AccessDenied, HTTP 403)"))
+        #expect(error.description.contains("account 111111111111, the table's"))
+        #expect(error.description.contains("needs --bucket-owner ACCOUNT"))
+        error.ownerGiven = true
+        #expect(error.description.contains("account 111111111111 (--bucket-owner)"))
+        error.code = "NoSuchBucket"
+        error.httpStatus = 404
+        #expect(error.description.hasSuffix("there is no bucket dr-exports; create it, or fix --to"))
+    }
 }

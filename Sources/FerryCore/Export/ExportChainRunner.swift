@@ -50,6 +50,9 @@ public enum ExportEvent: Sendable, Hashable {
     case waiting(exportArns: [String])
     /// Everything due is complete; the next window is due once the PITR window reaches `nextDue`.
     case caughtUp(chainEnd: ExportTime, nextDue: ExportTime, latest: ExportTime)
+    /// The service would not start an export for now (`LimitExceededException`: too many exports running in the
+    /// account; `ExportConflictException`); it is asked again after the poll interval.
+    case deferred(code: String, message: String, attempt: Int)
 }
 
 /// How a run of the chain ended (it also ends by cancellation or an error).
@@ -138,6 +141,26 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
         // Failed attempts per window when the run started: --retry-failed adds at most maxRetries to these.
         var baseline: [Int64: Int]?
         var enabled = false
+        var deferrals = 0
+        /// Starts an export, or (the service refusing for now) reports, waits the poll interval and answers nil so
+        /// the loop decides again from fresh state. An `ExportConflictException` that persists stops the run.
+        func start(_ request: ExportRequest) async throws -> ExportDescription? {
+            do {
+                let export = try await control.startExport(request)
+                deferrals = 0
+                return export
+            } catch let refused as AWSClientError {
+                guard case .service(let error, _, _) = refused, Self.deferrable.contains(error.code) else {
+                    throw refused
+                }
+                deferrals += 1
+                let persistent = error.code == "ExportConflictException" && deferrals > Self.maxConflicts
+                if options.once || persistent { throw refused }
+                progress(.deferred(code: error.code, message: error.message ?? "", attempt: deferrals))
+                try await clock.sleep(for: options.pollInterval)
+                return nil
+            }
+        }
         while true {
             try Task.checkCancellation()
             let (state, chainEnd) = try await gather(&descriptions, requested: mine, baseline: baseline)
@@ -161,7 +184,8 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
                 progress(.pitrEnabled)
                 try await clock.sleep(for: options.pollInterval)
             case let .startFull(time, token):
-                let export = try await control.startExport(request(.full(exportTime: time.epochMilliseconds), token))
+                guard let export = try await start(request(.full(exportTime: time.epochMilliseconds), token))
+                else { continue }
                 requested += 1
                 mine.insert(export.ExportArn)
                 progress(
@@ -179,7 +203,7 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
                     to: to.epochMilliseconds,
                     viewType: options.viewType.rawValue
                 )
-                let export = try await control.startExport(request(kind, token))
+                guard let export = try await start(request(kind, token)) else { continue }
                 requested += 1
                 mine.insert(export.ExportArn)
                 progress(
@@ -225,6 +249,11 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
             }
         }
     }
+
+    /// Refusals that clear by themselves: the account's limit on exports in progress, a conflicting write.
+    static var deferrable: Set<String> { ["LimitExceededException", "ExportConflictException"] }
+    /// Conflicts in a row before the run stops (a limit is waited out however long it takes: exports finish).
+    static var maxConflicts: Int { 10 }
 
     func request(_ kind: ExportRequest.Kind, _ token: String) -> ExportRequest {
         ExportRequest(

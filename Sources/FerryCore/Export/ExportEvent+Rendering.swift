@@ -24,6 +24,9 @@ extension ExportEvent {
             return
                 "caught up: the chain ends at \(end), \(Self.duration(Double(latest.epochMilliseconds - end.epochMilliseconds) / 1000)) "
                 + "behind the latest restorable time \(latest); the next window is due when that reaches \(next)"
+        case let .deferred(code, message, attempt):
+            return "the service would not start the export yet (\(code)\(message.isEmpty ? "" : ": " + message)); "
+                + "asking again (attempt \(attempt))"
         }
     }
 
@@ -48,6 +51,8 @@ extension ExportEvent {
                 "event": "caughtUp", "chainEnd": end.text, "nextDue": next.text, "latestRestorable": latest.text,
                 "lagSeconds": Double(latest.epochMilliseconds - end.epochMilliseconds) / 1000,
             ]
+        case let .deferred(code, message, attempt):
+            object = ["event": "deferred", "code": code, "message": message, "attempt": attempt]
         }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
