@@ -284,6 +284,8 @@ struct ExportChainRunnerTests {
         let clock = ImmediateClock()
         clock.advance(by: .seconds(3600))
         let service = MemoryExportService(clock: clock)
+        // Limits before the conflicts do not count toward the conflicts' cap.
+        await service.refuseNext(Array(repeating: "LimitExceededException", count: 5))
         await service.refuseNext(Array(repeating: "ExportConflictException", count: 11))
         await #expect {
             try await Self.runner(service, clock).run()
@@ -291,10 +293,10 @@ struct ExportChainRunnerTests {
             guard case AWSClientError.service(let service, _, _) = error else { return false }
             return service.code == "ExportConflictException"
         }
-        #expect(await service.windows().isEmpty && clock.sleeps.count == 10)
+        #expect(await service.windows().isEmpty && clock.sleeps.count == 15)
         await service.refuseNext(["LimitExceededException"])
         await #expect(throws: AWSClientError.self) { try await Self.runner(service, clock) { $0.once = true }.run() }
-        #expect(clock.sleeps.count == 10, "--once reports the refusal instead of waiting")
+        #expect(clock.sleeps.count == 15, "--once reports the refusal instead of waiting")
         let result = try await Self.runner(service, clock) { $0.once = true }.run()
         #expect(result.requested == 1, "and the next run requests it")
     }

@@ -141,20 +141,22 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
         // Failed attempts per window when the run started: --retry-failed adds at most maxRetries to these.
         var baseline: [Int64: Int]?
         var enabled = false
-        var deferrals = 0
+        var deferrals = 0  // refusals in a row, of either kind (the attempt number reported)
+        var conflicts = 0  // ExportConflictExceptions in a row: only these stop the run
         /// Starts an export, or (the service refusing for now) reports, waits the poll interval and answers nil so
         /// the loop decides again from fresh state. An `ExportConflictException` that persists stops the run.
         func start(_ request: ExportRequest) async throws -> ExportDescription? {
             do {
                 let export = try await control.startExport(request)
-                deferrals = 0
+                (deferrals, conflicts) = (0, 0)
                 return export
             } catch let refused as AWSClientError {
                 guard case .service(let error, _, _) = refused, Self.deferrable.contains(error.code) else {
                     throw refused
                 }
                 deferrals += 1
-                let persistent = error.code == "ExportConflictException" && deferrals > Self.maxConflicts
+                conflicts = error.code == "ExportConflictException" ? conflicts + 1 : 0
+                let persistent = conflicts > Self.maxConflicts
                 if options.once || persistent { throw refused }
                 progress(.deferred(code: error.code, message: error.message ?? "", attempt: deferrals))
                 try await clock.sleep(for: options.pollInterval)
