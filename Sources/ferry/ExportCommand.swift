@@ -152,7 +152,6 @@ struct ExportCommand: AsyncParsableCommand {
                 s3: client,
                 bucket: options.bucket,
                 prefix: options.prefix,
-                owner: owner,
                 ownerGiven: options.bucketOwner != nil
             )
             let s3 = S3ExportSource(s3: client, bucket: options.bucket)

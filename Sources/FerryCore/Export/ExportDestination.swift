@@ -21,18 +21,12 @@ public enum ExportDestination {
         return String(parts[4])
     }
 
-    public static func checkWritable(
-        s3: S3Client,
-        bucket: String,
-        prefix: String,
-        owner: String?,
-        ownerGiven: Bool
-    ) async throws {
-        var client = s3
-        client.expectedBucketOwner = owner
+    /// Writes the check object with `s3`, whose `expectedBucketOwner` is the account the bucket must belong to.
+    public static func checkWritable(s3: S3Client, bucket: String, prefix: String, ownerGiven: Bool) async throws {
+        let owner = s3.expectedBucketOwner
         let key = checkKey(prefix: prefix)
         do {
-            _ = try await client.putObject(
+            _ = try await s3.putObject(
                 bucket: bucket,
                 key: key,
                 body: Array("written by ferry export to check that it may write here; safe to delete\n".utf8),
