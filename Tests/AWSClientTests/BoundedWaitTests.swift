@@ -15,14 +15,18 @@ struct BoundedWaitTests {
         label: "environment"
     )
 
-    static func s3(_ server: StallingEndpoint, _ transport: any HTTPTransport) throws -> S3Client {
+    static func s3(
+        _ server: StallingEndpoint,
+        _ transport: any HTTPTransport,
+        idleTimeout: Duration = .milliseconds(300)
+    ) throws -> S3Client {
         let endpoint = try EndpointResolver(environment: [:]).resolve(
             .s3,
             region: "us-east-1",
             flag: EndpointFlag(name: "--source-endpoint-url", value: server.endpoint)
         )
         var executor = AWSRequestExecutor(transport: transport, credentials: credentials, endpoint: endpoint)
-        executor.streamIdleTimeout = .milliseconds(300)
+        executor.streamIdleTimeout = idleTimeout
         return S3Client(executor: executor)
     }
 
@@ -33,13 +37,15 @@ struct BoundedWaitTests {
         try await StallingEndpoint.with(stallAfter: 1000) { server in
             try await AsyncHTTPClientTransport.withTransport { transport in
                 let started = ContinuousClock.now
-                // 3500 bytes at 1000 per response: three silences, three resumes.
-                let body = try await Self.s3(server, transport).getObject(
+                // 3500 bytes at 1000 per response: three silences, three resumes. The idle timeout is 1 s, not
+                // 0.3 s: on a loaded machine a resumed request's first bytes took longer than 0.3 s and the
+                // attempt counted as one without progress (a flake seen once in a fresh-clone run).
+                let body = try await Self.s3(server, transport, idleTimeout: .seconds(1)).getObject(
                     bucket: "exports",
                     key: "AWSDynamoDB/data/object-3500"
                 )
                 #expect(body == StallingEndpoint.objectBytes(3500))
-                // The server stays silent for two minutes; only the 300 ms idle timeout explains an early finish.
+                // The server stays silent for two minutes; only the idle timeout explains an early finish.
                 #expect(ContinuousClock.now - started < .seconds(20))
             }
         }
@@ -64,6 +70,30 @@ struct BoundedWaitTests {
                     #expect(operation == "GetObject" && attempts == 3)
                     #expect("\(error)".contains("no data received for 0.3 s (idle read timeout)"), "\(error)")
                 }
+            }
+        }
+    }
+
+    @Test("a whole-body request whose body goes silent fails within its timeout, as a read timeout")
+    func sentBodyIsBounded() async throws {
+        try await StallingEndpoint.with(stallAfter: 1000) { server in
+            try await AsyncHTTPClientTransport.withTransport { transport in
+                let started = ContinuousClock.now
+                do {
+                    _ = try await transport.send(
+                        HTTPRequestData(
+                            method: "GET",
+                            origin: server.endpoint,
+                            path: "/exports/AWSDynamoDB/data/object-3500"
+                        ),
+                        timeout: .milliseconds(500)
+                    )
+                    Issue.record("a body that stopped after 1000 of 3500 bytes was accepted")
+                } catch let error as TransportError {
+                    #expect(error.kind == .readTimeout, "\(error)")
+                }
+                // The server stays silent for two minutes: only the 500 ms deadline explains an early end.
+                #expect(ContinuousClock.now - started < .seconds(20))
             }
         }
     }
