@@ -144,15 +144,18 @@ PTEE_ON_DEMAND = ('Throughput exceeds the current capacity of your table or inde
 
 
 class DynamoError(Exception):
-    def __init__(self, typ, message, status=400):
+    def __init__(self, typ, message, status=400, reasons=None):
         super().__init__(message)
         self.typ = typ
         self.message = message
         self.status = status
+        self.reasons = reasons or []
 
     def body(self):
-        return json.dumps({'__type': ERROR_PREFIX.get(self.typ, DDB_PREFIX) + self.typ,
-                           'message': self.message}, separators=(',', ':')).encode()
+        doc = {'__type': ERROR_PREFIX.get(self.typ, DDB_PREFIX) + self.typ, 'message': self.message}
+        if self.reasons:
+            doc['ThrottlingReasons'] = self.reasons
+        return json.dumps(doc, separators=(',', ':')).encode()
 
 
 def dumps(obj):
@@ -818,8 +821,14 @@ class App:
                 st.partial_calls += 1
             else:
                 st.ptee += 1
+                # DynamoDB names what throttled (ThrottlingReasons, 2025): the table or the index, and which limit.
+                limit = 'MaxOnDemandThroughputExceeded' if self.opts.on_demand else 'ProvisionedThroughputExceeded'
+                arn = 'arn:aws:dynamodb:us-east-1:000000000000:table/%s' % t.name
+                reasons = [{'reason': ('Table' if k == 0 else 'Index') + 'Write' + limit,
+                            'resource': arn if k == 0 else '%s/index/%s' % (arn, t.resources[k].name)}
+                           for k in sorted(blocked)]
                 raise DynamoError('ProvisionedThroughputExceededException',
-                                  PTEE_ON_DEMAND if self.opts.on_demand else PTEE_PROVISIONED)
+                                  PTEE_ON_DEMAND if self.opts.on_demand else PTEE_PROVISIONED, reasons=reasons)
         out = {'UnprocessedItems': {t.name: unprocessed} if unprocessed else {}}
         if rcc in ('TOTAL', 'INDEXES'):
             cc = {'TableName': t.name, 'CapacityUnits': float(used_t + sum(used_g))}

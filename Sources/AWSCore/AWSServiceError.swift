@@ -54,7 +54,29 @@ public struct AWSServiceError: Error, Sendable, Hashable, CustomStringConvertibl
     /// Scrubbed one-line excerpt when the body was not in the service's
     /// format (an emulator's XML, a proxy's HTML page).
     public var bodyExcerpt: String?
+    /// DynamoDB's `ThrottlingReasons` on a throttling error: what throttled (`TableWriteProvisionedThroughputExceeded`,
+    /// `IndexWriteKeyRangeThroughputExceeded`, …) and the table or index ARN it names. Empty when none was given.
+    public var throttlingReasons: [ThrottlingReason] = []
     public var context: AWSErrorContext
+
+    public struct ThrottlingReason: Sendable, Hashable {
+        public var reason: String
+        public var resource: String?
+
+        public init(reason: String, resource: String?) {
+            self.reason = reason
+            self.resource = resource
+        }
+
+        /// `IndexWriteProvisionedThroughputExceeded (index by-name)`, `TableWriteProvisionedThroughputExceeded
+        /// (table orders)`: the reason and the name at the end of the resource's ARN.
+        public var text: String {
+            guard let resource, let slash = resource.range(of: ":table/") else { return reason }
+            let path = resource[slash.upperBound...].split(separator: "/")
+            if path.count >= 3, path[1] == "index" { return "\(reason) (index \(path[2]))" }
+            return path.first.map { "\(reason) (table \($0))" } ?? reason
+        }
+    }
 
     public init(
         service: AWSService,

@@ -65,6 +65,7 @@ public enum AWSErrorDecoder {
         if firstByte == UInt8(ascii: "{"), let fields = jsonErrorFields(body) {
             error.code = headerCode ?? fields.code ?? error.code
             error.message = fields.message.map { scrubMessage($0, secrets) }
+            error.throttlingReasons = fields.throttlingReasons
         } else if firstByte == UInt8(ascii: "<"), let fields = xmlErrorFields(body) {
             error.code = headerCode ?? fields.code ?? error.code
             error.message = fields.message.map { scrubMessage($0, secrets) }
@@ -122,6 +123,7 @@ public enum AWSErrorDecoder {
         var message: String?
         var requestID: String?
         var region: String?
+        var throttlingReasons: [AWSServiceError.ThrottlingReason] = []
     }
 
     static func jsonErrorFields(_ body: [UInt8]) -> Fields? {
@@ -130,7 +132,20 @@ public enum AWSErrorDecoder {
         }
         let rawCode = (object["__type"] ?? object["code"] ?? object["Code"]) as? String
         let message = (object["message"] ?? object["Message"]) as? String
-        return Fields(code: rawCode.map(sanitizeErrorCode).flatMap { $0.isEmpty ? nil : $0 }, message: message)
+        // `ThrottlingReasons: [{"reason": …, "resource": arn}]` (DynamoDB, 2025); names kept short and printable.
+        let reasons = (object["ThrottlingReasons"] as? [[String: Any]] ?? []).compactMap { entry in
+            (entry["reason"] as? String).map {
+                AWSServiceError.ThrottlingReason(
+                    reason: Redaction.sanitizeExcerpt($0, limit: 100),
+                    resource: (entry["resource"] as? String).map { Redaction.sanitizeExcerpt($0, limit: 300) }
+                )
+            }
+        }
+        return Fields(
+            code: rawCode.map(sanitizeErrorCode).flatMap { $0.isEmpty ? nil : $0 },
+            message: message,
+            throttlingReasons: reasons
+        )
     }
 
     /// S3 `<Error>` or query `<ErrorResponse><Error>`; nil if neither has a `Code`.

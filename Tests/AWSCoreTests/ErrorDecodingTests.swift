@@ -25,6 +25,35 @@ struct ErrorDecodingTests {
         #expect(AWSErrorDecoder.sanitizeErrorCode(raw) == code)
     }
 
+    @Test("DynamoDB's ThrottlingReasons are kept, named by the table or index they name")
+    func throttlingReasons() {
+        let e = AWSErrorDecoder.decode(
+            service: .dynamodb,
+            operation: "BatchWriteItem",
+            response: .init(
+                status: 400,
+                body: bytes(
+                    #"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for one or more global secondary indexes of the table was exceeded.","ThrottlingReasons":[{"reason":"IndexWriteProvisionedThroughputExceeded","resource":"arn:aws:dynamodb:eu-west-1:111122223333:table/orders/index/by-customer"},{"reason":"TableWriteKeyRangeThroughputExceeded","resource":"arn:aws:dynamodb:eu-west-1:111122223333:table/orders"},{"reason":"TableWriteAccountLimitExceeded"}]}"#
+                )
+            ),
+            context: Self.ctx
+        )
+        #expect(e.code == "ProvisionedThroughputExceededException")
+        #expect(
+            e.throttlingReasons.map(\.text) == [
+                "IndexWriteProvisionedThroughputExceeded (index by-customer)",
+                "TableWriteKeyRangeThroughputExceeded (table orders)",
+                "TableWriteAccountLimitExceeded",
+            ]
+        )
+        let none = AWSErrorDecoder.decode(
+            service: .dynamodb,
+            operation: "BatchWriteItem",
+            response: .init(status: 400, body: bytes(#"{"__type":"ThrottlingException","message":"slow down"}"#))
+        )
+        #expect(none.throttlingReasons.isEmpty)
+    }
+
     @Test func dynamoDBJSONBody() {
         let e = AWSErrorDecoder.decode(
             service: .dynamodb,

@@ -72,21 +72,32 @@ struct ApplyDriverTests {
                     if case .s(let pk) = key["pk"] { return pk } else { return nil }
                 }.filter { $0.hasPrefix("user#") }.sorted().first
             )
-            // Call by call: every 7th throttled, every 5th leaves its first two writes unprocessed, every 11th meets
-            // a transaction; a put of the victim is refused whenever it is in the call.
+            // Call by call: every 7th throttled (the table's capacity), every 13th throttled by an index, every 5th
+            // leaves its first two writes unprocessed, every 11th meets a transaction; a put of the victim is
+            // refused whenever it is in the call.
+            let (tableReason, indexReason) = (
+                "TableWriteProvisionedThroughputExceeded (table memory-target)",
+                "IndexWriteKeyRangeThroughputExceeded (index by-name)"
+            )
+            let throttled = Mutex<[String: Int]>([:])
             let table = MemoryTargetTable(partitionKey: ("pk", "S"), sortKey: ("sk", "N")) { call, writes in
                 let refused = writes.contains { write in
                     !write.record.isDelete
                         && String(decoding: write.key, as: UTF8.self).contains("\"\(victim)\"")
                 }
                 if refused { return .refuse("Item size has exceeded the maximum allowed size") }
-                if call % 7 == 3 { return .throttle }
+                for (every, at, reason) in [(7, 3, tableReason), (13, 6, indexReason)] where call % every == at {
+                    throttled.withLock { $0[reason, default: 0] += 1 }
+                    return .throttleBecause(reason)
+                }
                 if call % 11 == 4 { return .conflict }
                 if call % 5 == 1 && writes.count > 2 { return .unprocessed([0, 1]) }
                 return .none
             }
             let store = MemoryCheckpointStore()
-            let report = try await Self.run(Self.engine(plan, chain, table, store, directory))
+            var engine = Self.engine(plan, chain, table, store, directory)
+            engine.journal = try RunJournal(path: directory + "/journal.jsonl")
+            let report = try await Self.run(engine)
             let actual = try Self.state(of: table, keyNames: chain.keyNames)
             let refusedKeys = Set(expected.keys.filter { $0["pk"] == .s(victim) })
             #expect(!refusedKeys.isEmpty, "the victim is in the final state")
@@ -106,6 +117,22 @@ struct ApplyDriverTests {
                 zip(history, history.dropFirst()).allSatisfy { $0.windowsDone <= $1.windowsDone },
                 "the checkpoint never goes back"
             )
+
+            // The run record: every throttle under the reason the target gave, as the script counted them.
+            let entries = try RunJournal.read(directory + "/journal.jsonl")
+            let progress = entries.compactMap(\.progress)
+            let reasons = throttled.withLock { $0 }
+            #expect(reasons.count == 2 && reasons.values.reduce(0, +) == report.throttles)
+            #expect(progress.last?.throttleReasons == reasons)
+            // One fileDone per data file, with what it wrote and rejected: summed, the run's own figures.
+            let files = progress.filter { $0.event == .fileDone }
+            #expect(files.count == plan.windows.reduce(0) { $0 + $1.files.count })
+            let figures = files.compactMap(\.fileFigures)
+            #expect(figures.count == files.count)
+            #expect(figures.reduce(0) { $0 + $1.puts + $1.deletes } == report.itemsApplied)
+            #expect(figures.reduce(0) { $0 + $1.rejects } == report.rejects)
+            // Verified before anything of it was written, so verification is a part of the file's time.
+            #expect(figures.allSatisfy { ($0.verifySeconds ?? -1) >= 0 && $0.verifySeconds! <= $0.seconds })
         }
     }
 

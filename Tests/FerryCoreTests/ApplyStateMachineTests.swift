@@ -1,7 +1,7 @@
 import DynamoModel
 import ExportReader
-import Foundation
 import FerryTestSupport
+import Foundation
 import Testing
 
 @testable import FerryCore
@@ -505,5 +505,52 @@ struct ApplyStateMachineTests {
             _ = try again.take(steps[Int.random(in: 0..<steps.count, using: &random)], random: &random, world: &world)
         }
         #expect(again.inFlight.isEmpty && again.lastSeq.isEmpty, "nothing was sent again")
+    }
+
+    @Test(
+        "a file's figures at fileDone: its time from being opened, of which verifying, its writes, rejects, throttles"
+    )
+    func fileFigures() throws {
+        var scenario = Scenario.generate(seed: 5)
+        scenario.windows = [[[[Write(key: 1, value: 1, seq: 0, rejected: false)]]]]
+        scenario.planned = 1
+        var machine = ApplyStateMachine<Int>(
+            chain: scenario.plan,
+            checkpoint: Checkpoint(planId: "plan-5"),
+            rejects: 0,
+            configuration: .init(filesAtOnce: 1)
+        )
+        let file = Scenario.fileName(window: 0, file: 0)
+        let key = KeyBytes(Array("k1".utf8))
+        _ = machine.handle(.started(.init(unitsPerSecond: 0, budget: 10)), elapsed: .seconds(1))
+        _ = machine.handle(.fileVerified(file: file), elapsed: .milliseconds(3500))
+        _ = machine.handle(.readerRejected(file: file, count: 2), elapsed: .seconds(4))
+        let sent = machine.handle(.batchReady(file: file, keys: [key], payload: 0), elapsed: .seconds(4))
+        guard case .send(let batch)? = sent.first else {
+            Issue.record("the batch was not sent: \(sent)")
+            return
+        }
+        let reasons = ["TableWriteProvisionedThroughputExceeded (table t)": 2, "ThrottlingException": 1]
+        let outcome = ApplyStateMachine<Int>.BatchOutcome(
+            written: 1,
+            throttles: 3,
+            deletes: 0,
+            writeUnits: 2.5,
+            throttleReasons: reasons
+        )
+        let afterBatch = machine.handle(.batchDone(id: batch.id, outcome), elapsed: .seconds(6))
+        #expect(afterBatch.isEmpty || !afterBatch.contains { if case .report = $0 { true } else { false } })
+        let done = machine.handle(.fileRead(file: file), elapsed: .milliseconds(7250))
+        let snapshots = done.compactMap { action -> ApplyProgress? in
+            if case .report(let progress) = action { progress } else { nil }
+        }
+        let fileDone = try #require(snapshots.first { $0.event == .fileDone })
+        #expect(fileDone.file == file)
+        #expect(
+            fileDone.fileFigures
+                == .init(puts: 1, deletes: 0, rejects: 2, writeUnits: 2.5, seconds: 6.25, verifySeconds: 2.5)
+        )
+        #expect(fileDone.throttleReasons == reasons)
+        #expect(snapshots.first { $0.event == .windowDone }?.throttleReasons == reasons, "reasons carry on")
     }
 }

@@ -29,6 +29,7 @@ extension ApplyEngine {
         let reader = ExportReader(source: source)
         let verified = try await reader.spool(file, to: context.spool.path(for: name))
         defer { unlink(verified.path) }
+        events.yield(.fileVerified(file: name))
         var pending: [PendingWrite] = []
         func announce(_ batch: [PendingWrite]) async throws {
             events.yield(.batchReady(file: name, keys: batch.map { KeyBytes($0.key) }, payload: batch))
@@ -97,9 +98,10 @@ extension ApplyEngine {
                 unprocessedRounds += 1
                 outcome.retries += 1
                 try await backOff(round: unprocessedRounds)
-            case .throttled:
+            case .throttled(let reason):
                 await gate.throttled()
                 outcome.throttles += 1
+                outcome.throttleReasons[reason, default: 0] += 1
             case .conflict:
                 conflictRounds += 1
                 guard conflictRounds <= Self.transactionConflictRounds else {
@@ -120,6 +122,7 @@ extension ApplyEngine {
                     outcome.rejected += alone.rejected
                     outcome.retries += alone.retries
                     outcome.throttles += alone.throttles
+                    outcome.throttleReasons.merge(alone.throttleReasons, uniquingKeysWith: +)
                 }
                 return outcome
             }

@@ -40,6 +40,37 @@ public struct ApplyProgress: Sendable, Codable, Hashable {
     /// At `windowDone`: what the window's files wrote (files re-applied after a crash counted once) and the write
     /// units DynamoDB reported consumed for them (table and indexes).
     public var windowFigures: WindowFigures?
+    /// At `fileDone`: what the file wrote and rejected, its write units, and how long it took from being opened —
+    /// of which verifying it into the spool (download, MD5, gzip, count) before anything of it was written.
+    public var fileFigures: FileFigures?
+    /// The throttles so far by reason (DynamoDB's `ThrottlingReasons`, e.g. `IndexWriteProvisionedThroughputExceeded
+    /// (index by-name)`, or the error code when it gives none); absent while there were none.
+    public var throttleReasons: [String: Int]?
+
+    public struct FileFigures: Sendable, Codable, Hashable {
+        public var puts: Int64
+        public var deletes: Int64
+        public var rejects: Int64
+        public var writeUnits: Double
+        public var seconds: Double
+        public var verifySeconds: Double?
+
+        public init(
+            puts: Int64,
+            deletes: Int64,
+            rejects: Int64,
+            writeUnits: Double,
+            seconds: Double,
+            verifySeconds: Double?
+        ) {
+            self.puts = puts
+            self.deletes = deletes
+            self.rejects = rejects
+            self.writeUnits = writeUnits
+            self.seconds = seconds
+            self.verifySeconds = verifySeconds
+        }
+    }
 
     public struct WindowFigures: Sendable, Codable, Hashable {
         public var puts: Int64
@@ -71,7 +102,9 @@ public struct ApplyProgress: Sendable, Codable, Hashable {
         lagSeconds: Double? = nil,
         waitingFor: [String]? = nil,
         pendingGap: String? = nil,
-        windowFigures: WindowFigures? = nil
+        windowFigures: WindowFigures? = nil,
+        fileFigures: FileFigures? = nil,
+        throttleReasons: [String: Int]? = nil
     ) {
         self.event = event
         self.window = window
@@ -91,6 +124,8 @@ public struct ApplyProgress: Sendable, Codable, Hashable {
         self.waitingFor = waitingFor
         self.pendingGap = pendingGap
         self.windowFigures = windowFigures
+        self.fileFigures = fileFigures
+        self.throttleReasons = throttleReasons
     }
 
     /// Items per second this run.

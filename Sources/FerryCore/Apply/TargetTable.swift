@@ -56,8 +56,10 @@ public struct DynamoTargetTable: TargetTable {
         do {
             output = try await client.batchWriteItem(request, table: name)
         } catch let error as AWSClientError where error.isThrottling {
-            if case .service(let service, _, _) = error { return .throttled(reason: service.code) }
-            return .throttled(reason: "throttled")
+            guard case .service(let service, _, _) = error else { return .throttled(reason: "throttled") }
+            // What throttled, as DynamoDB names it (the table or an index, and which limit); else its code.
+            let reasons = service.throttlingReasons.map(\.text)
+            return .throttled(reason: reasons.isEmpty ? service.code : reasons.joined(separator: ", "))
         } catch let AWSClientError.service(error, _, _) where error.code == "TransactionConflictException" {
             return .conflict(reason: error.message ?? error.code)
         } catch let AWSClientError.service(error, _, _) where Self.itemRefusals.contains(error.code) {
@@ -107,6 +109,8 @@ public final class MemoryTargetTable: TargetTable {
     public enum Fault: Sendable {
         case none
         case throttle
+        /// Throttled, for this reason (as `DynamoTargetTable` reports DynamoDB's `ThrottlingReasons`).
+        case throttleBecause(String)
         case conflict
         /// These writes (by index in the call) are left unprocessed; the rest are applied.
         case unprocessed(Set<Int>)
@@ -170,6 +174,7 @@ public final class MemoryTargetTable: TargetTable {
         var left: [PendingWrite] = []
         switch fault {
         case .throttle: return .throttled(reason: "ProvisionedThroughputExceededException")
+        case .throttleBecause(let reason): return .throttled(reason: reason)
         case .conflict: return .conflict(reason: "TransactionConflictException")
         case .refuse(let reason): return .refused(reason: reason)
         case .fatal(let reason): throw FatalError(description: reason)
