@@ -103,6 +103,74 @@ struct RunReportTests {
         #expect(decoded == report)
     }
 
+    @Test("the lag over the run, each file's last timings and the throttles by reason, from the run record")
+    func seriesFromJournal() throws {
+        let plan = ApplyStateMachineTests.Scenario.generate(seed: 3).plan
+        let count = plan.windows.count
+        let end0 = ExportTime(plan.windows[0].to)!.epochMilliseconds
+        func progress(_ event: ApplyProgress.Event, _ run: String, _ at: Int64) -> RunJournal.Entry {
+            var entry = RunJournal.Entry(kind: .progress, run: run, at: at)
+            entry.progress = Self.progress(event, window: 1, of: count, items: 0)
+            return entry
+        }
+        func fileDone(_ run: String, _ at: Int64, _ file: String, seconds: Double) -> RunJournal.Entry {
+            var entry = progress(.fileDone, run, at)
+            entry.progress!.file = file
+            entry.progress!.fileFigures = .init(
+                puts: 7,
+                deletes: 1,
+                rejects: 0,
+                writeUnits: 8,
+                seconds: seconds,
+                verifySeconds: seconds / 4
+            )
+            return entry
+        }
+        // Run a: a tick before any window is done (no lag yet), file f1 done, a throttle, killed.
+        var tick = progress(.tick, "a", end0 + 1_000)
+        tick.progress!.throttleReasons = ["TableWriteProvisionedThroughputExceeded (table t)": 2]
+        var journal = [progress(.tick, "a", end0 - 5_000), fileDone("a", end0, "x/data/f1.json.gz", seconds: 3), tick]
+        // Run b: f1 again (after the crash) and f2; the window done at end0 + 20 s; then ticks, one throttled
+        // by an index, and a caught-up snapshot with its own lag.
+        journal.append(fileDone("b", end0 + 10_000, "x/data/f1.json.gz", seconds: 2))
+        journal.append(fileDone("b", end0 + 12_000, "x/data/f2.json.gz", seconds: 9))
+        var checkpoint = RunJournal.Entry(kind: .checkpoint, run: "b", at: end0 + 20_000)
+        checkpoint.appliedThrough = plan.windows[0].to
+        journal.append(checkpoint)
+        var later = progress(.tick, "b", end0 + 50_000)
+        later.progress!.throttleReasons = [
+            "TableWriteProvisionedThroughputExceeded (table t)": 1, "IndexWriteKeyRangeThroughputExceeded (index g)": 4,
+        ]
+        journal.append(later)
+        var caughtUp = progress(.caughtUp, "b", end0 + 60_000)
+        caughtUp.progress!.lagSeconds = 42
+        journal.append(caughtUp)
+
+        let report = RunReport.build(plan: plan, checkpoint: nil, journal: journal, asOf: end0, now: end0)
+        // Lag: nothing before the first window is done; then now minus its end, and the run's own figure.
+        #expect(report.lag.map(\.at) == [end0 + 20_000, end0 + 50_000, end0 + 60_000])
+        #expect(report.lag.map(\.lagSeconds) == [20, 50, 42])
+        // Files: f1 once, with its last (re-applied) timings, in the order last done.
+        #expect(report.files.map(\.file) == ["x/data/f1.json.gz", "x/data/f2.json.gz"])
+        #expect(report.files.map(\.seconds) == [2, 9] && report.files[1].verifySeconds == 2.25)
+        // Throttles by reason: each run's last figures, summed, most frequent first.
+        #expect(
+            report.throttleReasons == [
+                .init(reason: "IndexWriteKeyRangeThroughputExceeded (index g)", count: 4),
+                .init(reason: "TableWriteProvisionedThroughputExceeded (table t)", count: 3),
+            ]
+        )
+        let html = RunReportHTML.render(report)
+        let lagChart = try #require(html.range(of: "<svg id=\"lag-chart\"")).upperBound
+        #expect(html[lagChart...].prefix(2000).contains("<polyline"), "the lag is drawn")
+        #expect(html.components(separatedBy: "<tr class=\"throttle\">").count - 1 == 2)
+        #expect(html.contains("IndexWriteKeyRangeThroughputExceeded (index g)</td><td>4</td>"))
+        // The slowest file first, by its name.
+        let rows = html.components(separatedBy: "<tr class=\"file\">").dropFirst()
+        #expect(rows.count == 2 && rows.first!.contains("f2.json.gz") && rows.first!.contains("9.0 s"))
+        #expect(try Self.schemaErrors(report.json) == nil)
+    }
+
     /// A diff run in the journal: start, verdict (nil: it failed before one), end.
     static func diffRun(
         _ id: String,
@@ -302,8 +370,10 @@ struct RunReportTests {
         )
         let empty = RunReport.build(plan: plan, checkpoint: nil, journal: [], asOf: 0, now: 0)
         #expect(full.verification.diff != nil && !full.throughput.isEmpty && full.verification.rejectsFile != nil)
-        #expect(try Self.schemaErrors(full.json) == nil)
-        #expect(try Self.schemaErrors(empty.json) == nil)
+        for report in [full, empty] {
+            let errors = try Self.schemaErrors(report.json)
+            #expect(errors == nil, "\(errors ?? "")")
+        }
         // The schema can fail: an unknown status, a missing figure, a field it does not know.
         var object = try #require(try JSONSerialization.jsonObject(with: full.json) as? [String: Any])
         var verification = try #require(object["verification"] as? [String: Any])
@@ -359,7 +429,7 @@ struct RunReportTests {
     }
 
     @Test(
-        "the HTML in a real headless browser (Debian's chromium): the DOM has the figures, the window rows and both charts; a screenshot is taken"
+        "the HTML in a real headless browser (Debian's chromium): the DOM has the figures, the window and file rows, the throttle reasons and the three charts; a screenshot is taken"
     )
     func inBrowser() async throws {
         let chromium = try #require(
@@ -369,9 +439,11 @@ struct RunReportTests {
             "chromium is not installed (make test installs it: apt-get install chromium)"
         )
         let plan = ApplyStateMachineTests.Scenario.generate(seed: 5).plan
-        var journal: [RunJournal.Entry] = [RunJournal.Entry(kind: .runStarted, run: "r", at: 0)]
+        // The run starts a minute after the last window's end (so that its lag is real), one window every 10 s.
+        let origin = ExportTime(plan.windows.last!.to)!.epochMilliseconds + 60_000
+        var journal: [RunJournal.Entry] = [RunJournal.Entry(kind: .runStarted, run: "r", at: origin)]
         for (offset, window) in plan.windows.enumerated() {
-            let base = Int64(offset) * 10_000
+            let base = origin + Int64(offset) * 10_000
             var started = RunJournal.Entry(kind: .progress, run: "r", at: base)
             started.progress = Self.progress(.windowStarted, window: window.index + 1, of: plan.windows.count, items: 0)
             journal.append(started)
@@ -385,6 +457,22 @@ struct RunReportTests {
                 )
                 journal.append(tick)
             }
+            var file = RunJournal.Entry(kind: .progress, run: "r", at: base + 5500)
+            file.progress = Self.progress(.fileDone, window: window.index + 1, of: plan.windows.count, items: 0)
+            file.progress!.file = "AWSDynamoDB/\(window.exportId)/data/part-\(offset).json.gz"
+            file.progress!.fileFigures = .init(
+                puts: 90,
+                deletes: 10,
+                rejects: 0,
+                writeUnits: 100,
+                seconds: 5.5,
+                verifySeconds: 0.5
+            )
+            file.progress!.throttleReasons = ["TableWriteProvisionedThroughputExceeded (table t)": offset + 1]
+            journal.append(file)
+            var saved = RunJournal.Entry(kind: .checkpoint, run: "r", at: base + 6000)
+            saved.appliedThrough = window.to
+            journal.append(saved)
             var done = RunJournal.Entry(kind: .progress, run: "r", at: base + 6000)
             done.progress = Self.progress(.windowDone, window: window.index + 1, of: plan.windows.count, items: 0)
             journal.append(done)
@@ -416,7 +504,15 @@ struct RunReportTests {
             #expect(dom.contains("id=\"rpo\"") && dom.contains("42 s"))
             #expect(dom.components(separatedBy: "<tr class=\"window\">").count - 1 == plan.windows.count)
             #expect(dom.contains("<svg id=\"items-chart\"") && dom.contains("<svg id=\"capacity-chart\""))
-            #expect(dom.components(separatedBy: "<polyline").count - 1 == 3, "items/s, WCU/s and the budget drawn")
+            #expect(dom.contains("<svg id=\"lag-chart\""))
+            #expect(
+                dom.components(separatedBy: "<polyline").count - 1 == 4,
+                "items/s, WCU/s, the budget and the lag drawn"
+            )
+            #expect(dom.components(separatedBy: "<tr class=\"file\">").count - 1 == min(10, plan.windows.count))
+            #expect(
+                dom.contains("TableWriteProvisionedThroughputExceeded (table t)</td><td>\(plan.windows.count)</td>")
+            )
             _ = try browse(["--screenshot=" + directory + "/report.png"])
             let png = try Data(contentsOf: URL(fileURLWithPath: directory + "/report.png"))
             #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 10_000, "a screenshot of the page")

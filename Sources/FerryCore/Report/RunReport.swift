@@ -6,7 +6,7 @@ import Foundation
 /// figures, and the throughput against the budget over time. `build` is pure (time comes in as arguments);
 /// `RunReportHTML` renders it as one self-contained page.
 public struct RunReport: Sendable, Codable, Hashable {
-    public var reportVersion = 2
+    public var reportVersion = 3
     public var planId: String
     public var source: String
     public var target: String
@@ -18,6 +18,11 @@ public struct RunReport: Sendable, Codable, Hashable {
     public var rpo: RPO
     public var windows: [Window]
     public var throughput: [Sample]
+    /// The lag behind the source over the run (the RPO as it went), each data file's timings, and the throttles by
+    /// reason (`RunReport+Series.swift`).
+    public var lag: [LagSample]
+    public var files: [FileTiming]
+    public var throttleReasons: [ThrottleReason]
     public var totals: Totals
     /// The proof: the last `diff`'s verdict, whether it covers what is applied now, and the rejects.
     public var verification: Verification
@@ -288,6 +293,9 @@ public struct RunReport: Sendable, Codable, Hashable {
             rpo: RPO(appliedThrough: through, lagSeconds: lag),
             windows: windows,
             throughput: samples,
+            lag: Self.lagSeries(journal),
+            files: Self.fileTimings(journal),
+            throttleReasons: Self.throttleReasons(journal),
             totals: Totals(
                 windows: chain.windows.count,
                 windowsApplied: windowsDone,

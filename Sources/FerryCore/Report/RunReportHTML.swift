@@ -63,6 +63,14 @@ public enum RunReportHTML {
                 ("b", "budget", report.throughput.map { ($0.at, $0.writeBudget) }),
             ]
         )
+        html += "<h2>Lag behind the source</h2>\n"
+        html += chart(
+            id: "lag-chart",
+            title: "seconds behind the source (the RPO over the run): now minus the end of the last window applied",
+            series: [("a", "lag (s)", report.lag.map { ($0.at, $0.lagSeconds) })],
+            empty: "no window applied yet"
+        )
+        html += throttleSection(report.throttleReasons, total: report.totals.throttles)
         html += """
             <h2>Windows</h2>
             <table id="windows"><thead><tr><th>#</th><th class="text">export</th><th class="text">kind</th>
@@ -83,7 +91,9 @@ public enum RunReportHTML {
 
                 """
         }
-        html += "</tbody></table>\n<h2>Runs</h2>\n<table id=\"runs\"><thead><tr><th class=\"text\">run</th>"
+        html += "</tbody></table>\n"
+        html += filesSection(report.files)
+        html += "<h2>Runs</h2>\n<table id=\"runs\"><thead><tr><th class=\"text\">run</th>"
         html += "<th class=\"text\">started</th><th class=\"text\">last seen</th><th class=\"text\">outcome</th></tr>"
         html += "</thead><tbody>\n"
         for run in report.runs {
@@ -152,6 +162,42 @@ public enum RunReportHTML {
         return html + "</tbody></table>\n"
     }
 
+    /// The throttles by the reason DynamoDB gave: which table or index, which limit.
+    static func throttleSection(_ reasons: [RunReport.ThrottleReason], total: Int) -> String {
+        var html = "<h2>Throttles by reason</h2>\n"
+        guard !reasons.isEmpty else {
+            let text = total == 0 ? "no throttles" : "\(total) throttles, recorded without their reasons"
+            return html + "<p id=\"throttle-reasons\" class=\"muted\">\(text)</p>\n"
+        }
+        html += "<table id=\"throttle-reasons\"><thead><tr><th class=\"text\">reason</th><th>throttles</th>"
+        html += "</tr></thead><tbody>\n"
+        for reason in reasons {
+            html +=
+                "<tr class=\"throttle\"><td class=\"text\">\(escape(reason.reason))</td><td>\(reason.count)</td></tr>\n"
+        }
+        return html + "</tbody></table>\n"
+    }
+
+    /// The slowest data files (all of them are in the JSON): where a window's time went.
+    static func filesSection(_ files: [RunReport.FileTiming], shown: Int = 10) -> String {
+        var html = "<h2>Slowest data files</h2>\n"
+        guard !files.isEmpty else { return html + "<p id=\"files\" class=\"muted\">no file timings recorded</p>\n" }
+        html +=
+            "<p class=\"muted\">\(min(shown, files.count)) of \(files.count) files, slowest first; time runs from the "
+        html +=
+            "file being opened to its last write acknowledged, verifying it (download, MD5, gzip, count) first.</p>\n"
+        html += "<table id=\"files\"><thead><tr><th>window</th><th class=\"text\">file</th><th>time</th><th>verify</th>"
+        html += "<th>puts</th><th>deletes</th><th>rejects</th><th>WCU</th></tr></thead><tbody>\n"
+        for file in files.sorted(by: { $0.seconds > $1.seconds }).prefix(shown) {
+            let name = file.file.split(separator: "/").last.map(String.init) ?? file.file
+            html += "<tr class=\"file\"><td>\(file.window)</td><td class=\"text\">\(escape(name))</td>"
+            html += "<td>\(duration(file.seconds))</td><td>\(file.verifySeconds.map(duration) ?? "—")</td>"
+            html += "<td>\(file.puts)</td><td>\(file.deletes)</td><td>\(file.rejects)</td>"
+            html += "<td>\(Int(file.writeUnits.rounded()))</td></tr>\n"
+        }
+        return html + "</tbody></table>\n"
+    }
+
     /// Where the RTO's time went.
     static func phasesTable(_ rto: RunReport.RTO) -> String {
         var html = "<h2>Recovery time by phase</h2>\n<table id=\"phases\"><thead><tr><th class=\"text\">phase</th>"
@@ -167,7 +213,8 @@ public enum RunReportHTML {
     static func chart(
         id: String,
         title: String,
-        series: [(style: String, name: String, points: [(Int64, Double)])]
+        series: [(style: String, name: String, points: [(Int64, Double)])],
+        empty: String = "no progress ticks recorded"
     )
         -> String
     {
@@ -177,7 +224,7 @@ public enum RunReportHTML {
         svg +=
             "<svg id=\"\(id)\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(escape(title))\">\n"
         guard let first = all.map(\.0).min(), let last = all.map(\.0).max() else {
-            return svg + "<text x=\"\(left)\" y=\"\(height / 2)\">no progress ticks recorded</text></svg></figure>\n"
+            return svg + "<text x=\"\(left)\" y=\"\(height / 2)\">\(escape(empty))</text></svg></figure>\n"
         }
         let top = max(1, all.map(\.1).max() ?? 1)
         let span = Double(max(1, last - first))

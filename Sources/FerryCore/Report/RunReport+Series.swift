@@ -1,0 +1,99 @@
+import ExportReader
+import Foundation
+
+/// The report's figures over time and per file, from the run record: the lag (RPO) as the run went, each data file's
+/// timings, and the throttles by the reason DynamoDB gave.
+extension RunReport {
+    /// How far behind the source the target was at a moment of the run: wall time minus the end of the last window
+    /// applied by then. It grows while a window is written and drops when one is done (a saw-tooth).
+    public struct LagSample: Sendable, Codable, Hashable {
+        public var at: Int64
+        public var lagSeconds: Double
+    }
+
+    /// One data file as its `fileDone` recorded it (the last time, when a crash made a run apply it again).
+    public struct FileTiming: Sendable, Codable, Hashable {
+        /// 1-based window number, as the windows table shows it.
+        public var window: Int
+        public var file: String
+        public var doneAt: Int64
+        /// From the file being opened to its last write acknowledged, and of that, verifying it (download, MD5,
+        /// gzip, item count) before anything of it was written.
+        public var seconds: Double
+        public var verifySeconds: Double?
+        public var puts: Int64
+        public var deletes: Int64
+        public var rejects: Int64
+        public var writeUnits: Double
+    }
+
+    public struct ThrottleReason: Sendable, Codable, Hashable {
+        public var reason: String
+        public var count: Int
+    }
+
+    /// The lag at every checkpoint and progress entry after the first window was done, oldest first. A `caughtUp`
+    /// or `waiting` snapshot carries the lag the run measured itself; the others are measured from the entry's time
+    /// and the position applied by then (the last checkpoint entry before it, of any run).
+    static func lagSeries(_ journal: [RunJournal.Entry]) -> [LagSample] {
+        var through: Int64?
+        var samples: [LagSample] = []
+        for entry in journal.sorted(by: { $0.at < $1.at }) {
+            if entry.kind == .checkpoint, let applied = entry.appliedThrough.flatMap(ExportTime.init) {
+                through = applied.epochMilliseconds
+            }
+            if let measured = entry.progress?.lagSeconds {
+                samples.append(LagSample(at: entry.at, lagSeconds: measured))
+            } else if let through, entry.kind == .checkpoint || entry.kind == .progress {
+                samples.append(LagSample(at: entry.at, lagSeconds: Double(max(0, entry.at - through)) / 1000))
+            }
+        }
+        return samples
+    }
+
+    /// Every data file's last `fileDone`, in the order they were done.
+    static func fileTimings(_ journal: [RunJournal.Entry]) -> [FileTiming] {
+        var timings: [FileTiming] = []
+        var index: [String: Int] = [:]
+        for entry in journal {
+            guard let progress = entry.progress, progress.event == .fileDone, let file = progress.file,
+                let figures = progress.fileFigures
+            else { continue }
+            let timing = FileTiming(
+                window: progress.window,
+                file: file,
+                doneAt: entry.at,
+                seconds: figures.seconds,
+                verifySeconds: figures.verifySeconds,
+                puts: figures.puts,
+                deletes: figures.deletes,
+                rejects: figures.rejects,
+                writeUnits: figures.writeUnits
+            )
+            // Keys as bytes: two exports' files never share a key, and names that differ only in normalisation
+            // are different objects.
+            let id = "\(progress.window)/" + file.utf8.map { String($0, radix: 16) }.joined()
+            if let at = index[id] {
+                timings[at] = timing
+            } else {
+                index[id] = timings.count
+                timings.append(timing)
+            }
+        }
+        return timings
+    }
+
+    /// The throttles of all runs by reason: each run's last figures, summed; most frequent first.
+    static func throttleReasons(_ journal: [RunJournal.Entry]) -> [ThrottleReason] {
+        var last: [String: [String: Int]] = [:]
+        for entry in journal {
+            if let reasons = entry.progress?.throttleReasons { last[entry.run] = reasons }
+        }
+        var total: [String: Int] = [:]
+        for reasons in last.values { total.merge(reasons, uniquingKeysWith: +) }
+        return total.map { ThrottleReason(reason: $0.key, count: $0.value) }
+            .sorted {
+                $0.count != $1.count ? $0.count > $1.count : $0.reason.utf8.lexicographicallyPrecedes($1.reason.utf8)
+            }
+    }
+}
