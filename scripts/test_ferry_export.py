@@ -226,6 +226,35 @@ def test_migrate_follows_a_table_written_to_continuously_and_ends_exact(env, tmp
                  "--target-endpoint-url", env.moto_url, "--source-region", "us-east-1", check=False)
     assert diff.returncode == 0, diff.stdout + diff.stderr
 
+    # The report from the plan's run record: the exports migrate made (requested and completed, with the service's
+    # times) beside the apply's runs, the lag over the run, each data file's timings.
+    report = json.loads(ferry(env, "report", str(plan), "--json").stdout)
+    commands = [run["command"] for run in report["runs"]]
+    assert commands.count("export") == 4 and commands.count("apply") == 2 and commands.count("diff") == 1, commands
+    # Each migrate: its FULL export step completes; the export beside the apply is stopped with the apply (by the
+    # SIGTERM, then at the cut-over lag).
+    assert [r["outcome"] for r in report["runs"] if r["command"] == "export"] == \
+        ["completed", "interrupted", "completed", "interrupted"], report["runs"]
+    exports = {row["exportArn"]: row for row in report["exports"]}
+    applied = [w["exportArn"] for w in json.loads(plan.read_text())["windows"]] + \
+        [w["exportArn"] for w in checkpoint.get("followWindows", [])]
+    assert set(applied) <= set(exports), "every window applied was recorded made"
+    # Each was seen complete with the service's times, but for those still running at the SIGTERM (at most
+    # --max-in-flight, 4): they finished while nothing ran, and are known complete only as applied.
+    unseen = 0
+    for arn in applied:
+        row = exports[arn]
+        assert row["applied"], row
+        if "completedAt" in row:
+            assert row["completedAt"] >= row["requestedAt"] and row["seconds"] >= 0 and row["itemCount"] >= 0, row
+        else:
+            unseen += 1
+    assert unseen <= 4, report["exports"]
+    assert report["exports"][0]["kind"] == "FULL_EXPORT"
+    assert report["rto"]["firstStartAt"] == next(r["startedAt"] for r in report["runs"] if r["command"] == "apply")
+    assert report["lag"] and report["files"], "the lag and the files were recorded"
+    assert sum(f["puts"] + f["deletes"] for f in report["files"]) == report["totals"]["itemsApplied"]
+
 
 # A bucket in another account: the table is in SOURCE (the export service's account); the bucket `dr-exports` is
 # created by moto's admin, in TARGET. The exporting identity is a user in SOURCE whose policy allows writing under

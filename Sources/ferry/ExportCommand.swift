@@ -53,6 +53,10 @@ struct ExportCommand: AsyncParsableCommand {
     var pollInterval: String = "20s"
     @Option(name: .customLong("max-in-flight"), help: "Incremental exports running at once (default 4).")
     var maxInFlight: Int = 4
+    @Option(
+        help:
+            "Append what was requested and completed to this run record (JSON lines; a plan's journal makes them part of its report)."
+    ) var journal: String?
     @Flag(help: "Print the result as JSON on stdout.") var json = false
     @OptionGroup(title: "Source AWS options (the table's account and the bucket)") var sourceAWS: SourceAWSOptions
     @OptionGroup(title: "Logging") var logging: LoggingOptions
@@ -159,6 +163,8 @@ struct ExportCommand: AsyncParsableCommand {
                 DynamoExportControl(client: dynamo, tableArn: tableArn),
                 onTime: onServiceTime
             )
+            let record = try journal.map { try RunJournal(path: $0, label: "export") }
+            record?.exportStarted(tableArn: tableArn)
             let runner = ExportChainRunner(
                 table: description.TableName,
                 tableArn: tableArn,
@@ -167,8 +173,19 @@ struct ExportCommand: AsyncParsableCommand {
                 bucket: DiscoveredExportBucket(source: s3, prefix: options.prefix),
                 clock: ContinuousClock()
             )
-            let result = try await runner.run { event in printError(terminal ? event.text : event.jsonLine) }
-            return (tableArn, result)
+            do {
+                let result = try await runner.run { event in
+                    record?.exported(event)
+                    printError(terminal ? event.text : event.jsonLine)
+                }
+                record?.exportEnded("completed", error: nil)
+                return (tableArn, result)
+            } catch {
+                // Cancelled (migrate's apply stopped): whatever the cancelled call threw, the run was interrupted.
+                let cancelled = error is CancellationError || Task.isCancelled
+                record?.exportEnded(cancelled ? "interrupted" : "failed", error: cancelled ? nil : error)
+                throw error
+            }
         }
     }
 }

@@ -80,6 +80,8 @@ struct MigrateCommand: AsyncParsableCommand {
     func exportCommand() throws -> ExportCommand {
         var arguments = ["--table", table, "--to", to, "--format", format, "--window", window]
         arguments += ["--poll-interval", pollInterval] + sourceArguments
+        // The exports made go to the plan's run record, beside the apply's: the report shows both.
+        arguments += ["--journal", RunJournal.path(journal: nil, checkpoint: nil, plan: planPath)]
         if let bucketOwner { arguments += ["--bucket-owner", bucketOwner] }
         if enablePITR { arguments.append("--enable-pitr") }
         if retryFailed { arguments.append("--retry-failed") }

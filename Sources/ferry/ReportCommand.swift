@@ -53,9 +53,16 @@ struct ReportCommand: AsyncParsableCommand {
             let progress = try PlanProgress(planPath: plan, checkpoint: checkpoint)
             let (loaded, checkpointPath, saved) = (progress.plan, progress.checkpointPath, progress.checkpoint)
             let journalPath = RunJournal.path(journal: journal, checkpoint: checkpointPath, plan: plan)
-            // Only this plan's runs (a journal path reused by another plan keeps that plan's runs too).
+            // Only this plan's runs (a journal path reused by another plan keeps that plan's runs too), and the
+            // export runs of its source table (the first one runs before the plan exists).
             let all = try RunJournal.read(journalPath)
-            let ours = Set(all.filter { $0.kind == .runStarted && $0.planId == loaded.planId }.map(\.run))
+            let ours = Set(
+                all.filter { entry in
+                    entry.kind == .runStarted
+                        && (entry.planId == loaded.planId
+                            || (entry.command == "export" && entry.table == loaded.sourceTable.tableArn))
+                }.map(\.run)
+            )
             let entries = all.filter { ours.contains($0.run) }
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             var report = RunReport.build(

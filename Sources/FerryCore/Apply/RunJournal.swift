@@ -12,7 +12,8 @@ import Darwin
 /// it saved, and its end with the outcome — one JSON line each, stamped with wall time. Every `diff` appends its start,
 /// its verdict (the counts of each kind of difference and the position compared; never a key) and its end. It is synced to disk before
 /// each checkpoint is saved, so it always reaches at least as far as the checkpoint: the history of a migration
-/// survives crashes and resumes. It holds no item data and no secret (keys, values and credentials never reach it).
+/// survives crashes and resumes. `ferry export` (and `migrate`'s export steps) appends what it requested and what
+/// completed (`ExportJournalEvent`). It holds no item data and no secret (keys, values and credentials never reach it).
 ///
 /// A line left half-written by a crash is cut off when the journal is opened again.
 public final class RunJournal: Sendable {
@@ -36,15 +37,17 @@ public final class RunJournal: Sendable {
     }
 
     /// Opens (or creates) the journal at `path` for appending; `now` is wall time in epoch milliseconds.
+    /// `label` tells apart two runs of one process writing the same journal (`migrate`'s export and apply steps).
     public init(
         path: String,
+        label: String? = nil,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
     )
         throws
     {
         self.path = path
         self.now = now
-        run = "\(now())-\(getpid())"
+        run = "\(now())-\(getpid())" + (label.map { "-" + $0 } ?? "")
         Self.cutPartialLine(at: path)
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CheckpointError.io(path: path, reason: String(cString: strerror(errno))) }
@@ -54,7 +57,9 @@ public final class RunJournal: Sendable {
     deinit { fd.withLock { _ = close($0) } }
 
     public struct Entry: Sendable, Codable, Hashable {
-        public enum Kind: String, Sendable, Codable { case runStarted, progress, checkpoint, verified, runEnded }
+        public enum Kind: String, Sendable, Codable {
+            case runStarted, progress, checkpoint, verified, runEnded, export
+        }
         public var kind: Kind
         public var run: String
         /// Wall time, epoch milliseconds.
@@ -75,6 +80,9 @@ public final class RunJournal: Sendable {
         public var windowsApplied: Int?
         /// At `verified`: what a `diff` found.
         public var diff: Verdict?
+        /// At an `export` run's start: the table exported (its ARN). At `export`: what `ferry export` did or saw.
+        public var table: String?
+        public var export: ExportJournalEvent?
     }
 
     /// A `diff`'s verdict as the journal keeps it: where it compared and how many keys of each kind it found. The
@@ -157,7 +165,7 @@ public final class RunJournal: Sendable {
         try sync()
     }
 
-    private func entry(_ kind: Entry.Kind) -> Entry { Entry(kind: kind, run: run, at: now()) }
+    func entry(_ kind: Entry.Kind) -> Entry { Entry(kind: kind, run: run, at: now()) }
 
     private func fill(_ entry: inout Entry, _ checkpoint: Checkpoint) {
         entry.windowsDone = checkpoint.windowsDone
@@ -169,7 +177,7 @@ public final class RunJournal: Sendable {
 
     /// One line, written with one `write` (O_APPEND): lines of one run never interleave. A failed write is not
     /// fatal to the run (the checkpoint is what a resume needs); `sync` reports it.
-    private func append(_ entry: Entry) {
+    func append(_ entry: Entry) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard var line = try? encoder.encode(entry) else { return }
@@ -177,7 +185,7 @@ public final class RunJournal: Sendable {
         fd.withLock { fd in _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
     }
 
-    private func sync() throws {
+    func sync() throws {
         let failed = fd.withLock { fsync($0) != 0 }
         if failed { throw CheckpointError.io(path: path, reason: "could not sync the journal") }
     }

@@ -138,6 +138,9 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
         // Exports this run requested: running until the bucket shows them, even while ListExports does not list
         // them yet (it is eventually consistent), so the same window is not asked for again in a tight loop.
         var mine = Set<String>()
+        // Exports this run saw running: each is reported completed once the bucket shows it complete, whichever
+        // step the scheduler takes then (not only while it waits).
+        var seenRunning = Set<String>()
         // Failed attempts per window when the run started: --retry-failed adds at most maxRetries to these.
         var baseline: [Int64: Int]?
         var enabled = false
@@ -167,6 +170,19 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
             try Task.checkCancellation()
             let (state, chainEnd) = try await gather(&descriptions, requested: mine, baseline: baseline)
             if baseline == nil { baseline = state.attempts }
+            seenRunning.formUnion(state.running.map(\.exportArn))
+            for arn in state.completed.map(\.exportArn).sorted()
+            where seenRunning.union(mine).contains(arn) && !reported.contains(arn) {
+                let export: ExportDescription
+                if let known = descriptions[arn] {
+                    export = known
+                } else {
+                    export = try await control.describeExport(arn)
+                }
+                descriptions[arn] = export
+                reported.insert(arn)
+                progress(Self.completedEvent(export))
+            }
             let step = ExportScheduler.next(state)
             func result(_ reason: ExportChainResult.Reason) -> ExportChainResult {
                 ExportChainResult(

@@ -96,4 +96,49 @@ extension RunReport {
                 $0.count != $1.count ? $0.count > $1.count : $0.reason.utf8.lexicographicallyPrecedes($1.reason.utf8)
             }
     }
+
+    /// An export the run record saw requested or completed (`ferry export --journal`, `ferry migrate`).
+    public struct ExportRow: Sendable, Codable, Hashable {
+        public var exportArn: String
+        public var kind: String?
+        public var from: String?
+        public var to: String?
+        /// Wall time it was requested (or found running) and seen complete.
+        public var requestedAt: Int64?
+        public var completedAt: Int64?
+        /// The export's own running time, as the service reports it.
+        public var seconds: Double?
+        public var itemCount: Int64?
+        public var billedSizeBytes: Int64?
+        /// One of the windows applied to the target (so it completed, even when no run saw it complete: one
+        /// requested before a stop and finished while nothing ran).
+        public var applied = false
+
+        init(exportArn: String) { self.exportArn = exportArn }
+    }
+
+    /// The exports in the run record, in the order of their windows.
+    static func exports(_ journal: [RunJournal.Entry], applied: Set<String>) -> [ExportRow] {
+        var rows: [String: ExportRow] = [:]
+        for entry in journal {
+            guard let event = entry.export, let arn = event.exportArn else { continue }
+            var row = rows[arn] ?? ExportRow(exportArn: arn)
+            row.kind = event.kind ?? row.kind
+            row.from = event.from ?? row.from
+            row.to = event.to ?? row.to
+            if event.event == "requested" { row.requestedAt = row.requestedAt ?? entry.at }
+            if event.event == "completed" {
+                row.completedAt = row.completedAt ?? entry.at
+                row.seconds = event.seconds
+                row.itemCount = event.itemCount
+                row.billedSizeBytes = event.billedSizeBytes
+            }
+            row.applied = applied.contains(arn)
+            rows[arn] = row
+        }
+        // ISO 8601 times of one format sort as text; a FULL export (no `from`) before its windows.
+        return rows.values.sorted {
+            ($0.to ?? "", $0.kind ?? "", $0.exportArn) < ($1.to ?? "", $1.kind ?? "", $1.exportArn)
+        }
+    }
 }

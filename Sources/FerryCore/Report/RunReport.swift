@@ -23,6 +23,8 @@ public struct RunReport: Sendable, Codable, Hashable {
     public var lag: [LagSample]
     public var files: [FileTiming]
     public var throttleReasons: [ThrottleReason]
+    /// The exports `ferry export` / `migrate` recorded making (their service times and sizes).
+    public var exports: [ExportRow]
     public var totals: Totals
     /// The proof: the last `diff`'s verdict, whether it covers what is applied now, and the rejects.
     public var verification: Verification
@@ -31,7 +33,7 @@ public struct RunReport: Sendable, Codable, Hashable {
 
     public struct Run: Sendable, Codable, Hashable {
         public var id: String
-        /// `apply`, `diff`, … (nil in journals written before commands were recorded: an apply).
+        /// `apply`, `diff`, `export`, … (nil in journals written before commands were recorded: an apply).
         public var command: String?
         public var startedAt: Int64
         /// The last entry of the run (its end, or the last thing it recorded before a crash).
@@ -247,15 +249,17 @@ public struct RunReport: Sendable, Codable, Hashable {
             windows: chain.windows.count,
             rejectsFile: rejectsFile
         )
-        // RTO starts with the first run that writes (a dry-run diff before it does not count) and ends when the
-        // target was caught up — and verified, when a passing diff came after.
-        let writing = runs.filter { $0.command != "diff" }
+        // RTO starts with the first run that writes (a dry-run diff before it does not count, nor making the
+        // exports, which runs beside the apply) and ends when the target was caught up — and verified, when a
+        // passing diff came after.
+        let writing = runs.filter { $0.command != "diff" && $0.command != "export" }
         let firstStart = writing.first?.startedAt
         let caughtUp = windowsDone == chain.windows.count && !chain.windows.isEmpty ? done[chain.windows.count] : nil
         let verifiedAt = verification.passed ? verification.at.flatMap { at in caughtUp.map { max($0, at) } } : nil
         let end = verifiedAt ?? caughtUp
         let counted = runs.filter { run in
-            firstStart.map { run.startedAt >= $0 } == true && end.map { run.startedAt <= $0 } ?? true
+            run.command != "export" && firstStart.map { run.startedAt >= $0 } == true
+                && end.map { run.startedAt <= $0 } ?? true
         }
         var stopped = 0.0
         for (earlier, later) in zip(counted, counted.dropFirst()) {
@@ -296,6 +300,7 @@ public struct RunReport: Sendable, Codable, Hashable {
             lag: Self.lagSeries(journal),
             files: Self.fileTimings(journal),
             throttleReasons: Self.throttleReasons(journal),
+            exports: Self.exports(journal, applied: Set(chain.windows.prefix(windowsDone).map(\.exportArn))),
             totals: Totals(
                 windows: chain.windows.count,
                 windowsApplied: windowsDone,

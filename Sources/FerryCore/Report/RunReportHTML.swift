@@ -93,11 +93,15 @@ public enum RunReportHTML {
         }
         html += "</tbody></table>\n"
         html += filesSection(report.files)
-        html += "<h2>Runs</h2>\n<table id=\"runs\"><thead><tr><th class=\"text\">run</th>"
+        html += exportsSection(report.exports)
+        html +=
+            "<h2>Runs</h2>\n<table id=\"runs\"><thead><tr><th class=\"text\">run</th><th class=\"text\">command</th>"
         html += "<th class=\"text\">started</th><th class=\"text\">last seen</th><th class=\"text\">outcome</th></tr>"
         html += "</thead><tbody>\n"
         for run in report.runs {
-            html += "<tr><td class=\"text\">\(escape(run.id))</td><td class=\"text\">\(time(run.startedAt))</td>"
+            html +=
+                "<tr><td class=\"text\">\(escape(run.id))</td><td class=\"text\">\(escape(run.command ?? "apply"))</td>"
+            html += "<td class=\"text\">\(time(run.startedAt))</td>"
             html += "<td class=\"text\">\(time(run.lastSeenAt))</td>"
             html += "<td class=\"text\">\(escape(run.outcome + (run.error.map { ": " + $0 } ?? "")))</td></tr>\n"
         }
@@ -194,6 +198,31 @@ public enum RunReportHTML {
             html += "<td>\(duration(file.seconds))</td><td>\(file.verifySeconds.map(duration) ?? "—")</td>"
             html += "<td>\(file.puts)</td><td>\(file.deletes)</td><td>\(file.rejects)</td>"
             html += "<td>\(Int(file.writeUnits.rounded()))</td></tr>\n"
+        }
+        return html + "</tbody></table>\n"
+    }
+
+    /// The exports made for this chain, as `ferry export` / `migrate` recorded them.
+    static func exportsSection(_ exports: [RunReport.ExportRow]) -> String {
+        var html = "<h2>Exports made</h2>\n"
+        guard !exports.isEmpty else {
+            return html
+                + "<p id=\"exports\" class=\"muted\">none recorded (ferry migrate records the exports it makes; "
+                + "so does ferry export --journal with the plan's journal)</p>\n"
+        }
+        html += "<table id=\"exports\"><thead><tr><th class=\"text\">export</th><th class=\"text\">kind</th>"
+        html += "<th class=\"text\">to</th><th class=\"text\">requested</th><th>export time</th><th>items</th>"
+        html += "<th>bytes billed</th></tr></thead><tbody>\n"
+        for export in exports {
+            let id = export.exportArn.split(separator: "/").last.map(String.init) ?? export.exportArn
+            html += "<tr class=\"export\"><td class=\"text\">\(escape(id))</td>"
+            html +=
+                "<td class=\"text\">\(escape(export.kind ?? "—"))</td><td class=\"text\">\(escape(export.to ?? "—"))</td>"
+            html += "<td class=\"text\">\(export.requestedAt.map(time) ?? "—")</td>"
+            html +=
+                "<td>\(export.seconds.map(duration) ?? (export.completedAt == nil && !export.applied ? "not seen complete" : "—"))</td>"
+            html += "<td>\(export.itemCount.map(String.init) ?? "—")</td>"
+            html += "<td>\(export.billedSizeBytes.map(String.init) ?? "—")</td></tr>\n"
         }
         return html + "</tbody></table>\n"
     }
