@@ -146,10 +146,14 @@ struct RunReportTests {
         caughtUp.progress!.lagSeconds = 42
         journal.append(caughtUp)
 
-        let report = RunReport.build(plan: plan, checkpoint: nil, journal: journal, asOf: end0, now: end0)
-        // Lag: nothing before the first window is done; then now minus its end, and the run's own figure.
+        let asOf = end0 + 100_000
+        let report = RunReport.build(plan: plan, checkpoint: nil, journal: journal, asOf: asOf, now: asOf)
+        // Lag: nothing before the first window is done; then the entry's time minus its end, and the run's own figure.
         #expect(report.lag.map(\.at) == [end0 + 20_000, end0 + 50_000, end0 + 60_000])
         #expect(report.lag.map(\.lagSeconds) == [20, 50, 42])
+        // A rehearsal of an earlier point (--as-of before the entries): the distance still to that point.
+        let rehearsal = RunReport.build(plan: plan, checkpoint: nil, journal: journal, asOf: end0 + 30_000, now: asOf)
+        #expect(rehearsal.lag.map(\.lagSeconds) == [20, 30, 30])
         // Files: f1 once, with its last (re-applied) timings, in the order last done.
         #expect(report.files.map(\.file) == ["x/data/f1.json.gz", "x/data/f2.json.gz"])
         #expect(report.files.map(\.seconds) == [2, 9] && report.files[1].verifySeconds == 2.25)

@@ -4,8 +4,10 @@ import Foundation
 /// The report's figures over time and per file, from the run record: the lag (RPO) as the run went, each data file's
 /// timings, and the throttles by the reason DynamoDB gave.
 extension RunReport {
-    /// How far behind the source the target was at a moment of the run: wall time minus the end of the last window
-    /// applied by then. It grows while a window is written and drops when one is done (a saw-tooth).
+    /// How far behind the source the target was at a moment of the run: that moment (or `--as-of`, when earlier)
+    /// minus the end of the last window applied by then. In a live migration it grows while a window is written and
+    /// drops when one is done (a saw-tooth); in a rehearsal of a past point (`--as-of` before the run) it is the
+    /// distance still to that point, stepping down to the RPO.
     public struct LagSample: Sendable, Codable, Hashable {
         public var at: Int64
         public var lagSeconds: Double
@@ -32,20 +34,22 @@ extension RunReport {
         public var count: Int
     }
 
-    /// The lag at every checkpoint and progress entry after the first window was done, oldest first. A `caughtUp`
-    /// or `waiting` snapshot carries the lag the run measured itself; the others are measured from the entry's time
-    /// and the position applied by then (the last checkpoint entry before it, of any run).
-    static func lagSeries(_ journal: [RunJournal.Entry]) -> [LagSample] {
+    /// The lag at every checkpoint and progress entry after the first window was done, oldest first, measured at
+    /// the entry's time or `asOf`, whichever is earlier, against the position applied by then (the last checkpoint
+    /// entry before it, of any run). A `caughtUp` or `waiting` snapshot before `asOf` carries the lag the run
+    /// measured itself (against the source service's clock, under `migrate`).
+    static func lagSeries(_ journal: [RunJournal.Entry], asOf: Int64) -> [LagSample] {
         var through: Int64?
         var samples: [LagSample] = []
         for entry in journal.sorted(by: { $0.at < $1.at }) {
             if entry.kind == .checkpoint, let applied = entry.appliedThrough.flatMap(ExportTime.init) {
                 through = applied.epochMilliseconds
             }
-            if let measured = entry.progress?.lagSeconds {
+            if let measured = entry.progress?.lagSeconds, entry.at <= asOf {
                 samples.append(LagSample(at: entry.at, lagSeconds: measured))
             } else if let through, entry.kind == .checkpoint || entry.kind == .progress {
-                samples.append(LagSample(at: entry.at, lagSeconds: Double(max(0, entry.at - through)) / 1000))
+                let lag = min(entry.at, asOf) - through
+                samples.append(LagSample(at: entry.at, lagSeconds: Double(max(0, lag)) / 1000))
             }
         }
         return samples

@@ -297,7 +297,7 @@ public struct RunReport: Sendable, Codable, Hashable {
             rpo: RPO(appliedThrough: through, lagSeconds: lag),
             windows: windows,
             throughput: samples,
-            lag: Self.lagSeries(journal),
+            lag: Self.lagSeries(journal, asOf: asOf),
             files: Self.fileTimings(journal),
             throttleReasons: Self.throttleReasons(journal),
             exports: Self.exports(journal, applied: Set(chain.windows.prefix(windowsDone).map(\.exportArn))),

@@ -66,9 +66,11 @@ public enum RunReportHTML {
         html += "<h2>Lag behind the source</h2>\n"
         html += chart(
             id: "lag-chart",
-            title: "seconds behind the source (the RPO over the run): now minus the end of the last window applied",
-            series: [("a", "lag (s)", report.lag.map { ($0.at, $0.lagSeconds) })],
-            empty: "no window applied yet"
+            title: "behind the source over the run: that moment (or the report's --as-of, when earlier) minus the end "
+                + "of the last window applied",
+            series: [("a", "lag", report.lag.map { ($0.at, $0.lagSeconds) })],
+            empty: "no window applied yet",
+            label: duration
         )
         html += throttleSection(report.throttleReasons, total: report.totals.throttles)
         html += """
@@ -243,7 +245,8 @@ public enum RunReportHTML {
         id: String,
         title: String,
         series: [(style: String, name: String, points: [(Int64, Double)])],
-        empty: String = "no progress ticks recorded"
+        empty: String = "no progress ticks recorded",
+        label: (Double) -> String = { String(Int($0.rounded())) }
     )
         -> String
     {
@@ -262,7 +265,7 @@ public enum RunReportHTML {
         svg += "<line class=\"grid\" x1=\"\(left)\" y1=\"\(y(0))\" x2=\"\(width - 10)\" y2=\"\(y(0))\"/>"
         svg += "<line class=\"grid\" x1=\"\(left)\" y1=\"\(y(top))\" x2=\"\(width - 10)\" y2=\"\(y(top))\"/>\n"
         svg +=
-            "<text x=\"2\" y=\"\(y(top) + 4)\">\(Int(top.rounded()))</text><text x=\"2\" y=\"\(y(0) + 4)\">0</text>\n"
+            "<text x=\"2\" y=\"\(y(top) + 4)\">\(escape(label(top)))</text><text x=\"2\" y=\"\(y(0) + 4)\">0</text>\n"
         svg += "<text x=\"\(left)\" y=\"\(height - 6)\">\(time(first))</text>"
         svg += "<text x=\"\(width - 10)\" y=\"\(height - 6)\" text-anchor=\"end\">\(time(last))</text>\n"
         for (offset, line) in series.enumerated() {
