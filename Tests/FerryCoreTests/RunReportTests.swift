@@ -87,7 +87,13 @@ struct RunReportTests {
         #expect(report.windows.allSatisfy { $0.applied })
         #expect(
             report.throughput == [
-                RunReport.Sample(at: 12_000, itemsPerSecond: 100, writeUnitsPerSecond: 400, writeBudget: 500)
+                RunReport.Sample(
+                    at: 12_000,
+                    itemsPerSecond: 100,
+                    writeUnitsPerSecond: 400,
+                    writeBudget: 500,
+                    throttlesPerSecond: 2
+                )
             ]
         )
         #expect(report.totals.throttles == 3, "2 in run a (its last figure) + 1 in run b")
@@ -98,6 +104,7 @@ struct RunReportTests {
         #expect(html.contains("id=\"rpo\"") && html.contains("1 min 30 s"))
         #expect(html.components(separatedBy: "<tr class=\"window\">").count - 1 == count)
         #expect(html.contains("<svg id=\"items-chart\"") && html.contains("<svg id=\"capacity-chart\""))
+        #expect(html.contains("<svg id=\"throttles-chart\""))
         #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"))
         let decoded = try JSONDecoder().decode(RunReport.self, from: report.json)
         #expect(decoded == report)
@@ -433,7 +440,7 @@ struct RunReportTests {
     }
 
     @Test(
-        "the HTML in a real headless browser (Debian's chromium): the DOM has the figures, the window and file rows, the throttle reasons and the three charts; a screenshot is taken"
+        "the HTML in a real headless browser (Debian's chromium): the DOM has the figures, the window and file rows, the throttle reasons and the four charts; a screenshot is taken"
     )
     func inBrowser() async throws {
         let chromium = try #require(
@@ -508,10 +515,10 @@ struct RunReportTests {
             #expect(dom.contains("id=\"rpo\"") && dom.contains("42 s"))
             #expect(dom.components(separatedBy: "<tr class=\"window\">").count - 1 == plan.windows.count)
             #expect(dom.contains("<svg id=\"items-chart\"") && dom.contains("<svg id=\"capacity-chart\""))
-            #expect(dom.contains("<svg id=\"lag-chart\""))
+            #expect(dom.contains("<svg id=\"lag-chart\"") && dom.contains("<svg id=\"throttles-chart\""))
             #expect(
-                dom.components(separatedBy: "<polyline").count - 1 == 4,
-                "items/s, WCU/s, the budget and the lag drawn"
+                dom.components(separatedBy: "<polyline").count - 1 == 5,
+                "items/s, WCU/s, the budget, throttles/s and the lag drawn"
             )
             #expect(dom.components(separatedBy: "<tr class=\"file\">").count - 1 == min(10, plan.windows.count))
             #expect(

@@ -119,12 +119,14 @@ public struct RunReport: Sendable, Codable, Hashable {
         public var writeUnits: Double?
     }
 
-    /// One progress tick: items/s since the previous tick of the same run, WCU/s consumed and the budget.
+    /// One progress tick: items/s and throttles/s since the previous tick of the same run, WCU/s consumed and the
+    /// budget.
     public struct Sample: Sendable, Codable, Hashable {
         public var at: Int64
         public var itemsPerSecond: Double
         public var writeUnitsPerSecond: Double
         public var writeBudget: Double
+        public var throttlesPerSecond: Double
     }
 
     public struct Totals: Sendable, Codable, Hashable {
@@ -179,7 +181,7 @@ public struct RunReport: Sendable, Codable, Hashable {
         var done: [Int: Int64] = [:]
         var figures: [Int: ApplyProgress.WindowFigures] = [:]
         var samples: [Sample] = []
-        var lastTick: [String: (at: Int64, items: Int64)] = [:]
+        var lastTick: [String: (at: Int64, items: Int64, throttles: Int)] = [:]
         var throttles = 0
         var retries = 0
         for entry in journal where entry.kind == .progress {
@@ -191,17 +193,18 @@ public struct RunReport: Sendable, Codable, Hashable {
                 figures[progress.window] = progress.windowFigures
             case .tick:
                 if let last = lastTick[entry.run], entry.at > last.at {
+                    let seconds = Double(entry.at - last.at) / 1000
                     samples.append(
                         Sample(
                             at: entry.at,
-                            itemsPerSecond: Double(progress.itemsApplied - last.items) * 1000
-                                / Double(entry.at - last.at),
+                            itemsPerSecond: Double(progress.itemsApplied - last.items) / seconds,
                             writeUnitsPerSecond: progress.writeUnitsPerSecond,
-                            writeBudget: progress.writeBudget
+                            writeBudget: progress.writeBudget,
+                            throttlesPerSecond: Double(max(0, progress.throttles - last.throttles)) / seconds
                         )
                     )
                 }
-                lastTick[entry.run] = (entry.at, progress.itemsApplied)
+                lastTick[entry.run] = (entry.at, progress.itemsApplied, progress.throttles)
             default: break
             }
         }

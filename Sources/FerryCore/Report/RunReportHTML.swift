@@ -63,6 +63,11 @@ public enum RunReportHTML {
                 ("b", "budget", report.throughput.map { ($0.at, $0.writeBudget) }),
             ]
         )
+        html += chart(
+            id: "throttles-chart",
+            title: "throttles per second (whole calls DynamoDB refused for capacity; by reason below)",
+            series: [("b", "throttles/s", report.throughput.map { ($0.at, $0.throttlesPerSecond) })]
+        )
         html += "<h2>Lag behind the source</h2>\n"
         html += chart(
             id: "lag-chart",
