@@ -111,7 +111,14 @@ struct ApplyCrashTests {
                 #expect(planning.terminationStatus == 0)
 
                 let events = Pipe()
-                let first = try Self.ferry(["apply", plan], environment: environment, stderr: events)
+                // Held to a fifth of the table's 5,000 WCU, so the FULL window lasts seconds: a stop "0.3 s into
+                // window 1" lands inside it however fast the machine is (unthrottled, a fast run had finished the
+                // whole chain by then, and there was nothing left to kill).
+                let first = try Self.ferry(
+                    ["apply", plan, "--write-percent", "20"],
+                    environment: environment,
+                    stderr: events
+                )
                 switch stop {
                 case .after(let delay):
                     try await Task.sleep(for: delay)
