@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "ferry-bench",
             dependencies: [
-                "DynamoModel", "ExportReader", "ExportGenerator", "FerryCore", "AWSClient", "AWSCore", "AWSCredentials",
+                "SigV4", .product(name: "Crypto", package: "swift-crypto"), "DynamoModel", "ExportReader", "ExportGenerator", "FerryCore", "AWSClient", "AWSCore", "AWSCredentials",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

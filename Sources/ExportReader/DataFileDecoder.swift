@@ -8,6 +8,8 @@ import Darwin
 #endif
 
 /// Turns the compressed bytes of one data file into records: MD5 of the .gz bytes → gunzip → lines → records.
+/// With `compressed: false` it takes the file's text as `DataFileVerifier` inflated it into a verified copy, and
+/// only splits and validates it.
 ///
 /// Pure and push-driven (no I/O): feed chunks in order, then `finish()`. Memory is bounded by the chunk size plus
 /// the longest line, whatever the file's size. Every error names the file and, for records, the line and column.
@@ -18,7 +20,8 @@ public final class DataFileDecoder {
     /// base64 MD5 from `manifest-files.json`; nil skips the check.
     public let expectedMD5: String?
 
-    private let inflater: GzipInflater
+    /// Nil for text input (`compressed: false`).
+    private let inflater: GzipInflater?
     private var lineScanner = RecordLineScanner()
     /// ION lines are converted to DynamoDB JSON, into this block, before the same scanner checks them.
     private var transcoder = IonTranscoder()
@@ -32,21 +35,26 @@ public final class DataFileDecoder {
     public private(set) var compressedBytes: Int64 = 0
     public private(set) var decompressedBytes: Int64 = 0
 
-    /// - Parameter checkCRC: gzip's CRC-32; by default checked only when there is no MD5 to check (pass false for a
-    ///   file `DataFileVerifier` already checked).
+    /// - Parameters:
+    ///   - checkCRC: gzip's CRC-32; by default checked only when there is no MD5 to check (pass false for a file
+    ///     `DataFileVerifier` already checked).
+    ///   - compressed: false for a verified copy's text (no gunzip; `expectedMD5` must be nil: the copy is not the
+    ///     bytes the manifest's MD5 is of).
     public init(
         fileKey: String,
         kind: ExportKind,
         format: ExportFormat = .dynamoDBJSON,
         expectedMD5: String?,
         checkCRC: Bool? = nil,
+        compressed: Bool = true,
         bufferSize: Int = 256 << 10
     ) {
+        precondition(compressed || expectedMD5 == nil, "the MD5 is of the compressed file")
         self.fileKey = fileKey
         self.kind = kind
         self.format = format
         self.expectedMD5 = expectedMD5
-        inflater = GzipInflater(checkCRC: checkCRC ?? (expectedMD5 == nil))
+        inflater = compressed ? GzipInflater(checkCRC: checkCRC ?? (expectedMD5 == nil)) : nil
         buffer = .allocate(byteCount: max(bufferSize, 4096), alignment: 16)
     }
 
@@ -57,7 +65,9 @@ public final class DataFileDecoder {
 
     /// Feeds the next compressed chunk; calls `emit` for each complete record it finishes.
     public func feed(_ chunk: UnsafeRawBufferPointer, emit: (ExportRecord) throws -> Void) throws {
-        md5.update(bufferPointer: chunk)
+        guard let inflater else { return try feedText(chunk, emit: emit) }
+        // Only when it is checked: a verified copy's MD5 was checked while it was made.
+        if expectedMD5 != nil { md5.update(bufferPointer: chunk) }
         compressedBytes += Int64(chunk.count)
         var input = chunk
         var outputFull = false
@@ -82,8 +92,24 @@ public final class DataFileDecoder {
         }
     }
 
+    /// Text input: copies the chunk behind the unfinished line and splits what is complete.
+    private func feedText(_ chunk: UnsafeRawBufferPointer, emit: (ExportRecord) throws -> Void) throws {
+        var input = chunk
+        while !input.isEmpty {
+            makeRoom()
+            let take = min(input.count, buffer.count - filled)
+            UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<filled + take])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: input[0..<take]))
+            input = UnsafeRawBufferPointer(rebasing: input[take...])
+            filled += take
+            decompressedBytes += Int64(take)
+            try splitLines(final: false, emit: emit)
+        }
+    }
+
     /// Inflates a chunk and drops the output: the gunzip-only baseline for benchmarks.
     public func feedInflateOnly(_ chunk: UnsafeRawBufferPointer) throws {
+        guard let inflater else { return }
         var input = chunk
         while !input.isEmpty {
             filled = 0
@@ -98,14 +124,8 @@ public final class DataFileDecoder {
     /// Ends the file: the last line, gzip completeness, item count and MD5. Returns the number of records.
     @discardableResult
     public func finish(expectedItemCount: Int64? = nil, emit: (ExportRecord) throws -> Void) throws -> Int64 {
-        guard inflater.sawInput else {
-            throw ExportReaderError.gzip(key: fileKey, reason: "empty file (not even a gzip header)")
-        }
-        guard inflater.isAtMemberEnd else {
-            throw ExportReaderError.gzip(
-                key: fileKey,
-                reason: "truncated gzip stream (the file ends before the compressed data does)"
-            )
+        if let inflater {
+            try checkComplete(inflater)
         }
         try splitLines(final: true, emit: emit)
         if let expectedMD5 {
@@ -123,6 +143,19 @@ public final class DataFileDecoder {
             throw ExportReaderError.itemCountMismatch(key: fileKey, manifest: expectedItemCount, actual: recordCount)
         }
         return recordCount
+    }
+
+    /// The gzip stream was all there: a header, and nothing cut off.
+    private func checkComplete(_ inflater: GzipInflater) throws {
+        guard inflater.sawInput else {
+            throw ExportReaderError.gzip(key: fileKey, reason: "empty file (not even a gzip header)")
+        }
+        guard inflater.isAtMemberEnd else {
+            throw ExportReaderError.gzip(
+                key: fileKey,
+                reason: "truncated gzip stream (the file ends before the compressed data does)"
+            )
+        }
     }
 
     /// Keeps at least 64 KB free at the end of the buffer: moves the partial line to the front, or grows the

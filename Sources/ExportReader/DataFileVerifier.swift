@@ -33,6 +33,8 @@ public final class DataFileVerifier {
     /// Lines finished so far.
     public private(set) var lineNumber = 0
     public private(set) var recordCount: Int64 = 0
+    /// Given each run of the file's inflated text as it is checked (for a copy that is read without gunzip).
+    public var onText: ((UnsafeRawBufferPointer) -> Void)?
 
     static let lineTooLongReason =
         "line longer than \(DynamoLimits.maxExportLineBytes) bytes, longer than any record DynamoDB can export; the file is damaged"
@@ -62,7 +64,9 @@ public final class DataFileVerifier {
                 throw .gzip(key: fileKey, reason: "unexpected bytes after the end of the gzip stream")
             }
             input = UnsafeRawBufferPointer(rebasing: input[result.consumed...])
-            try count(UnsafeRawBufferPointer(rebasing: output[0..<result.produced]))
+            let text = UnsafeRawBufferPointer(rebasing: output[0..<result.produced])
+            try count(text)
+            if let onText, !text.isEmpty { onText(text) }
             outputFull = result.produced == output.count
             if result.consumed == 0 && result.produced == 0 { break }
         }
@@ -143,60 +147,114 @@ public final class DataFileVerifier {
 /// A data file copied to local disk by `ExportReader.spool` and verified whole; its records are read from the copy,
 /// which nothing else writes.
 public struct VerifiedDataFile: Sendable {
+    /// What the copy holds: the compressed file as downloaded, or its text as inflated while it was verified (read
+    /// without a second gunzip).
+    public enum Form: Sendable, Equatable {
+        case gzip
+        case text
+    }
+
     public let file: ManifestFileEntry
     /// The private copy.
     public let path: String
+    /// The copy's size.
     public let bytes: Int64
+    public let form: Form
+}
+
+/// One file of the spool being written: created or truncated, owner-only; removed unless kept.
+private final class SpoolCopy {
+    let path: String
+    private var fd: Int32
+    private(set) var bytes: Int64 = 0
+
+    init(path: String) throws(ExportReaderError) {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io(path: path, reason: String(cString: strerror(errno))) }
+    }
+
+    func append(_ chunk: UnsafeRawBufferPointer) throws(ExportReaderError) {
+        var rest = chunk
+        while !rest.isEmpty {
+            let written = write(fd, rest.baseAddress, rest.count)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, reason: "cannot write the verified copy: \(String(cString: strerror(errno)))")
+            }
+            rest = UnsafeRawBufferPointer(rebasing: rest[written...])
+        }
+        bytes += Int64(chunk.count)
+    }
+
+    /// Closes the file and keeps it.
+    func keep() throws(ExportReaderError) {
+        let status = close(fd)
+        fd = -1
+        guard status == 0 else {
+            unlink(path)
+            throw .io(path: path, reason: "cannot write the verified copy: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Closes and removes the file (once; later calls do nothing).
+    func discard() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+        unlink(path)
+    }
+
+    deinit { discard() }
 }
 
 extension ExportReader {
-    /// Copies a data file to `path` (created or truncated, owner-only) while verifying it with `DataFileVerifier`.
-    /// On any failure the copy is removed and the error names the file as the source calls it.
-    public func spool(_ file: ManifestFileEntry, to path: String) async throws -> VerifiedDataFile {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ExportReaderError.io(path: path, reason: String(cString: strerror(errno))) }
-        var closed = false
-        var verified = false
-        defer {
-            if !closed { close(fd) }
-            if !verified { unlink(path) }
-        }
+    /// Copies a data file to `path` while verifying it with `DataFileVerifier`, and returns the copy to read.
+    ///
+    /// With `text`, the file's text as inflated for the check is written to `text.path` too, up to `text.budget`
+    /// bytes: when it all fits, that copy is kept and the compressed one removed, so the records are read without a
+    /// second gunzip. A text copy that outgrows its budget or cannot be written (a full disk) is dropped and the
+    /// compressed copy is read instead; only a failure to write the compressed copy fails the file.
+    ///
+    /// On any failure no copy is left, and the error names the file as the source calls it.
+    public func spool(
+        _ file: ManifestFileEntry,
+        to path: String,
+        text: (path: String, budget: Int64)? = nil
+    ) async throws -> VerifiedDataFile {
+        let compressed = try SpoolCopy(path: path)
+        var textCopy = try text.flatMap { $0.budget > 0 ? try SpoolCopy(path: $0.path) : nil }
+        let budget = text?.budget ?? 0
         let verifier = DataFileVerifier(
             fileKey: file.dataFileS3Key,
             expectedMD5: file.md5Checksum,
             expectedItemCount: file.itemCount
         )
-        var bytes: Int64 = 0
+        if textCopy != nil {
+            verifier.onText = { run in
+                guard let copy = textCopy else { return }
+                if copy.bytes + Int64(run.count) > budget || (try? copy.append(run)) == nil {
+                    copy.discard()
+                    textCopy = nil
+                }
+            }
+        }
         try await source.forEachChunk(of: file.dataFileS3Key) { chunk in
             try verifier.feed(chunk)
-            var rest = chunk
-            while !rest.isEmpty {
-                let written = write(fd, rest.baseAddress, rest.count)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw ExportReaderError.io(
-                        path: path,
-                        reason: "cannot write the verified copy: \(String(cString: strerror(errno)))"
-                    )
-                }
-                rest = UnsafeRawBufferPointer(rebasing: rest[written...])
-            }
-            bytes += Int64(chunk.count)
+            try compressed.append(chunk)
         }
         try verifier.finish()
-        closed = true
-        guard close(fd) == 0 else {
-            throw ExportReaderError.io(
-                path: path,
-                reason: "cannot write the verified copy: \(String(cString: strerror(errno)))"
-            )
+        if let textCopy, (try? textCopy.keep()) != nil {
+            compressed.discard()
+            return VerifiedDataFile(file: file, path: textCopy.path, bytes: textCopy.bytes, form: .text)
         }
-        verified = true
-        return VerifiedDataFile(file: file, path: path, bytes: bytes)
+        try compressed.keep()
+        return VerifiedDataFile(file: file, path: path, bytes: compressed.bytes, form: .gzip)
     }
 
     /// Streams the records of a verified copy (see `readRecords(of:in:verify:_:)`); the MD5 and gzip CRC were
-    /// checked by `spool` and are not computed again. Errors name the file as the source calls it.
+    /// checked by `spool` and are not computed again, and a text copy is not inflated again. Errors name the file as
+    /// the source calls it.
     public func readRecords(
         of verified: VerifiedDataFile,
         in export: Export,
@@ -210,7 +268,8 @@ extension ExportReader {
             kind: export.summary.kind,
             format: export.summary.format,
             expectedMD5: nil,
-            checkCRC: false
+            checkCRC: false,
+            compressed: verified.form == .gzip
         )
         var batch: [ExportRecord] = []
         try await LocalDirectorySource(root: directory).forEachChunk(of: name) { chunk in

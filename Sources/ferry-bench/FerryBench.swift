@@ -14,7 +14,7 @@ struct FerryBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ferry-bench",
         abstract: "Ferry benchmarks (numbers only).",
-        subcommands: [ReadBench.self, DiffBench.self]
+        subcommands: [ReadBench.self, DiffBench.self, SignBench.self]
     )
 }
 

@@ -27,7 +27,9 @@ struct ApplyCommand: AsyncParsableCommand {
             No record of a data file is written before the whole file is verified (MD5, gzip integrity, item count): \
             each file is first copied to the spool directory (default: next to the checkpoint, <plan>.spool; owner-only) \
             and applied from that copy, which is removed once the file is done. It needs room for about two data \
-            files per file applied at once; the run checks before it starts.
+            files per file applied at once; the run checks before it starts. A copy is kept as the file's inflated text \
+            (read without a second gunzip) when it fits in half the space left free, shared by the files applied at \
+            once; otherwise, or with --spool-compressed, as the .gz.
             Sharded (several machines, one plan): run N copies with --shard I/N (0-based), or --shards N with the \
             index from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array \
             job), all with the same --state s3://bucket/prefix. Each worker applies its part of every window (data \
@@ -59,6 +61,10 @@ struct ApplyCommand: AsyncParsableCommand {
         help:
             "Where verified copies of the data files being applied are kept (default: next to the checkpoint, <plan>.spool)."
     ) var spoolDir: String?
+    @Flag(
+        name: .customLong("spool-compressed"),
+        help: "Keep only compressed copies in the spool: less disk, but each data file is inflated twice."
+    ) var spoolCompressed = false
     @Option(
         help:
             "The run record this run appends to: progress snapshots, checkpoints, outcome; no item data (default: next to the checkpoint, <plan>.journal.jsonl)."
@@ -150,6 +156,7 @@ struct ApplyCommand: AsyncParsableCommand {
                     maxWriteUnits: maxWriteUnits ?? loaded.throttle.maxWriteUnits
                 )
                 engine.spoolDirectory = spoolDir
+                engine.spoolCompressedOnly = spoolCompressed
                 engine.journal = try RunJournal(
                     path: RunJournal.path(journal: journal, checkpoint: checkpointPath, plan: plan)
                 )

@@ -3,6 +3,7 @@ import ExportGenerator
 import ExportReader
 import FerryTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 @testable import FerryCore
@@ -45,6 +46,81 @@ struct ApplyVerificationTests {
             #expect(fake.state.withLock { $0.writesReceived } == 0, "records of an unverified file were written")
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory + "/plan.spool")
             #expect(leftovers.isEmpty, "the failed copy is removed: \(leftovers)")
+        }
+    }
+
+    /// Lists the spool directory each time a data file's chunk has been taken by the reader (while its copies are
+    /// being written).
+    struct SpoolWatcher: ExportSource {
+        let inner: LocalDirectorySource
+        let spool: String
+        final class Seen: Sendable { let kinds = Mutex<Set<[String]>>([]) }
+        let seen = Seen()
+        var location: String { inner.location }
+        func listObjects(under prefix: String) async throws -> [ExportObject] {
+            try await inner.listObjects(under: prefix)
+        }
+        func exists(_ key: String) async throws -> Bool { try await inner.exists(key) }
+        func read(_ key: String) async throws -> [UInt8] { try await inner.read(key) }
+        func forEachChunk(of key: String, _ body: (UnsafeRawBufferPointer) async throws -> Void) async throws {
+            try await inner.forEachChunk(of: key) { chunk in
+                try await body(chunk)
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? []
+                let kinds = names.map { $0.hasSuffix(".spool.txt") ? "text" : $0.hasSuffix(".spool.gz") ? "gz" : $0 }
+                seen.kinds.withLock { _ = $0.insert(kinds.sorted()) }
+            }
+        }
+    }
+
+    @Test(
+        "copies are kept as text beside the .gz while a file is verified (then read without a second gunzip), or as .gz only with spoolCompressedOnly; the same end state",
+        arguments: [false, true]
+    )
+    func spoolForms(compressedOnly: Bool) async throws {
+        try await withTemporaryDirectory { directory in
+            let (chain, plan) = try await ApplyFaultTests.setUp(directory)
+            let fake = FakeDynamoDB()
+            let watcher = SpoolWatcher(
+                inner: LocalDirectorySource(root: chain.exportsDirectory),
+                spool: directory + "/plan.spool"
+            )
+            var engine = try ApplyFaultTests.engine(plan, chain, fake, directory, source: watcher)
+            engine.fileConcurrency = 1
+            engine.spoolCompressedOnly = compressedOnly
+            _ = try await engine.run()
+            let expected = try loadState(
+                directory + "/" + chain.exports.last!.expectedStateFile!,
+                keyNames: chain.keyNames
+            )
+            #expect(fake.state.withLock { $0.items } == expected)
+            let seen = watcher.seen.kinds.withLock { $0 }
+            #expect(seen == (compressedOnly ? [["gz"]] : [["gz", "text"]]), "\(seen)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/plan.spool").isEmpty)
+        }
+    }
+
+    @Test("the spool's text budget: half the space left once the compressed copies' need is set aside, per file")
+    func spoolTextBudget() async throws {
+        try await withTemporaryDirectory { directory in
+            var spool = SpoolDirectory(path: directory + "/spool")
+            try spool.prepare(need: 0, textFilesAtOnce: nil)
+            #expect(spool.textBudget == 0)
+            #expect(spool.copies(for: "AWSDynamoDB/x/data/a.json.gz").text == nil)
+            // Leftovers of a crashed run, in both forms, are removed.
+            for name in ["1-a.json.gz.spool.gz", "2-b.json.gz.spool.txt"] {
+                FileManager.default.createFile(atPath: directory + "/spool/" + name, contents: Data("x".utf8))
+            }
+            try spool.prepare(need: 1 << 20, textFilesAtOnce: 4)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/spool").isEmpty)
+            var info = statvfs()
+            #expect(statvfs(directory, &info) == 0)
+            let free = Int64(info.f_bavail) * Int64(info.f_frsize)
+            // The free space moves a little between the two readings (other writers on this disk).
+            #expect(abs(spool.textBudget - (free - (1 << 20)) / 8) < 64 << 20, "\(spool.textBudget) of \(free)")
+            let copies = spool.copies(for: "AWSDynamoDB/x/data/a.json.gz")
+            #expect(copies.path.hasSuffix("-a.json.gz.spool.gz"))
+            #expect(copies.text?.path == String(copies.path.dropLast(3)) + ".txt")
+            #expect(copies.text?.budget == spool.textBudget)
         }
     }
 

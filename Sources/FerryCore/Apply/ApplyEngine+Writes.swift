@@ -13,7 +13,8 @@ extension ApplyEngine {
     /// true; it ends when the machine says to stop). Records DynamoDB would refuse go to the rejects file.
     ///
     /// Nothing of the file is announced before the whole file is verified: it is first copied to the spool while its
-    /// MD5, gzip integrity and item count are checked, and its records are then read from that copy.
+    /// MD5, gzip integrity and item count are checked (as its inflated text when that fits the spool's text budget),
+    /// and its records are then read from that copy.
     func read(
         _ file: ManifestFileEntry,
         of export: Export,
@@ -27,7 +28,8 @@ extension ApplyEngine {
         let name = file.dataFileS3Key
         var go = demand.makeAsyncIterator()
         let reader = ExportReader(source: source)
-        let verified = try await reader.spool(file, to: context.spool.path(for: name))
+        let copies = context.spool.copies(for: name)
+        let verified = try await reader.spool(file, to: copies.path, text: copies.text)
         defer { unlink(verified.path) }
         events.yield(.fileVerified(file: name))
         var pending: [PendingWrite] = []

@@ -41,6 +41,9 @@ public struct ApplyEngine: Sendable {
     /// Where verified copies of the data files being applied are kept (default: `<plan>.spool` beside the
     /// checkpoint); see `SpoolDirectory`.
     public var spoolDirectory: String?
+    /// Keep only compressed copies in the spool (less disk; each file is then inflated twice: to verify it, then to
+    /// read its records). By default a copy is kept as text when it fits `SpoolDirectory`'s text budget.
+    public var spoolCompressedOnly = false
     /// Set (by SIGINT/SIGTERM) to stop: no new batch or file starts, batches in flight finish, the checkpoint is
     /// written, and `run` throws `ApplyError.interrupted`.
     public let stop = StopSignal()
@@ -170,8 +173,11 @@ public struct ApplyEngine: Sendable {
         let exports = try await ExportDiscovery.verify(remaining, against: source)
         let table = try await preflight(exports, checkpoint: &saved)
         let gate = CapacityGate(try controller(for: table), clock: clock)
-        let spool = SpoolDirectory(path: spoolDirectory ?? SpoolDirectory.defaultPath(forCheckpoint: store.path))
-        try spool.prepare(need: Self.spoolNeed(remaining, filesAtOnce: fileConcurrency))
+        var spool = SpoolDirectory(path: spoolDirectory ?? SpoolDirectory.defaultPath(forCheckpoint: store.path))
+        try spool.prepare(
+            need: Self.spoolNeed(remaining, filesAtOnce: fileConcurrency),
+            textFilesAtOnce: spoolCompressedOnly ? nil : fileConcurrency
+        )
         let rejects = RejectsWriter(
             path: rejectsPath,
             alreadyCounted: saved.rejects,

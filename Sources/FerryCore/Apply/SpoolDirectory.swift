@@ -11,8 +11,15 @@ import Darwin
 /// written before the whole file is verified, and the copy — not the source, which may change — is what is read.
 /// At most `fileConcurrency` copies exist at once (one per file being applied); each is removed once its file is done,
 /// and leftovers of a crashed run are removed at the start of the next.
+///
+/// A copy is kept as the file's inflated text when it fits the text budget (so its records are read without a
+/// second gunzip), otherwise as the compressed file. The budget is set by `prepare`: half the space left free once
+/// the compressed copies' need is set aside, shared by the files applied at once — the spool never takes the disk the
+/// checkpoint and rejects files need.
 struct SpoolDirectory: Sendable {
     let path: String
+    /// The most a file's text copy may take; 0 keeps only compressed copies.
+    private(set) var textBudget: Int64 = 0
 
     /// The default: beside the checkpoint, `<plan>.spool` for `<plan>.checkpoint.json`.
     static func defaultPath(forCheckpoint checkpoint: String) -> String {
@@ -20,13 +27,14 @@ struct SpoolDirectory: Sendable {
             + ".spool"
     }
 
-    /// Creates the directory (owner-only), empties it, and checks it has room for `need` bytes.
-    func prepare(need: Int64) throws {
+    /// Creates the directory (owner-only), empties it, checks it has room for `need` bytes, and sets the text
+    /// budget for `textFilesAtOnce` files applied at once (nil: compressed copies only).
+    mutating func prepare(need: Int64, textFilesAtOnce: Int?) throws {
         if mkdir(path, 0o700) != 0 && errno != EEXIST {
             throw ApplyError.spool(path: path, reason: "cannot create it: \(String(cString: strerror(errno)))")
         }
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] where name.hasSuffix(".spool.gz")
-        {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        where name.hasSuffix(".spool.gz") || name.hasSuffix(".spool.txt") {
             unlink(path + "/" + name)
         }
         var info = statvfs()
@@ -41,6 +49,14 @@ struct SpoolDirectory: Sendable {
                     "needs \(need) bytes free for the verified copies of the files applied at once, has \(free); free some space or pass --spool-dir"
             )
         }
+        textBudget = textFilesAtOnce.map { (free - need) / 2 / Int64(max($0, 1)) } ?? 0
+    }
+
+    /// Where a data file's copies go: the compressed one, and the text one with its budget when there is one.
+    func copies(for key: String) -> (path: String, text: (path: String, budget: Int64)?) {
+        let compressed = path(for: key)
+        let text = String(compressed.dropLast(".gz".count)) + ".txt"
+        return (compressed, textBudget > 0 ? (text, textBudget) : nil)
     }
 
     /// The copy's path for a data file: its name, made safe, and a hash of its whole key (names repeat across exports).
