@@ -49,11 +49,13 @@ public struct SigV4Signer: Sendable {
         let amzDate = AMZDate(date)
         let added = addedHeaders(for: request, credentials: credentials, amzDate: amzDate)
         let canonical = canonicalRequest(request, adding: added)
-        let toSign = stringToSign(canonicalRequest: canonical.text, date: date)
-        let key = cachedSigningKey(secretAccessKey: credentials.secretAccessKey, date: date)
+        // The two date forms are worked out once per request (they were four times more, 1 % of a bulk apply).
+        let scope = credentialScope(dateStamp: amzDate.dateStamp)
+        let toSign = stringToSign(canonicalRequest: canonical.text, timestamp: amzDate.timestamp, scope: scope)
+        let key = cachedSigningKey(secretAccessKey: credentials.secretAccessKey, dateStamp: amzDate.dateStamp)
         let signature = signature(stringToSign: toSign, signingKey: key)
         let authorization =
-            "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(credentialScope(date: date)), "
+            "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(scope), "
             + "SignedHeaders=\(canonical.signedHeaders), Signature=\(signature)"
         return SignedRequest(
             headers: added + [(name: "Authorization", value: authorization)],
@@ -79,21 +81,34 @@ public struct SigV4Signer: Sendable {
     /// a string to sign": algorithm, timestamp, credential scope and the hex
     /// SHA-256 of the canonical request, one per line.
     public func stringToSign(canonicalRequest: String, date: Date) -> String {
+        let amzDate = AMZDate(date)
+        return stringToSign(
+            canonicalRequest: canonicalRequest,
+            timestamp: amzDate.timestamp,
+            scope: credentialScope(dateStamp: amzDate.dateStamp)
+        )
+    }
+
+    private func stringToSign(canonicalRequest: String, timestamp: String, scope: String) -> String {
         let requestHash = SigV4Encoding.hex(SHA256.hash(data: Array(canonicalRequest.utf8)))
-        return "\(Self.algorithm)\n\(AMZDate(date).timestamp)\n\(credentialScope(date: date))\n\(requestHash)"
+        return "\(Self.algorithm)\n\(timestamp)\n\(scope)\n\(requestHash)"
     }
 
     /// `YYYYMMDD/region/service/aws4_request`, part of task 3.
-    public func credentialScope(date: Date) -> String {
-        "\(AMZDate(date).dateStamp)/\(region)/\(service)/aws4_request"
-    }
+    public func credentialScope(date: Date) -> String { credentialScope(dateStamp: AMZDate(date).dateStamp) }
+
+    private func credentialScope(dateStamp: String) -> String { "\(dateStamp)/\(region)/\(service)/aws4_request" }
 
     /// Task 4, "Calculate the signature", first part: derive the signing key
     /// by chained HMAC-SHA256 over date, region, service and `aws4_request`.
     /// It depends only on the secret, the UTC day, the region and the service,
     /// so a caller may cache it under that key.
     public func signingKey(secretAccessKey: String, date: Date) -> [UInt8] {
-        let kDate = Self.hmac(key: Array("AWS4\(secretAccessKey)".utf8), AMZDate(date).dateStamp)
+        signingKey(secretAccessKey: secretAccessKey, dateStamp: AMZDate(date).dateStamp)
+    }
+
+    private func signingKey(secretAccessKey: String, dateStamp: String) -> [UInt8] {
+        let kDate = Self.hmac(key: Array("AWS4\(secretAccessKey)".utf8), dateStamp)
         let kRegion = Self.hmac(key: kDate, region)
         let kService = Self.hmac(key: kRegion, service)
         return Self.hmac(key: kService, "aws4_request")
@@ -102,15 +117,15 @@ public struct SigV4Signer: Sendable {
     /// The signing key changes only with the secret, the day, the region and the service: derived once and reused
     /// (four HMACs per request were 2 % of a bulk apply). The cache holds one key, never the secret itself (a
     /// SHA-256 of it tells a rotated secret apart).
-    func cachedSigningKey(secretAccessKey: String, date: Date) -> [UInt8] {
+    func cachedSigningKey(secretAccessKey: String, dateStamp: String) -> [UInt8] {
         let scope = SigningKeyCache.Scope(
             secretDigest: Array(SHA256.hash(data: Array(secretAccessKey.utf8))),
-            day: AMZDate(date).dateStamp,
+            day: dateStamp,
             region: region,
             service: service
         )
         if let key = SigningKeyCache.shared.key(for: scope) { return key }
-        let key = signingKey(secretAccessKey: secretAccessKey, date: date)
+        let key = signingKey(secretAccessKey: secretAccessKey, dateStamp: dateStamp)
         SigningKeyCache.shared.store(key, for: scope)
         return key
     }
