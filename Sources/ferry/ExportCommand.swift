@@ -3,6 +3,7 @@ import ArgumentParser
 import ExportReader
 import FerryCore
 import Foundation
+import Synchronization
 
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -173,19 +174,39 @@ struct ExportCommand: AsyncParsableCommand {
                 bucket: DiscoveredExportBucket(source: s3, prefix: options.prefix),
                 clock: ContinuousClock()
             )
+            // The exports are the service's: a run record that cannot be synced does not stop them, but is said
+            // once (the report of this run will lack what was not recorded).
+            let warning = RecordWarning()
             do {
                 let result = try await runner.run { event in
-                    record?.exported(event)
+                    do { try record?.exported(event) } catch { warning.say(error) }
                     printError(terminal ? event.text : event.jsonLine)
                 }
-                record?.exportEnded("completed", error: nil)
+                do { try record?.exportEnded("completed", error: nil) } catch { warning.say(error) }
                 return (tableArn, result)
             } catch {
                 // Cancelled (migrate's apply stopped): whatever the cancelled call threw, the run was interrupted.
                 let cancelled = error is CancellationError || Task.isCancelled
-                record?.exportEnded(cancelled ? "interrupted" : "failed", error: cancelled ? nil : error)
+                do {
+                    try record?.exportEnded(cancelled ? "interrupted" : "failed", error: cancelled ? nil : error)
+                } catch let failure { warning.say(failure) }
                 throw error
             }
         }
+    }
+}
+
+/// Says once that the run record could not be written; the run goes on.
+final class RecordWarning: Sendable {
+    private let said = Mutex(false)
+
+    func say(_ error: any Error) {
+        guard
+            !said.withLock({ said in
+                defer { said = true }
+                return said
+            })
+        else { return }
+        printError("warning: \(error); the exports go on, but the run record (--journal) misses what follows")
     }
 }

@@ -88,7 +88,7 @@ struct ApplyDriverTests {
                 if refused { return .refuse("Item size has exceeded the maximum allowed size") }
                 for (every, at, reason) in [(7, 3, tableReason), (13, 6, indexReason)] where call % every == at {
                     throttled.withLock { $0[reason, default: 0] += 1 }
-                    return .throttleBecause(reason)
+                    return .throttle(reason)
                 }
                 if call % 11 == 4 { return .conflict }
                 if call % 5 == 1 && writes.count > 2 { return .unprocessed([0, 1]) }

@@ -108,9 +108,9 @@ public final class MemoryTargetTable: TargetTable {
     /// What a call meets, decided by the test per call (`call` counts from 0).
     public enum Fault: Sendable {
         case none
-        case throttle
-        /// Throttled, for this reason (as `DynamoTargetTable` reports DynamoDB's `ThrottlingReasons`).
-        case throttleBecause(String)
+        /// Throttled, for this reason (as `DynamoTargetTable` reports DynamoDB's `ThrottlingReasons`, e.g.
+        /// `ProvisionedThroughputExceededException` when DynamoDB gives none).
+        case throttle(String)
         case conflict
         /// These writes (by index in the call) are left unprocessed; the rest are applied.
         case unprocessed(Set<Int>)
@@ -173,8 +173,7 @@ public final class MemoryTargetTable: TargetTable {
         let fault = script(call, writes)
         var left: [PendingWrite] = []
         switch fault {
-        case .throttle: return .throttled(reason: "ProvisionedThroughputExceededException")
-        case .throttleBecause(let reason): return .throttled(reason: reason)
+        case .throttle(let reason): return .throttled(reason: reason)
         case .conflict: return .conflict(reason: "TransactionConflictException")
         case .refuse(let reason): return .refused(reason: reason)
         case .fatal(let reason): throw FatalError(description: reason)

@@ -171,8 +171,10 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
             let (state, chainEnd) = try await gather(&descriptions, requested: mine, baseline: baseline)
             if baseline == nil { baseline = state.attempts }
             seenRunning.formUnion(state.running.map(\.exportArn))
-            for arn in state.completed.map(\.exportArn).sorted()
-            where seenRunning.union(mine).contains(arn) && !reported.contains(arn) {
+            // The one place completions are reported (waiting only sleeps: the next pass reports what finished).
+            let watched = seenRunning.union(mine)
+            for arn in state.completed.map(\.exportArn).sorted() where watched.contains(arn) && !reported.contains(arn)
+            {
                 let export: ExportDescription
                 if let known = descriptions[arn] {
                     export = known
@@ -237,13 +239,6 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
                 if options.once { return result(.requestedDue) }
                 progress(.waiting(exportArns: arns))
                 try await clock.sleep(for: options.pollInterval)
-                for arn in arns where !reported.contains(arn) {
-                    let export = try await control.describeExport(arn)
-                    guard export.ExportStatus == "COMPLETED" else { continue }
-                    descriptions[arn] = export
-                    reported.insert(arn)
-                    progress(Self.completedEvent(export))
-                }
             case let .caughtUp(end, nextDue):
                 progress(.caughtUp(chainEnd: end, nextDue: nextDue, latest: state.latest ?? end))
                 if options.once { return result(.requestedDue) }

@@ -62,16 +62,19 @@ extension RunJournal {
     }
 
     /// One export event; a request and a completion are synced (they are what the report's export table rests on).
-    public func exported(_ event: ExportEvent) {
+    /// Throws when the sync fails: the caller decides whether the run goes on (an export run does, saying so).
+    public func exported(_ event: ExportEvent) throws {
         var entry = entry(.export)
         entry.export = ExportJournalEvent(event)
         append(entry)
-        if case .requested = event { try? sync() }
-        if case .completed = event { try? sync() }
+        switch event {
+        case .requested, .completed: try sync()
+        default: break
+        }
     }
 
     /// The end of an export run: `completed` (caught up, `--once`, `--until-lag`), `interrupted` or `failed`.
-    public func exportEnded(_ outcome: String, error: (any Error)?) {
-        try? ended(outcome, error: error)
+    public func exportEnded(_ outcome: String, error: (any Error)?) throws {
+        try ended(outcome, error: error)
     }
 }
