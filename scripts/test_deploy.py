@@ -67,6 +67,11 @@ def test_kubernetes_indexed_job():
     for written in (option(args, "--checkpoint"), option(args, "--spool-dir")):
         (root,) = [m for m in mounts if written.startswith(m + "/")]
         assert not mounts[root].get("readOnly"), f"{written} is on a writable volume"
+    # The spool stays inside the emptyDir's sizeLimit, which the node's free space does not show.
+    gib = lambda q: int(q[:-2]) * (1 << 30) if q.endswith("Gi") else int(q)
+    (spool_mount,) = [m for m in mounts if option(args, "--spool-dir").startswith(m + "/")]
+    work = volumes[mounts[spool_mount]["name"]]
+    assert gib(option(args, "--spool-limit")) < gib(work["emptyDir"]["sizeLimit"])
     # Exit codes: a usage or plan error fails the index; a SIGTERM stop (5) or a claim held elsewhere (8) does not
     # count against it.
     rules = spec["podFailurePolicy"]["rules"]

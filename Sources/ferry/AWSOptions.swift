@@ -60,6 +60,25 @@ struct Percent: ExpressibleByArgument {
     }
 }
 
+/// A size in bytes: digits, optionally with a decimal (`K`, `M`, `G`, `T`) or binary (`Ki`, `Mi`, `Gi`, `Ti`) suffix, as
+/// Kubernetes writes quantities (`4Gi` is 4 × 2³⁰ bytes).
+struct ByteSize: ExpressibleByArgument {
+    var bytes: Int64
+    init?(argument: String) {
+        let units: [(String, Int64)] = [
+            ("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("Ti", 1 << 40),
+            ("K", 1_000), ("M", 1_000_000), ("G", 1_000_000_000), ("T", 1_000_000_000_000),
+        ]
+        let (digits, scale) =
+            units.first { argument.hasSuffix($0.0) }.map { (String(argument.dropLast($0.0.count)), $0.1) }
+            ?? (argument, 1)
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let number = Int64(digits),
+            number > 0, number <= Int64.max / scale
+        else { return nil }
+        bytes = number * scale
+    }
+}
+
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
         FileHandle.standardError.write(Data(string.utf8))

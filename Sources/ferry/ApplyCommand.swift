@@ -29,7 +29,7 @@ struct ApplyCommand: AsyncParsableCommand {
             and applied from that copy, which is removed once the file is done. It needs room for about two data \
             files per file applied at once; the run checks before it starts. A copy is kept as the file's inflated text \
             (read without a second gunzip) when it fits in half the space left free, shared by the files applied at \
-            once; otherwise, or with --spool-compressed, as the .gz.
+            once (and in --spool-limit, when given); otherwise, or with --spool-compressed, as the .gz.
             Sharded (several machines, one plan): run N copies with --shard I/N (0-based), or --shards N with the \
             index from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array \
             job), all with the same --state s3://bucket/prefix. Each worker applies its part of every window (data \
@@ -65,6 +65,15 @@ struct ApplyCommand: AsyncParsableCommand {
         name: .customLong("spool-compressed"),
         help: "Keep only compressed copies in the spool: less disk, but each data file is inflated twice."
     ) var spoolCompressed = false
+    @Option(
+        name: .customLong("spool-limit"),
+        help: ArgumentHelp(
+            "The most the spool may hold, e.g. 4Gi or 500M (default: no limit beyond the disk's free space).",
+            discussion:
+                "Set it to a volume's size limit (a Kubernetes emptyDir sizeLimit) the free space does not show.",
+            valueName: "size"
+        )
+    ) var spoolLimit: ByteSize?
     @Option(
         help:
             "The run record this run appends to: progress snapshots, checkpoints, outcome; no item data (default: next to the checkpoint, <plan>.journal.jsonl)."
@@ -157,6 +166,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 )
                 engine.spoolDirectory = spoolDir
                 engine.spoolCompressedOnly = spoolCompressed
+                engine.spoolLimit = spoolLimit?.bytes
                 engine.journal = try RunJournal(
                     path: RunJournal.path(journal: journal, checkpoint: checkpointPath, plan: plan)
                 )

@@ -51,6 +51,24 @@ struct CommandLineContractTests {
     }
 
     @Test(
+        "a --spool-limit that is not a size is a usage error (exit 2) naming the flag",
+        arguments: ["4X", "0", "-1Gi", "1.5Gi", "Gi", "4 Gi", "99999999999Ti"]
+    )
+    func spoolLimitUsage(_ value: String) throws {
+        let result = try Self.run(["apply", "plan.json", "--spool-limit", value])
+        #expect(result.status == 2, "\(result)")
+        #expect(result.stderr.contains("--spool-limit"), "\(result.stderr)")
+    }
+
+    @Test("a --spool-limit that is a size is accepted (the run then fails on the missing plan, not on the flag)")
+    func spoolLimitAccepted() throws {
+        for value in ["4Gi", "500M", "1048576"] {
+            let result = try Self.run(["apply", "/nonexistent/plan.json", "--spool-limit", value])
+            #expect(result.status != 2 && !result.stderr.contains("--spool-limit"), "\(value): \(result)")
+        }
+    }
+
+    @Test(
         "missing arguments and unknown subcommands are usage errors (exit 2)",
         arguments: [["plan"], ["bogus"], ["apply"]]
     )

@@ -121,6 +121,15 @@ struct ApplyVerificationTests {
             #expect(copies.path.hasSuffix("-a.json.gz.spool.gz"))
             #expect(copies.text?.path == String(copies.path.dropLast(3)) + ".txt")
             #expect(copies.text?.budget == spool.textBudget)
+            // Within a limit the free space does not show (an emptyDir's sizeLimit): what the limit leaves, per file.
+            try spool.prepare(need: 1 << 20, textFilesAtOnce: 4, limit: 9 << 20)
+            #expect(spool.textBudget == 2 << 20)
+            do {
+                try spool.prepare(need: 10 << 20, textFilesAtOnce: 4, limit: 9 << 20)
+                Issue.record("a need over the limit was accepted")
+            } catch {
+                #expect("\(error)".contains("more than --spool-limit 9437184"), "\(error)")
+            }
         }
     }
 

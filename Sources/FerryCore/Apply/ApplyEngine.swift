@@ -44,6 +44,8 @@ public struct ApplyEngine: Sendable {
     /// Keep only compressed copies in the spool (less disk; each file is then inflated twice: to verify it, then to
     /// read its records). By default a copy is kept as text when it fits `SpoolDirectory`'s text budget.
     public var spoolCompressedOnly = false
+    /// The most the spool may hold (a volume's size limit that its free space does not show); nil: the free space.
+    public var spoolLimit: Int64?
     /// Set (by SIGINT/SIGTERM) to stop: no new batch or file starts, batches in flight finish, the checkpoint is
     /// written, and `run` throws `ApplyError.interrupted`.
     public let stop = StopSignal()
@@ -176,7 +178,8 @@ public struct ApplyEngine: Sendable {
         var spool = SpoolDirectory(path: spoolDirectory ?? SpoolDirectory.defaultPath(forCheckpoint: store.path))
         try spool.prepare(
             need: Self.spoolNeed(remaining, filesAtOnce: fileConcurrency),
-            textFilesAtOnce: spoolCompressedOnly ? nil : fileConcurrency
+            textFilesAtOnce: spoolCompressedOnly ? nil : fileConcurrency,
+            limit: spoolLimit
         )
         let rejects = RejectsWriter(
             path: rejectsPath,

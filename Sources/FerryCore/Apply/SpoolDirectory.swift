@@ -14,8 +14,8 @@ import Darwin
 ///
 /// A copy is kept as the file's inflated text when it fits the text budget (so its records are read without a
 /// second gunzip), otherwise as the compressed file. The budget is set by `prepare`: half the space left free once
-/// the compressed copies' need is set aside, shared by the files applied at once — the spool never takes the disk the
-/// checkpoint and rejects files need.
+/// the compressed copies' need is set aside (and within the spool's limit, when one is given), shared by the files
+/// applied at once — the spool never takes the disk the checkpoint and rejects files need.
 struct SpoolDirectory: Sendable {
     let path: String
     /// The most a file's text copy may take; 0 keeps only compressed copies.
@@ -27,9 +27,10 @@ struct SpoolDirectory: Sendable {
             + ".spool"
     }
 
-    /// Creates the directory (owner-only), empties it, checks it has room for `need` bytes, and sets the text
-    /// budget for `textFilesAtOnce` files applied at once (nil: compressed copies only).
-    mutating func prepare(need: Int64, textFilesAtOnce: Int?) throws {
+    /// Creates the directory (owner-only), empties it, checks it has room for `need` bytes (on the disk, and within
+    /// `limit` when given), and sets the text budget for `textFilesAtOnce` files applied at once (nil: compressed
+    /// copies only).
+    mutating func prepare(need: Int64, textFilesAtOnce: Int?, limit: Int64? = nil) throws {
         if mkdir(path, 0o700) != 0 && errno != EEXIST {
             throw ApplyError.spool(path: path, reason: "cannot create it: \(String(cString: strerror(errno)))")
         }
@@ -49,7 +50,15 @@ struct SpoolDirectory: Sendable {
                     "needs \(need) bytes free for the verified copies of the files applied at once, has \(free); free some space or pass --spool-dir"
             )
         }
-        textBudget = textFilesAtOnce.map { (free - need) / 2 / Int64(max($0, 1)) } ?? 0
+        if let limit, need > limit {
+            throw ApplyError.spool(
+                path: path,
+                reason:
+                    "needs \(need) bytes for the verified copies of the files applied at once, more than --spool-limit \(limit) (about two data files per file applied at once); raise it"
+            )
+        }
+        let room = min((free - need) / 2, limit.map { $0 - need } ?? .max)
+        textBudget = textFilesAtOnce.map { room / Int64(max($0, 1)) } ?? 0
     }
 
     /// Where a data file's copies go: the compressed one, and the text one with its budget when there is one.
