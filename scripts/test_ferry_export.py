@@ -152,6 +152,61 @@ def test_export_survives_sigkill_with_no_duplicate_and_no_gap(env, tmp_path):
     assert len(windows) == len(counts) >= 8
 
 
+def interrupt_while_waiting(env, arguments, seconds=10):
+    """Starts ferry, lets it request the FULL export and wait for it (the service's clock does not move), then sends
+    SIGTERM: (exit code, stderr, seconds from the signal to the exit)."""
+    process = subprocess.Popen([FERRY, *arguments], env={**ENV, **aws(env)}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 30
+    while not any("waiting" in line for line in lines) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "".join(lines)
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("ferry did not stop on SIGTERM: " + "".join(lines[-20:]))
+    reader.join(5)
+    return code, "".join(lines), time.monotonic() - signalled
+
+
+def test_sigterm_while_waiting_for_exports_exits_5_and_records_the_interruption(env, tmp_path):
+    arn = env.table()
+    env.advance(600)
+    journal = tmp_path / "export.journal.jsonl"
+    code, log, took = interrupt_while_waiting(env, ["export", "--table", "orders", "--to", "s3://exports/chain",
+                                                    "--poll-interval", "0.05s", "--source-region", "us-east-1",
+                                                    "--journal", str(journal)])
+    assert code == 5, log
+    assert "SIGTERM: stopping" in log and "interrupted: the exports already requested go on" in log, log
+    assert took < 5, took
+    ended = [json.loads(line) for line in journal.read_text().splitlines() if '"runEnded"' in line]
+    assert [e["outcome"] for e in ended] == ["interrupted"], ended
+    # The export it requested goes on; the next run continues the chain (no second FULL export).
+    env.advance(3600)
+    code, out, log = run_advancing(env, [FERRY, "export", "--table", "orders", "--to", "s3://exports/chain",
+                                         "--poll-interval", "0.05s", "--source-region", "us-east-1",
+                                         "--until-lag", "15m"], seconds=30)
+    assert code == 0, log[-3000:]
+    assert sum(1 for kind, _, _ in exports_by_window(env, arn) if kind == "FULL_EXPORT") == 1
+
+    # migrate, stopped while it waits for its FULL export: the same exit and message; no plan is written yet.
+    plan = tmp_path / "plan.json"
+    code, log, took = interrupt_while_waiting(env, ["migrate", "--table", "orders", "--to", "s3://exports/other",
+                                                    "--target-table", "copy", "--plan", str(plan),
+                                                    "--poll-interval", "0.05s", "--source-region", "us-east-1",
+                                                    "--target-region", "us-west-2",
+                                                    "--target-endpoint-url", env.moto_url])
+    assert code == 5, log
+    assert "interrupted: the exports already requested go on" in log and took < 5, log
+    assert not plan.exists()
+
+
 def test_export_stops_on_pitr_off_a_pitr_gap_and_a_failed_export(env):
     env.table(pitr=False)
     arguments = ["export", "--table", "orders", "--to", "s3://exports/chain", "--poll-interval", "0.05s",

@@ -24,8 +24,11 @@ struct ExportCommand: AsyncParsableCommand {
             otherwise. Endpoints: --source-endpoint-url for both services, or AWS_ENDPOINT_URL_DYNAMODB and \
             AWS_ENDPOINT_URL_S3 apart.
 
+            SIGINT/SIGTERM stops it (a second signal at once): the exports already requested go on in DynamoDB, \
+            --journal records the run as interrupted, and running the same command again continues the chain.
+
             Exit codes: 0 done (--once, --until-lag); 2 usage; 3 PITR off, a PITR gap (a new FULL export is needed) \
-            or a failed export (with its FailureCode); 4 AWS error (table, bucket, permission).
+            or a failed export (with its FailureCode); 4 AWS error (table, bucket, permission); 5 interrupted.
             """
     )
 
@@ -116,7 +119,9 @@ struct ExportCommand: AsyncParsableCommand {
         try logging.bootstrap()
         let options = try options()
         try await runReportingErrors {
-            let (tableArn, result) = try await runChain(options)
+            let (tableArn, result) = try await Interruptible.run(Self.interruptedNote) { [self] in
+                try await runChain(options)
+            }
             if json {
                 let object: [String: Any] = [
                     "table": tableArn, "destination": options.destination, "reason": result.reason.rawValue,
@@ -134,6 +139,10 @@ struct ExportCommand: AsyncParsableCommand {
             }
         }
     }
+
+    /// What an interrupted export run leaves, for the message.
+    static let interruptedNote =
+        "the exports already requested go on in DynamoDB and the run record says interrupted; run the same command again to continue the chain"
 
     /// Runs the chain with `options` (also `ferry migrate`'s first and third steps): the table's ARN and how the run
     /// ended. `onServiceTime` hears every `LatestRestorableDateTime` read (epoch ms).

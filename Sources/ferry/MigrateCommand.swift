@@ -109,7 +109,7 @@ struct MigrateCommand: AsyncParsableCommand {
                 )
             }
         }
-        func check(_ tableArn: String) throws {
+        @Sendable func check(_ tableArn: String) throws {
             if let existing, existing.sourceTable.tableArn != tableArn {
                 throw MigrateError.otherPlan(path: planPath, what: "of table \(existing.sourceTable.tableArn)")
             }
@@ -120,7 +120,9 @@ struct MigrateCommand: AsyncParsableCommand {
         var first = try export.options()
         first.untilFullExport = true
         first.fullExportArn = existing?.windows.first?.exportArn
-        let (tableArn, full) = try await export.runChain(first, check: check)
+        let (tableArn, full) = try await Interruptible.run(ExportCommand.interruptedNote) { [first] in
+            try await export.runChain(first, check: check)
+        }
 
         // 2. The plan.
         if existing != nil {
