@@ -15,7 +15,7 @@ import Darwin
 /// survives crashes and resumes. `ferry export` (and `migrate`'s export steps) appends what it requested and what
 /// completed (`ExportJournalEvent`). It holds no item data and no secret (keys, values and credentials never reach it).
 ///
-/// A line left half-written by a crash is cut off when the journal is opened again.
+/// A line left half-written by a crash is cut off when the journal is opened again (see `cutPartialLine`).
 public final class RunJournal: Sendable {
     public let path: String
     /// This run's id (wall time in milliseconds at its start, and the process id): tells resumed runs apart.
@@ -182,7 +182,12 @@ public final class RunJournal: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard var line = try? encoder.encode(entry) else { return }
         line.append(UInt8(ascii: "\n"))
-        fd.withLock { fd in _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+        fd.withLock { fd in
+            // Shared: appenders do not wait for each other, only a cut of a crash's half line waits for them.
+            flock(fd, LOCK_SH)
+            defer { flock(fd, LOCK_UN) }
+            _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        }
     }
 
     func sync() throws {
@@ -197,12 +202,21 @@ public final class RunJournal: Sendable {
         return data.split(separator: UInt8(ascii: "\n")).compactMap { try? decoder.decode(Entry.self, from: $0) }
     }
 
-    /// Cuts off a last line a crash left without its newline.
-    static func cutPartialLine(at path: String) {
+    /// Cuts off a last line a crash left without its newline. Under an exclusive lock on the file, which every
+    /// append holds shared while it writes: a line another writer (`migrate`'s apply, beside its export step) is
+    /// writing at that moment is never taken for a crash's. `blocking: false` (tests) gives up when the file is
+    /// busy; returns whether it looked.
+    @discardableResult
+    static func cutPartialLine(at path: String, blocking: Bool = true) -> Bool {
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return true }  // no journal yet
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | (blocking ? 0 : LOCK_NB)) == 0 else { return false }
         guard let data = FileManager.default.contents(atPath: path), let last = data.last,
             last != UInt8(ascii: "\n")
-        else { return }
+        else { return true }
         let keep = data.lastIndex(of: UInt8(ascii: "\n")).map { data.distance(from: data.startIndex, to: $0) + 1 } ?? 0
-        truncate(path, off_t(keep))
+        ftruncate(fd, off_t(keep))
+        return true
     }
 }
