@@ -108,7 +108,7 @@ struct ApplyVerificationTests {
             #expect(spool.copies(for: "AWSDynamoDB/x/data/a.json.gz").text == nil)
             // Leftovers of a crashed run, in both forms, are removed.
             for name in ["1-a.json.gz.spool.gz", "2-b.json.gz.spool.txt"] {
-                FileManager.default.createFile(atPath: directory + "/spool/" + name, contents: Data("x".utf8))
+                #expect(FileManager.default.createFile(atPath: directory + "/spool/" + name, contents: Data("x".utf8)))
             }
             try spool.prepare(need: 1 << 20, textFilesAtOnce: 4)
             #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/spool").isEmpty)
