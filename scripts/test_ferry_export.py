@@ -307,6 +307,11 @@ def test_migrate_follows_a_table_written_to_continuously_and_ends_exact(env, tmp
     assert unseen <= 4, report["exports"]
     assert report["exports"][0]["kind"] == "FULL_EXPORT"
     assert report["rto"]["firstStartAt"] == next(r["startedAt"] for r in report["runs"] if r["command"] == "apply")
+    # The FULL export migrate requested first: the recovery counted from it is longer by the time it took.
+    rto = report["rto"]
+    assert rto["fullExportRequestedAt"] == report["exports"][0]["requestedAt"] <= rto["firstStartAt"], rto
+    before = (rto["firstStartAt"] - rto["fullExportRequestedAt"]) / 1000
+    assert abs(rto["wallSecondsFromFullExport"] - (rto["wallSeconds"] + before)) < 1e-6, rto
     assert report["lag"] and report["files"], "the lag and the files were recorded"
     assert sum(f["puts"] + f["deletes"] for f in report["files"]) == report["totals"]["itemsApplied"]
 

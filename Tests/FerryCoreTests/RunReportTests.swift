@@ -108,6 +108,29 @@ struct RunReportTests {
         #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"))
         let decoded = try JSONDecoder().decode(RunReport.self, from: report.json)
         #expect(decoded == report)
+
+        // No FULL export request in the journal: no figure from it.
+        #expect(report.rto.fullExportRequestedAt == nil && !html.contains("from-full-export"))
+        // migrate's first step requested the plan's FULL export at 2 s, before the first write at 10 s (an export
+        // request for another window, earlier still, does not count).
+        func requested(_ at: Int64, _ arn: String) throws -> RunJournal.Entry {
+            var entry = RunJournal.Entry(kind: .export, run: "e", at: at)
+            let to = try #require(ExportTime(plan.windows[0].to))
+            entry.export = ExportJournalEvent(
+                .requested(kind: .full, from: nil, to: to, exportArn: arn, status: "IN_PROGRESS")
+            )
+            return entry
+        }
+        var exportStart = RunJournal.Entry(kind: .runStarted, run: "e", at: 500)
+        exportStart.command = "export"
+        let withExport =
+            [exportStart, try requested(1_000, "arn:other"), try requested(2_000, plan.windows[0].exportArn)] + journal
+        let fromFull = RunReport.build(plan: plan, checkpoint: checkpoint, journal: withExport, asOf: asOf, now: asOf)
+        #expect(fromFull.rto.fullExportRequestedAt == 2_000)
+        #expect(fromFull.rto.wallSecondsFromFullExport == Double((count == 1 ? 15_000 : at) - 2_000) / 1000)
+        #expect(fromFull.rto.wallSeconds == report.rto.wallSeconds, "the RTO itself still starts at the first write")
+        let fullHTML = RunReportHTML.render(fromFull)
+        #expect(fullHTML.contains("id=\"from-full-export\"") && fullHTML.contains("8.0 s before the first write"))
     }
 
     @Test("the lag over the run, each file's last timings and the throttles by reason, from the run record")

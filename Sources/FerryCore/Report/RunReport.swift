@@ -56,6 +56,12 @@ public struct RunReport: Sendable, Codable, Hashable {
         public var verifiedAt: Int64?
         /// Where the time went.
         public var phases: [Phase]
+        /// When a ferry run recorded here (`ferry migrate`, `ferry export --journal`) requested the FULL export the
+        /// plan starts from, before the first write: a recovery that must make its FULL export first takes that
+        /// long more. Nil when the journal does not show it (the export made elsewhere, or before the journal).
+        public var fullExportRequestedAt: Int64?
+        /// From that request to the end of the RTO (caught up, and verified when a diff passed after).
+        public var wallSecondsFromFullExport: Double?
     }
 
     /// A share of the RTO: `waiting for exports`, `FULL bootstrap`, `incremental windows`, `verification (diff)`,
@@ -280,6 +286,9 @@ public struct RunReport: Sendable, Codable, Hashable {
             phases.append(Phase(name: "verification (diff)", seconds: diff.seconds))
         }
         phases.append(Phase(name: "stopped", seconds: stopped))
+        let exports = Self.exports(journal, applied: Set(chain.windows.prefix(windowsDone).map(\.exportArn)))
+        let fullRequested = exports.first { $0.exportArn == chain.windows.first?.exportArn }?.requestedAt
+            .flatMap { at in firstStart.map { at <= $0 } == true ? at : nil }
 
         return RunReport(
             planId: plan.planId,
@@ -295,7 +304,9 @@ public struct RunReport: Sendable, Codable, Hashable {
                 stoppedSeconds: stopped,
                 runningSeconds: wall.map { $0 - stopped },
                 verifiedAt: verifiedAt,
-                phases: phases
+                phases: phases,
+                fullExportRequestedAt: fullRequested,
+                wallSecondsFromFullExport: fullRequested.flatMap { at in end.map { Double($0 - at) / 1000 } }
             ),
             rpo: RPO(appliedThrough: through, lagSeconds: lag),
             windows: windows,
@@ -303,7 +314,7 @@ public struct RunReport: Sendable, Codable, Hashable {
             lag: Self.lagSeries(journal, asOf: asOf),
             files: Self.fileTimings(journal),
             throttleReasons: Self.throttleReasons(journal),
-            exports: Self.exports(journal, applied: Set(chain.windows.prefix(windowsDone).map(\.exportArn))),
+            exports: exports,
             totals: Totals(
                 windows: chain.windows.count,
                 windowsApplied: windowsDone,

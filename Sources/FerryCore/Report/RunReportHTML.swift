@@ -44,7 +44,7 @@ public enum RunReportHTML {
             </div>
             <p class="muted">RTO runs from the first write to the target caught up\(report.rto.verifiedAt == nil ? "" : " and verified"); \
             time stopped between runs is shown apart. RPO is how far behind the source the target is, as of the report.</p>
-
+            \(fullExportNote(report.rto))
             """
         html += verificationSection(report.verification)
         html += settingsSection(report.settings)
@@ -232,6 +232,14 @@ public enum RunReportHTML {
             html += "<td>\(export.billedSizeBytes.map(String.init) ?? "—")</td></tr>\n"
         }
         return html + "</tbody></table>\n"
+    }
+
+    /// The recovery counted from the FULL export's request, when this journal shows ferry made it first.
+    static func fullExportNote(_ rto: RunReport.RTO) -> String {
+        guard let requested = rto.fullExportRequestedAt, let first = rto.firstStartAt else { return "" }
+        let total = rto.wallSecondsFromFullExport.map(duration) ?? "not caught up"
+        return "<p id=\"from-full-export\">From the FULL export's request (\(time(requested))): <b>\(total)</b>; "
+            + "making it took \(duration(Double(first - requested) / 1000)) before the first write.</p>\n"
     }
 
     /// Where the RTO's time went.
