@@ -89,6 +89,11 @@ bench-read: release
 	.build/release/ferry-bench read --lines $(LINES)
 	.build/release/ferry-bench read --lines $(LINES) --format ION
 
+## SigV4's cost per BatchWriteItem-sized request, and of it the body's SHA-256.
+.PHONY: bench-sign
+bench-sign: release
+	.build/release/ferry-bench sign
+
 ## ferry diff on a DIFF_ITEMS-item table (in-process Scan endpoint): wall, CPU, peak RSS.
 bench-diff: release
 	.build/release/ferry-bench diff --items $(DIFF_ITEMS)
