@@ -508,6 +508,20 @@ struct ApplyStateMachineTests {
     }
 
     @Test(
+        "--until-lag's rule, shared by the machine and the sharded agreement: caught up at a lag of at most the limit"
+    )
+    func untilLagRule() {
+        let follow = ApplyStateMachine<Int>.Follow(pollInterval: .seconds(60), untilLagMilliseconds: 900_000)
+        #expect(follow.caughtUp(chainEnd: 1_000_000, now: 1_900_000))
+        #expect(!follow.caughtUp(chainEnd: 1_000_000, now: 1_900_001))
+        #expect(follow.caughtUp(chainEnd: 2_000_000, now: 1_000_000), "a chain ahead of the clock is caught up")
+        let forever = ApplyStateMachine<Int>.Follow(pollInterval: .seconds(60), untilLagMilliseconds: nil)
+        #expect(!forever.caughtUp(chainEnd: 1_000_000, now: 1_000_000))
+        let options = ApplyEngine.FollowOptions(untilLagSeconds: 90.0004)
+        #expect(options.machine.untilLagMilliseconds == 90_000, "seconds rounded to milliseconds once")
+    }
+
+    @Test(
         "a file's figures at fileDone: its time from being opened, of which verifying, its writes, rejects, throttles"
     )
     func fileFigures() throws {

@@ -121,6 +121,14 @@ public struct ApplyEngine: Sendable {
             self.untilLagSeconds = untilLagSeconds
             self.now = now
         }
+
+        /// The state machine's form of these options (and of its `--until-lag` rule).
+        var machine: ApplyStateMachine<[PendingWrite]>.Follow {
+            .init(
+                pollInterval: pollInterval,
+                untilLagMilliseconds: untilLagSeconds.map { Int64(($0 * 1000).rounded()) }
+            )
+        }
     }
 
     typealias Machine = ApplyStateMachine<[PendingWrite]>
@@ -175,12 +183,7 @@ public struct ApplyEngine: Sendable {
             configuration: .init(
                 filesAtOnce: fileConcurrency,
                 batchesInFlightPerFile: batchesInFlightPerFile,
-                follow: follow.map {
-                    .init(
-                        pollInterval: $0.pollInterval,
-                        untilLagMilliseconds: $0.untilLagSeconds.map { Int64(($0 * 1000).rounded()) }
-                    )
-                },
+                follow: follow?.machine,
                 shard: coordinator?.shard
             )
         )
@@ -364,7 +367,7 @@ public struct ApplyEngine: Sendable {
         if let coordinator {
             // Sharded: every worker applies the same windows, as the first to find them announced them.
             let end = chain.last.flatMap { ExportTime($0.to)?.epochMilliseconds } ?? 0
-            let caughtUp = follow?.untilLagSeconds.map { now - end <= Int64(($0 * 1000).rounded()) } ?? false
+            let caughtUp = follow?.machine.caughtUp(chainEnd: end, now: now) ?? false
             switch try await coordinator.agree(
                 followed: Array(chain.dropFirst(plan.windows.count)),
                 found: windows,

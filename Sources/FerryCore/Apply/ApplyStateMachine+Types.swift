@@ -37,6 +37,11 @@ extension ApplyStateMachine {
             self.pollInterval = pollInterval
             self.untilLagMilliseconds = untilLagMilliseconds
         }
+
+        /// The `--until-lag` rule, the one place it is written: a chain ending at `chainEnd` is caught up at `now`.
+        public func caughtUp(chainEnd: Int64, now: Int64) -> Bool {
+            untilLagMilliseconds.map { now - chainEnd <= $0 } ?? false
+        }
     }
 
     /// A batch of writes cut from one data file.

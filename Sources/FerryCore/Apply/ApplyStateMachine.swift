@@ -255,7 +255,7 @@ public struct ApplyStateMachine<Payload: Sendable>: Sendable {
             )
             if closed {
                 finish(&actions)
-            } else if let limit = configuration.follow?.untilLagMilliseconds, lag <= limit {
+            } else if configuration.follow?.caughtUp(chainEnd: end, now: now) == true {
                 finish(&actions)
             } else {
                 phase = .sleeping
