@@ -173,6 +173,10 @@ struct ExportCommand: AsyncParsableCommand {
                 DynamoExportControl(client: dynamo, tableArn: tableArn),
                 onTime: onServiceTime
             )
+            // What an earlier run requested and did not see complete is reported once this one sees it complete.
+            var options = options
+            options.awaitingCompletion =
+                try journal.map { RunJournal.exportsAwaitingCompletion(try RunJournal.read($0)) } ?? []
             let record = try journal.map { try RunJournal(path: $0, label: "export") }
             record?.exportStarted(tableArn: tableArn)
             let runner = ExportChainRunner(

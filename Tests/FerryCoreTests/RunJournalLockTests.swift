@@ -34,3 +34,23 @@ struct RunJournalLockTests {
         }
     }
 }
+
+@Suite("RunJournal.exportsAwaitingCompletion: what an earlier export run requested and never saw complete")
+struct ExportsAwaitingCompletionTests {
+    @Test("requested without a completion is awaited; completed, or only seen, is not")
+    func awaited() throws {
+        func export(_ event: String, _ arn: String?) -> RunJournal.Entry {
+            var entry = RunJournal.Entry(kind: .export, run: "r", at: 1)
+            var recorded = ExportJournalEvent(.waiting(exportArns: []))
+            recorded.event = event
+            recorded.exportArn = arn
+            entry.export = recorded
+            return entry
+        }
+        let entries = [
+            export("requested", "a"), export("requested", "b"), export("completed", "b"), export("completed", "c"),
+            export("waiting", nil), RunJournal.Entry(kind: .runStarted, run: "r", at: 0), export("requested", "d"),
+        ]
+        #expect(RunJournal.exportsAwaitingCompletion(entries) == ["a", "d"])
+    }
+}

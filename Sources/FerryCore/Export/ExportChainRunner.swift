@@ -31,6 +31,9 @@ public struct ExportChainOptions: Sendable {
     public var untilLagMilliseconds: Int64?
     /// How long to wait between looks at running exports and the PITR window.
     public var pollInterval: Duration = .seconds(20)
+    /// Exports an earlier run requested whose completion its run record lacks (they finished while nothing ran):
+    /// reported completed, with the service's times, once the bucket shows them complete.
+    public var awaitingCompletion: Set<String> = []
 
     public init(bucket: String, prefix: String) {
         self.bucket = bucket
@@ -138,9 +141,9 @@ public struct ExportChainRunner<C: Clock<Duration>>: Sendable {
         // Exports this run requested: running until the bucket shows them, even while ListExports does not list
         // them yet (it is eventually consistent), so the same window is not asked for again in a tight loop.
         var mine = Set<String>()
-        // Exports this run saw running: each is reported completed once the bucket shows it complete, whichever
-        // step the scheduler takes then (not only while it waits).
-        var seenRunning = Set<String>()
+        // Exports this run saw running (and those an earlier run left unreported): each is reported completed once
+        // the bucket shows it complete, whichever step the scheduler takes then (not only while it waits).
+        var seenRunning = options.awaitingCompletion
         // Failed attempts per window when the run started: --retry-failed adds at most maxRetries to these.
         var baseline: [Int64: Int]?
         var enabled = false

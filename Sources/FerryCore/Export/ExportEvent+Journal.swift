@@ -53,6 +53,18 @@ public struct ExportJournalEvent: Sendable, Codable, Hashable {
 }
 
 extension RunJournal {
+    /// The exports `entries` show requested but never completed: an earlier run stopped before it saw them finish.
+    public static func exportsAwaitingCompletion(_ entries: [Entry]) -> Set<String> {
+        var requested = Set<String>()
+        var completed = Set<String>()
+        for entry in entries {
+            guard let event = entry.export, let arn = event.exportArn else { continue }
+            if event.event == "requested" { requested.insert(arn) }
+            if event.event == "completed" { completed.insert(arn) }
+        }
+        return requested.subtracting(completed)
+    }
+
     /// The start of a `ferry export` run (or of `migrate`'s export steps) for the table `tableArn`.
     public func exportStarted(tableArn: String) {
         var entry = entry(.runStarted)

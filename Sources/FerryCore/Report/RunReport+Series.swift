@@ -114,8 +114,9 @@ extension RunReport {
         public var seconds: Double?
         public var itemCount: Int64?
         public var billedSizeBytes: Int64?
-        /// One of the windows applied to the target (so it completed, even when no run saw it complete: one
-        /// requested before a stop and finished while nothing ran).
+        /// One of the windows applied to the target (so it completed, even when no run recorded it: one requested
+        /// before a stop that finished while nothing ran is recorded by the next export run with the same journal;
+        /// until then it is known complete only as applied).
         public var applied = false
 
         init(exportArn: String) { self.exportArn = exportArn }
