@@ -211,15 +211,10 @@ struct ExportCommand: AsyncParsableCommand {
 
 /// Says once that the run record could not be written; the run goes on.
 final class RecordWarning: Sendable {
-    private let said = Mutex(false)
+    private let said = Atomic(false)
 
     func say(_ error: any Error) {
-        guard
-            !said.withLock({ said in
-                defer { said = true }
-                return said
-            })
-        else { return }
+        guard !said.exchange(true, ordering: .relaxed) else { return }
         printError("warning: \(error); the exports go on, but the run record (--journal) misses what follows")
     }
 }

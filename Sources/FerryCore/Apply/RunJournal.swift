@@ -212,8 +212,11 @@ public final class RunJournal: Sendable {
         guard fd >= 0 else { return true }  // no journal yet
         defer { close(fd) }
         guard flock(fd, LOCK_EX | (blocking ? 0 : LOCK_NB)) == 0 else { return false }
-        guard let data = FileManager.default.contents(atPath: path), let last = data.last,
-            last != UInt8(ascii: "\n")
+        // The last byte first: only after a crash is the whole journal (hours of snapshots) read.
+        var info = stat()
+        var last: UInt8 = 0
+        guard fstat(fd, &info) == 0, info.st_size > 0, pread(fd, &last, 1, info.st_size - 1) == 1,
+            last != UInt8(ascii: "\n"), let data = FileManager.default.contents(atPath: path)
         else { return true }
         let keep = data.lastIndex(of: UInt8(ascii: "\n")).map { data.distance(from: data.startIndex, to: $0) + 1 } ?? 0
         ftruncate(fd, off_t(keep))

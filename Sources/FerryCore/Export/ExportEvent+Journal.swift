@@ -54,15 +54,13 @@ public struct ExportJournalEvent: Sendable, Codable, Hashable {
 
 extension RunJournal {
     /// The exports `entries` show requested but never completed: an earlier run stopped before it saw them finish.
+    /// (The report's export rows, read the same way.)
     public static func exportsAwaitingCompletion(_ entries: [Entry]) -> Set<String> {
-        var requested = Set<String>()
-        var completed = Set<String>()
-        for entry in entries {
-            guard let event = entry.export, let arn = event.exportArn else { continue }
-            if event.event == "requested" { requested.insert(arn) }
-            if event.event == "completed" { completed.insert(arn) }
-        }
-        return requested.subtracting(completed)
+        Set(
+            RunReport.exports(entries, applied: []).filter { $0.requestedAt != nil && $0.completedAt == nil }.map(
+                \.exportArn
+            )
+        )
     }
 
     /// The start of a `ferry export` run (or of `migrate`'s export steps) for the table `tableArn`.
